@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what is missing (moto, poppler-utils), starts a
+# moto server on a free loopback port, runs `cargo test` against it, and stops the server.
+# Extra arguments go to `cargo test` (e.g. scripts/test.sh --test collect).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import moto, boto3, flask' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1; then
+  echo "test.sh: installing moto[server] with pip" >&2
+  python3 -m pip install --quiet 'moto[server]'
+fi
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "test.sh: installing poppler-utils (pdftotext, pdfinfo)" >&2
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "test.sh: no apt-get; install poppler-utils by hand" >&2; exit 2
+  fi
+fi
+
+mkdir -p target
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" >target/moto-test.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" >/dev/null 2>&1; then
+    break
+  fi
+  kill -0 "$moto_pid" 2>/dev/null || { echo "test.sh: moto_server exited; see target/moto-test.log" >&2; exit 1; }
+  sleep 0.2
+done
+export AUDITPACK_TEST_ENDPOINT="http://127.0.0.1:$port"
+echo "test.sh: moto_server on $AUDITPACK_TEST_ENDPOINT" >&2
+cargo test "$@"

@@ -1,0 +1,146 @@
+//! KMS: each key a trail names is resolved with DescribeKey (which accepts an ARN, key id or alias), then
+//! each distinct key gets GetKeyRotationStatus, GetKeyPolicy and ListAliases once.
+
+use super::Collector;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// Bound on ListAliases pages for one key; a key with more aliases than this is unheard of.
+const MAX_ALIAS_PAGES: usize = 100;
+
+/// Which keys were already fetched, so a key named by many trails (or by alias and ARN) is fetched once.
+#[derive(Debug, Default)]
+pub(crate) struct KeyTracker {
+    pub arns: BTreeSet<String>,
+    pub resolved_refs: usize,
+}
+
+/// The region a key reference lives in: the ARN's region, or the trail's home region for ids and aliases.
+pub(crate) fn key_region(key_ref: &str, home_region: &str) -> String {
+    if key_ref.starts_with("arn:") {
+        if let Some(region) = key_ref.split(':').nth(3).filter(|r| !r.is_empty()) {
+            return region.to_string();
+        }
+    }
+    home_region.to_string()
+}
+
+pub(crate) async fn key_evidence(
+    c: &Collector,
+    region: &str,
+    key_ref: &str,
+    tracker: &Mutex<KeyTracker>,
+) {
+    let client = c.clients.kms(region);
+    let described = c
+        .call(
+            "kms",
+            "DescribeKey",
+            region,
+            key_ref,
+            json!({"KeyId": key_ref}),
+            |rec| {
+                client
+                    .describe_key()
+                    .key_id(key_ref)
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            },
+        )
+        .await;
+    let Some(meta) = described.ok().and_then(|out| out.key_metadata) else {
+        return;
+    };
+    let arn = meta.arn.clone().unwrap_or_else(|| meta.key_id.clone());
+    let first = {
+        let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
+        tracker.resolved_refs += 1;
+        tracker.arns.insert(arn.clone())
+    };
+    if !first {
+        return;
+    }
+    let region = key_region(&arn, region);
+    let client = c.clients.kms(&region);
+    let rotation = c.call(
+        "kms",
+        "GetKeyRotationStatus",
+        &region,
+        &arn,
+        json!({"KeyId": arn}),
+        |rec| {
+            client
+                .get_key_rotation_status()
+                .key_id(&arn)
+                .customize()
+                .interceptor(rec)
+                .send()
+        },
+    );
+    let policy = c.call(
+        "kms",
+        "GetKeyPolicy",
+        &region,
+        &arn,
+        json!({"KeyId": arn, "PolicyName": "default"}),
+        |rec| {
+            client
+                .get_key_policy()
+                .key_id(&arn)
+                .policy_name("default")
+                .customize()
+                .interceptor(rec)
+                .send()
+        },
+    );
+    let aliases = list_aliases(c, &client, &region, &arn, &meta.key_id);
+    tokio::join!(rotation, policy, aliases);
+}
+
+async fn list_aliases(
+    c: &Collector,
+    client: &aws_sdk_kms::Client,
+    region: &str,
+    arn: &str,
+    key_id: &str,
+) {
+    let mut marker: Option<String> = None;
+    for _ in 0..MAX_ALIAS_PAGES {
+        let params = match &marker {
+            Some(m) => json!({"KeyId": key_id, "Marker": m}),
+            None => json!({"KeyId": key_id}),
+        };
+        let page = c
+            .call("kms", "ListAliases", region, arn, params, |rec| {
+                client
+                    .list_aliases()
+                    .key_id(key_id)
+                    .set_marker(marker.clone())
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            })
+            .await;
+        match page.ok() {
+            Some(out) if out.truncated && out.next_marker.is_some() => marker = out.next_marker,
+            _ => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_region_comes_from_the_arn_or_the_trail() {
+        assert_eq!(
+            key_region("arn:aws:kms:eu-west-1:111122223333:key/abc", "us-east-1"),
+            "eu-west-1"
+        );
+        assert_eq!(key_region("alias/logs", "us-east-2"), "us-east-2");
+        assert_eq!(key_region("1234abcd-12ab", "ap-south-1"), "ap-south-1");
+    }
+}

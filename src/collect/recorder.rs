@@ -1,0 +1,171 @@
+//! The recording interceptor: captures every attempt's raw HTTP response for the pack.
+//!
+//! One `Recorder` is attached to each API call. `read_after_deserialization` sees the fully buffered
+//! body of success and error responses once per attempt; `read_after_attempt` catches attempts that
+//! ended without a response (timeouts, connection failures).
+
+use crate::evidence::{now_rfc3339, CallSpec, Capture, RecordSink};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, Error,
+    FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// Extracts (code, message) from a type-erased operation error of a known operation.
+type ErrorMetaFn = fn(&Error) -> Option<(Option<String>, Option<String>)>;
+
+fn error_meta<E>(error: &Error) -> Option<(Option<String>, Option<String>)>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    error
+        .downcast_ref::<E>()
+        .map(|e| (e.code().map(str::to_owned), e.message().map(str::to_owned)))
+}
+
+/// The innermost cause of an error, shortened: the part a user can act on, without the SDK's
+/// debug dump of the whole response (the response itself is in the pack).
+pub(crate) fn innermost_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    let text = current.to_string();
+    const LIMIT: usize = 300;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+/// Records each attempt of one API call into the pack.
+#[derive(Debug)]
+pub struct Recorder {
+    call: u64,
+    spec: Arc<CallSpec>,
+    sink: RecordSink,
+    attempts: AtomicU32,
+    recorded: AtomicU32,
+    error_meta: ErrorMetaFn,
+}
+
+impl Recorder {
+    /// A recorder for call number `call` of an operation whose error type is `E`.
+    pub fn new<E>(call: u64, spec: Arc<CallSpec>, sink: RecordSink) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        Self {
+            call,
+            spec,
+            sink,
+            attempts: AtomicU32::new(0),
+            recorded: AtomicU32::new(0),
+            error_meta: error_meta::<E>,
+        }
+    }
+
+    fn capture(&self, attempt: u32) -> Capture {
+        Capture {
+            call: self.call,
+            attempt,
+            spec: self.spec.clone(),
+            http_status: None,
+            request_id: None,
+            server_date: None,
+            received_at: now_rfc3339(),
+            content_type: None,
+            body: None,
+            error_code: None,
+            error_message: None,
+            sdk_error: None,
+        }
+    }
+
+    fn describe_error(&self, error: &OrchestratorError<Error>, capture: &mut Capture) {
+        match error.as_operation_error().and_then(self.error_meta) {
+            Some((code, message)) => {
+                capture.error_code = code;
+                capture.error_message = message;
+            }
+            None => capture.sdk_error = Some(innermost_message(error)),
+        }
+    }
+}
+
+fn header(headers: &aws_smithy_runtime_api::http::Headers, name: &str) -> Option<String> {
+    headers.get(name).map(str::to_owned)
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "auditpack-recorder"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = self.attempts.load(Ordering::SeqCst);
+        let response = context.response();
+        let headers = response.headers();
+        let mut capture = self.capture(attempt);
+        capture.http_status = Some(response.status().as_u16());
+        capture.request_id = header(headers, "x-amzn-requestid")
+            .or_else(|| header(headers, "x-amz-request-id"))
+            .or_else(|| header(headers, "x-amzn-request-id"));
+        capture.server_date = header(headers, "date");
+        capture.content_type = header(headers, "content-type");
+        capture.body = Some(response.body().bytes().unwrap_or_default().to_vec());
+        if let Err(error) = context.output_or_error() {
+            self.describe_error(error, &mut capture);
+        }
+        self.recorded.store(attempt, Ordering::SeqCst);
+        self.sink.record(capture);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = self.attempts.load(Ordering::SeqCst);
+        if attempt == 0 || self.recorded.load(Ordering::SeqCst) == attempt {
+            return Ok(());
+        }
+        // The attempt ended before a response could be deserialized: record the failure itself.
+        let mut capture = self.capture(attempt);
+        if let Some(response) = context.response() {
+            capture.http_status = Some(response.status().as_u16());
+            capture.server_date = header(response.headers(), "date");
+        }
+        capture.sdk_error = Some(match context.output_or_error() {
+            Some(Err(error)) => innermost_message(error),
+            _ => "the attempt ended without a response".to_string(),
+        });
+        self.recorded.store(attempt, Ordering::SeqCst);
+        self.sink.record(capture);
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! Scope and settings: the rule catalogue (from `templates/controls.toml`) and validated settings types.
+//!
+//! Everything the command line accepts is checked here once; later stages only see these types.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The control mapping data file, compiled into the binary so reports never depend on the working directory.
+const CONTROLS_TOML: &str = include_str!("../templates/controls.toml");
+
+/// Upper bound for `--concurrency`: far above what any AWS account's API quotas reward.
+pub const MAX_CONCURRENCY: usize = 256;
+/// Default number of API calls in flight.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// A validation failure of a command-line value: names the flag, the value and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value {value:?} for {flag}: {allowed}")]
+pub struct InvalidValue {
+    pub flag: &'static str,
+    pub value: String,
+    pub allowed: String,
+}
+
+impl InvalidValue {
+    fn new(flag: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+        Self {
+            flag,
+            value: value.into(),
+            allowed: allowed.into(),
+        }
+    }
+}
+
+/// The rule and its control mapping, as written in `templates/controls.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Catalogue {
+    pub rule: Rule,
+    pub mapping: Mapping,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub rationale: String,
+    pub impact: String,
+    pub default_value: String,
+    pub remediation: Vec<String>,
+    pub references: Vec<Reference>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reference {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mapping {
+    pub cce: String,
+    pub cis_aws: Vec<CisAwsControl>,
+    pub cis_v7: IdTitleControl,
+    pub cis_v7_sub: Vec<IdTitle>,
+    pub cis_v8: Vec<IdTitle>,
+    pub nist_800_53_r5: Vec<IdTitle>,
+    pub equivalents: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CisAwsControl {
+    pub benchmark: String,
+    pub version: String,
+    pub control: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdTitleControl {
+    pub control: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdTitle {
+    pub id: String,
+    pub title: String,
+}
+
+impl Mapping {
+    /// "CIS AWS 1.3.0 3.7", the primary control the reports cite.
+    pub fn primary_cis_aws(&self) -> String {
+        self.cis_aws
+            .first()
+            .map(|c| format!("CIS AWS {} {}", c.version, c.control))
+            .unwrap_or_default()
+    }
+
+    /// "CIS v7 6", the CIS Controls v7 control the rule maps to.
+    pub fn cis_v7_label(&self) -> String {
+        format!("CIS v7 {}", self.cis_v7.control)
+    }
+}
+
+/// The catalogue compiled into this binary.
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: OnceLock<Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        toml::from_str(CONTROLS_TOML)
+            .expect("templates/controls.toml is valid (checked by a unit test)")
+    })
+}
+
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RegionName(String);
+
+impl RegionName {
+    /// Checks the shape of a region name: lowercase words joined by `-`, ending in a number.
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let parts: Vec<&str> = value.split('-').collect();
+        let shape_ok = parts.len() >= 3
+            && parts.iter().all(|p| !p.is_empty())
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+            && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+            && parts[0].len() == 2;
+        if shape_ok {
+            Ok(Self(value.to_string()))
+        } else {
+            Err(InvalidValue::new(
+                "--regions",
+                value,
+                "a region name such as us-east-1 or eu-west-2 (lowercase, words joined by '-', ending in a number)",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses `r1,r2,...`: each region valid, none repeated, at least one.
+pub fn parse_region_list(value: &str) -> Result<Vec<RegionName>, InvalidValue> {
+    let mut regions = Vec::new();
+    for part in value.split(',').map(str::trim) {
+        let region = RegionName::parse(part)?;
+        if regions.contains(&region) {
+            return Err(InvalidValue::new(
+                "--regions",
+                value,
+                format!("each region once; {region} is repeated"),
+            ));
+        }
+        regions.push(region);
+    }
+    Ok(regions)
+}
+
+/// A validated endpoint URL such as `http://127.0.0.1:5000`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EndpointUrl(String);
+
+impl EndpointUrl {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let rest = value
+            .strip_prefix("http://")
+            .or_else(|| value.strip_prefix("https://"));
+        match rest {
+            Some(host)
+                if !host.is_empty()
+                    && !host.starts_with('/')
+                    && !host.contains(char::is_whitespace) =>
+            {
+                Ok(Self(value.trim_end_matches('/').to_string()))
+            }
+            _ => Err(InvalidValue::new(
+                "--endpoint-url",
+                value,
+                "an http:// or https:// URL with a host, such as http://127.0.0.1:5000",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks `--concurrency`.
+pub fn parse_concurrency(value: usize) -> Result<usize, InvalidValue> {
+    if (1..=MAX_CONCURRENCY).contains(&value) {
+        Ok(value)
+    } else {
+        Err(InvalidValue::new(
+            "--concurrency",
+            value.to_string(),
+            format!("a whole number from 1 to {MAX_CONCURRENCY}"),
+        ))
+    }
+}
+
+/// Checks an output directory: it may not exist yet, or be empty; anything else would mix with evidence.
+pub fn parse_new_output_dir(flag: &'static str, path: &Path) -> Result<PathBuf, InvalidValue> {
+    if path.as_os_str().is_empty() {
+        return Err(InvalidValue::new(flag, "", "a directory path"));
+    }
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                Err(InvalidValue::new(
+                    flag,
+                    path.display().to_string(),
+                    "a new or empty directory; this one already holds files, and auditpack never overwrites evidence. Choose another path",
+                ))
+            } else {
+                Ok(path.to_path_buf())
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            match parent {
+                Some(p) if !p.is_dir() => Err(InvalidValue::new(
+                    flag,
+                    path.display().to_string(),
+                    format!(
+                        "a path whose parent directory exists; create {} first",
+                        p.display()
+                    ),
+                )),
+                _ => Ok(path.to_path_buf()),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(InvalidValue::new(
+            flag,
+            path.display().to_string(),
+            "a directory path; this is an existing file",
+        )),
+        Err(e) => Err(InvalidValue::new(
+            flag,
+            path.display().to_string(),
+            format!("a readable directory path ({e})"),
+        )),
+    }
+}
+
+/// How the AWS SDK is reached: shared by every command that talks to AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<EndpointUrl>,
+}
+
+/// Validated settings for `auditpack collect`.
+#[derive(Debug, Clone)]
+pub struct CollectSettings {
+    pub aws: AwsSettings,
+    pub out: PathBuf,
+    /// `None`: every region enabled for the account, found with EC2 DescribeRegions.
+    pub regions: Option<Vec<RegionName>>,
+    pub concurrency: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_parses_and_carries_the_rule_facts() {
+        let c = catalogue();
+        assert_eq!(c.rule.id, "yg4-3in-tkd");
+        assert_eq!(c.mapping.cce, "CCE-78919-8");
+        assert_eq!(c.mapping.primary_cis_aws(), "CIS AWS 1.3.0 3.7");
+        assert_eq!(c.mapping.cis_v7.control, "6");
+        assert!(c.rule.references.iter().any(|r| r
+            .url
+            .contains("encrypting-cloudtrail-log-files-with-aws-kms")));
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for ok in [
+            "us-east-1",
+            "eu-west-2",
+            "ap-southeast-4",
+            "us-gov-west-1",
+            "il-central-1",
+        ] {
+            assert!(RegionName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us_east_1",
+            "useast1",
+            "us-east-1 ",
+            "x-y-1",
+            "us--1",
+        ] {
+            let err = RegionName::parse(bad).unwrap_err();
+            assert_eq!(err.flag, "--regions");
+        }
+    }
+
+    #[test]
+    fn region_list_rejects_repeats_and_empties() {
+        assert_eq!(parse_region_list("us-east-1, eu-west-1").unwrap().len(), 2);
+        assert!(parse_region_list("us-east-1,us-east-1")
+            .unwrap_err()
+            .to_string()
+            .contains("repeated"));
+        assert!(parse_region_list("us-east-1,").is_err());
+    }
+
+    #[test]
+    fn endpoint_and_concurrency_are_checked() {
+        assert_eq!(
+            EndpointUrl::parse("http://127.0.0.1:5000/")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:5000"
+        );
+        assert!(EndpointUrl::parse("127.0.0.1:5000").is_err());
+        assert!(EndpointUrl::parse("http://").is_err());
+        assert!(parse_concurrency(0).is_err());
+        assert!(parse_concurrency(MAX_CONCURRENCY + 1).is_err());
+        assert_eq!(parse_concurrency(8).unwrap(), 8);
+    }
+
+    #[test]
+    fn output_dir_must_be_new_or_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(parse_new_output_dir("--out", dir.path()).is_ok());
+        assert!(parse_new_output_dir("--out", &dir.path().join("new")).is_ok());
+        assert!(parse_new_output_dir("--out", &dir.path().join("missing/new")).is_err());
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let err = parse_new_output_dir("--out", dir.path()).unwrap_err();
+        assert!(err.to_string().contains("never overwrites"));
+        assert!(parse_new_output_dir("--out", &dir.path().join("f")).is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! The evidence pack on disk: raw response bodies, the hash-chained index and the pack header.
+//!
+//! The format is specified in `docs/pack-format.md`; this module is its only writer and reader.
+
+mod chain;
+mod reader;
+mod writer;
+
+pub use chain::{genesis_hash, line_hash, sha256_hex};
+pub use reader::{ChainProblem, Pack};
+pub use writer::{ChainState, PackWriter, RecordSink};
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Format identifier written into every pack header.
+pub const PACK_FORMAT: &str = "auditpack-pack/1";
+/// The pack header, written last.
+pub const HEADER_FILE: &str = "pack.json";
+/// One JSON object per line, one line per recorded response (or failed attempt).
+pub const INDEX_FILE: &str = "index.jsonl";
+/// Directory of raw response bodies.
+pub const RECORDS_DIR: &str = "records";
+
+/// Errors reading or writing a pack.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("{path}: {op} failed: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: refusing to write the pack here: {reason}")]
+    OutputExists { path: PathBuf, reason: String },
+    #[error("{path}: not a readable auditpack pack: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+    #[error("pack writer stopped unexpectedly; the partial pack in {path} was not finished")]
+    WriterGone { path: PathBuf },
+}
+
+impl EvidenceError {
+    pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+}
+
+/// What the collector knows about one API call before it is sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallSpec {
+    /// The account the call was made in, when known before the call.
+    pub account: Option<String>,
+    /// Service name as in the SDK crate: `cloudtrail`, `kms`, `s3`, `sts`, `ec2`.
+    pub service: String,
+    /// Operation name as in the API reference: `DescribeTrails`, `GetBucketEncryption`, ...
+    pub operation: String,
+    pub region: String,
+    /// What the call is about: a trail ARN, key id or ARN, bucket name, or the region for list calls.
+    pub resource: String,
+    /// The request parameters, as the collector set them.
+    pub params: serde_json::Value,
+}
+
+/// One attempt's response (or failure), as captured by the recorder, before the writer numbers and hashes it.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub call: u64,
+    pub attempt: u32,
+    pub spec: std::sync::Arc<CallSpec>,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    pub server_date: Option<String>,
+    pub received_at: String,
+    pub content_type: Option<String>,
+    /// `None` when no HTTP response arrived (timeout, connection failure).
+    pub body: Option<Vec<u8>>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Why the attempt produced no usable response, when the SDK could not parse it or none arrived.
+    pub sdk_error: Option<String>,
+}
+
+/// One line of `index.jsonl`. Field order is the serialisation order and part of the format.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IndexEntry {
+    pub seq: u64,
+    pub prev: String,
+    pub call: u64,
+    pub attempt: u32,
+    pub account: Option<String>,
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub resource: String,
+    pub params: serde_json::Value,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    pub server_date: Option<String>,
+    pub received_at: String,
+    pub content_type: Option<String>,
+    pub body: Option<String>,
+    pub body_size: u64,
+    pub body_sha256: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub sdk_error: Option<String>,
+}
+
+/// A call whose final attempt gave no usable evidence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Gap {
+    pub account: Option<String>,
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub resource: String,
+    /// The AWS error code, or `UnparseableResponse` / `NoResponse` when there was none.
+    pub error_code: String,
+    pub message: String,
+    /// The `call` number of the index entries that recorded it.
+    pub call: u64,
+}
+
+/// Tool identification in the header.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// The rule the pack was collected for, with its identifiers and references.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RuleRef {
+    pub id: String,
+    pub title: String,
+    pub cis_aws: Vec<String>,
+    pub cce: String,
+    pub cis_controls_v7: String,
+    pub references: Vec<String>,
+}
+
+/// Counts shown in the closing summary and the report cover.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Counts {
+    pub trails: u64,
+    pub keys: u64,
+    pub buckets: u64,
+    pub calls: u64,
+    pub records: u64,
+    pub gaps: u64,
+}
+
+/// `pack.json`: who collected what, when, and the head of the record chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PackHeader {
+    pub format: String,
+    pub pack_id: String,
+    pub tool: ToolInfo,
+    pub account_id: String,
+    pub caller_arn: String,
+    pub caller_user_id: String,
+    pub regions: Vec<String>,
+    /// `--regions` or `ec2:DescribeRegions`.
+    pub regions_source: String,
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub rule: RuleRef,
+    pub counts: Counts,
+    pub chain_genesis: String,
+    pub chain_head: String,
+    pub complete: bool,
+    pub gaps: Vec<Gap>,
+}
+
+/// Error codes that say "this is not configured": evidence of absence, not a gap.
+pub fn absence_codes(operation: &str) -> &'static [&'static str] {
+    match operation {
+        "GetBucketEncryption" => &["ServerSideEncryptionConfigurationNotFoundError"],
+        "GetPublicAccessBlock" => &["NoSuchPublicAccessBlockConfiguration"],
+        "GetObjectLockConfiguration" => &["ObjectLockConfigurationNotFoundError"],
+        "GetBucketPolicyStatus" => &["NoSuchBucketPolicy"],
+        _ => &[],
+    }
+}
+
+/// Current UTC time in the pack's timestamp format (RFC 3339, nanoseconds, `Z`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn capture(call: u64, attempt: u32, body: Option<&[u8]>) -> Capture {
+        Capture {
+            call,
+            attempt,
+            spec: Arc::new(CallSpec {
+                account: Some("111122223333".into()),
+                service: "s3".into(),
+                operation: "GetBucketEncryption".into(),
+                region: "us-east-1".into(),
+                resource: format!("bucket-{call}"),
+                params: serde_json::json!({"Bucket": format!("bucket-{call}")}),
+            }),
+            http_status: body.map(|_| 200),
+            request_id: Some("req".into()),
+            server_date: Some("Sat, 28 Nov 2026 11:00:00 GMT".into()),
+            received_at: now_rfc3339(),
+            content_type: Some("application/xml".into()),
+            body: body.map(<[u8]>::to_vec),
+            error_code: None,
+            error_message: None,
+            sdk_error: body.is_none().then(|| "timed out".to_string()),
+        }
+    }
+
+    fn header_for(pack_id: &str, chain: &ChainState) -> PackHeader {
+        PackHeader {
+            format: PACK_FORMAT.into(),
+            pack_id: pack_id.into(),
+            tool: ToolInfo {
+                name: "auditpack".into(),
+                version: "test".into(),
+            },
+            account_id: "111122223333".into(),
+            caller_arn: "arn:aws:iam::111122223333:user/t".into(),
+            caller_user_id: "AIDA".into(),
+            regions: vec!["us-east-1".into()],
+            regions_source: "--regions".into(),
+            endpoint_url: None,
+            profile: None,
+            started_at: now_rfc3339(),
+            finished_at: now_rfc3339(),
+            rule: RuleRef {
+                id: "r".into(),
+                title: "t".into(),
+                cis_aws: vec![],
+                cce: "c".into(),
+                cis_controls_v7: "6".into(),
+                references: vec![],
+            },
+            counts: Counts {
+                records: chain.records,
+                ..Counts::default()
+            },
+            chain_genesis: chain.genesis.clone(),
+            chain_head: chain.head.clone(),
+            complete: true,
+            gaps: vec![],
+        }
+    }
+
+    /// Writes a three-record pack (two attempts of call 1, one failed attempt of call 2, one of call 3).
+    fn write_pack(dir: &std::path::Path) -> std::path::PathBuf {
+        let out = dir.join("pack");
+        let writer = PackWriter::create(&out, "pack-1").unwrap();
+        let sink = writer.sink();
+        sink.record(capture(1, 1, Some(b"<Error><Code>SlowDown</Code></Error>")));
+        sink.record(capture(1, 2, Some(b"<ServerSideEncryptionConfiguration/>")));
+        sink.record(capture(2, 1, None));
+        sink.record(capture(3, 1, Some(b"{\"a\":1}")));
+        writer.finish(|chain| header_for("pack-1", chain)).unwrap()
+    }
+
+    #[test]
+    fn a_written_pack_reads_back_with_an_intact_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        let pack = Pack::open(&path).unwrap();
+        assert_eq!(pack.entries.len(), 4);
+        assert!(pack.chain_problems.is_empty(), "{:?}", pack.chain_problems);
+        assert!(pack.body_problems().is_empty());
+        assert_eq!(pack.entries[0].prev, genesis_hash("pack-1"));
+        assert_eq!(pack.entries[2].body, None, "a failed attempt has no body");
+        assert_eq!(pack.entries[3].body.as_deref(), Some("records/000004.json"));
+        let finals: Vec<(u64, u32)> = pack
+            .final_attempts()
+            .iter()
+            .map(|e| (e.call, e.attempt))
+            .collect();
+        assert_eq!(finals, vec![(1, 2), (2, 1), (3, 1)]);
+        // Nothing of the partial directory is left beside the pack.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    fn rewrite_index(path: &std::path::Path, edit: impl FnOnce(&mut Vec<String>)) {
+        let index = path.join(INDEX_FILE);
+        let mut lines: Vec<String> = std::fs::read_to_string(&index)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        edit(&mut lines);
+        std::fs::write(&index, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn swapped_removed_or_edited_records_break_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        rewrite_index(&path, |lines| lines.swap(1, 2));
+        assert!(
+            !Pack::open(&path).unwrap().chain_problems.is_empty(),
+            "swap"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        rewrite_index(&path, |lines| {
+            lines.pop();
+        });
+        let problems = Pack::open(&path).unwrap().chain_problems;
+        assert!(
+            problems.iter().any(|p| p.message.contains("header says 4")),
+            "{problems:?}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        rewrite_index(&path, |lines| {
+            lines[0] = lines[0].replace("us-east-1", "us-east-2")
+        });
+        assert!(
+            !Pack::open(&path).unwrap().chain_problems.is_empty(),
+            "edit"
+        );
+    }
+
+    #[test]
+    fn a_changed_body_is_caught_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        std::fs::write(path.join("records/000004.json"), b"{\"a\":2}").unwrap();
+        let pack = Pack::open(&path).unwrap();
+        let problems = pack.body_problems();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("000004.json"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_pack_is_never_written_over_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("pack");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("keep"), b"evidence").unwrap();
+        assert!(matches!(
+            PackWriter::create(&out, "p"),
+            Err(EvidenceError::OutputExists { .. })
+        ));
+        assert_eq!(std::fs::read(out.join("keep")).unwrap(), b"evidence");
+    }
+
+    #[test]
+    fn an_abandoned_pack_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = PackWriter::create(&dir.path().join("pack"), "p").unwrap();
+        writer.sink().record(capture(1, 1, Some(b"x")));
+        writer.abandon();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

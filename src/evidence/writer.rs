@@ -1,0 +1,309 @@
+//! Writing a pack: bodies streamed to disk as they arrive, the index chained line by line, and the whole
+//! directory renamed into place only once the header is written.
+
+use super::{
+    chain, Capture, EvidenceError, IndexEntry, PackHeader, HEADER_FILE, INDEX_FILE, RECORDS_DIR,
+};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+/// How many captured responses may wait for the disk before recorders block: bounds memory.
+const QUEUE_DEPTH: usize = 256;
+
+enum Msg {
+    Record(Box<Capture>),
+    Finish,
+}
+
+/// Where the chain stands once every record is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainState {
+    pub records: u64,
+    pub genesis: String,
+    pub head: String,
+}
+
+/// A cheap, cloneable handle the recorders use to hand responses to the writer thread.
+#[derive(Clone, Debug)]
+pub struct RecordSink {
+    tx: SyncSender<Msg>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Msg::Record(c) => write!(f, "Record(call {})", c.call),
+            Msg::Finish => f.write_str("Finish"),
+        }
+    }
+}
+
+impl RecordSink {
+    /// Queues one capture for writing. If the writer has failed, the capture is dropped here and the
+    /// failure is reported by [`PackWriter::finish`].
+    pub fn record(&self, capture: Capture) {
+        if self.tx.send(Msg::Record(Box::new(capture))).is_err() {
+            tracing::error!("pack writer has stopped; a response could not be recorded");
+        }
+    }
+}
+
+/// Builds a pack in a hidden sibling directory and renames it into place when finished.
+pub struct PackWriter {
+    pack_id: String,
+    final_path: PathBuf,
+    temp_path: PathBuf,
+    tx: SyncSender<Msg>,
+    thread: Option<JoinHandle<Result<ChainState, EvidenceError>>>,
+    done: bool,
+}
+
+impl PackWriter {
+    /// Starts a pack that will end up at `out`, which must not exist or be an empty directory.
+    pub fn create(out: &Path, pack_id: &str) -> Result<Self, EvidenceError> {
+        ensure_new_or_empty(out)?;
+        let name = out
+            .file_name()
+            .ok_or_else(|| EvidenceError::OutputExists {
+                path: out.to_path_buf(),
+                reason: "the output path has no final directory name".into(),
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp_path = parent.join(format!(".{name}.partial-{pack_id}"));
+        fs::create_dir(&temp_path)
+            .map_err(|e| EvidenceError::io(&temp_path, "create partial pack directory", e))?;
+        let records = temp_path.join(RECORDS_DIR);
+        fs::create_dir(&records).map_err(|e| EvidenceError::io(&records, "create directory", e))?;
+        let index_path = temp_path.join(INDEX_FILE);
+        let index = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&index_path)
+            .map_err(|e| EvidenceError::io(&index_path, "create index", e))?;
+
+        let (tx, rx) = sync_channel(QUEUE_DEPTH);
+        let genesis = chain::genesis_hash(pack_id);
+        let dir = temp_path.clone();
+        let thread = std::thread::Builder::new()
+            .name("pack-writer".into())
+            .spawn(move || write_records(&dir, index, genesis, rx))
+            .map_err(|e| EvidenceError::io(&temp_path, "start pack writer thread", e))?;
+        Ok(Self {
+            pack_id: pack_id.to_string(),
+            final_path: out.to_path_buf(),
+            temp_path,
+            tx,
+            thread: Some(thread),
+            done: false,
+        })
+    }
+
+    pub fn pack_id(&self) -> &str {
+        &self.pack_id
+    }
+
+    /// The hidden directory the pack is being built in.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp_path
+    }
+
+    pub fn sink(&self) -> RecordSink {
+        RecordSink {
+            tx: self.tx.clone(),
+        }
+    }
+
+    fn stop_thread(&mut self) -> Result<ChainState, EvidenceError> {
+        // A send error means the thread already ended (with an error we collect from join).
+        let _ = self.tx.send(Msg::Finish);
+        let thread = self
+            .thread
+            .take()
+            .ok_or_else(|| EvidenceError::WriterGone {
+                path: self.temp_path.clone(),
+            })?;
+        thread.join().map_err(|_| EvidenceError::WriterGone {
+            path: self.temp_path.clone(),
+        })?
+    }
+
+    /// Writes the header built from the final chain state, then moves the pack into place.
+    pub fn finish(
+        mut self,
+        make_header: impl FnOnce(&ChainState) -> PackHeader,
+    ) -> Result<PathBuf, EvidenceError> {
+        let state = self.stop_thread()?;
+        let header = make_header(&state);
+        let header_path = self.temp_path.join(HEADER_FILE);
+        let mut bytes =
+            serde_json::to_vec_pretty(&header).map_err(|e| EvidenceError::Malformed {
+                path: header_path.clone(),
+                reason: e.to_string(),
+            })?;
+        bytes.push(b'\n');
+        write_new_file(&header_path, &bytes)?;
+        // From here on the partial directory is a complete pack: keep it even if the move fails.
+        self.done = true;
+        sync_dir(&self.temp_path.join(RECORDS_DIR))?;
+        sync_dir(&self.temp_path)?;
+        ensure_new_or_empty(&self.final_path)?;
+        fs::rename(&self.temp_path, &self.final_path).map_err(|e| {
+            EvidenceError::io(
+                &self.final_path,
+                "move finished pack into place (it is kept in the partial directory beside it)",
+                e,
+            )
+        })?;
+        if let Some(parent) = self
+            .final_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            sync_dir(parent)?;
+        }
+        Ok(self.final_path.clone())
+    }
+
+    /// Stops writing and deletes the partial pack: nothing usable was collected.
+    pub fn abandon(mut self) {
+        let _ = self.stop_thread();
+        self.remove_partial();
+    }
+
+    fn remove_partial(&mut self) {
+        if let Err(e) = fs::remove_dir_all(&self.temp_path) {
+            tracing::warn!(path = %self.temp_path.display(), error = %e, "could not remove partial pack");
+        }
+        self.done = true;
+    }
+}
+
+impl Drop for PackWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.stop_thread();
+            self.remove_partial();
+        }
+    }
+}
+
+fn ensure_new_or_empty(out: &Path) -> Result<(), EvidenceError> {
+    match fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(EvidenceError::OutputExists {
+            path: out.to_path_buf(),
+            reason: "the directory is not empty and auditpack never overwrites evidence; choose a new --out path".into(),
+        }),
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EvidenceError::OutputExists {
+            path: out.to_path_buf(),
+            reason: format!("it exists and is not a usable directory ({e})"),
+        }),
+    }
+}
+
+pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| EvidenceError::io(path, "create file", e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| EvidenceError::io(path, "write file", e))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), EvidenceError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| EvidenceError::io(dir, "sync directory", e))
+}
+
+/// File extension for a body, from its first byte, so the records directory is easy to browse
+/// (services do not always send an accurate content type).
+fn body_extension(body: &[u8]) -> &'static str {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => "json",
+        Some(b'<') => "xml",
+        _ => "bin",
+    }
+}
+
+fn write_records(
+    dir: &Path,
+    index: File,
+    genesis: String,
+    rx: Receiver<Msg>,
+) -> Result<ChainState, EvidenceError> {
+    let index_path = dir.join(INDEX_FILE);
+    let mut index = BufWriter::new(index);
+    let mut prev = genesis.clone();
+    let mut seq = 0u64;
+    while let Ok(Msg::Record(capture)) = rx.recv() {
+        seq += 1;
+        let capture = *capture;
+        let (body, body_size, body_sha256) = match &capture.body {
+            Some(bytes) => {
+                let rel = format!("{RECORDS_DIR}/{seq:06}.{}", body_extension(bytes));
+                write_new_file(&dir.join(&rel), bytes)?;
+                (
+                    Some(rel),
+                    bytes.len() as u64,
+                    Some(chain::sha256_hex(bytes)),
+                )
+            }
+            None => (None, 0, None),
+        };
+        let spec = capture.spec;
+        let entry = IndexEntry {
+            seq,
+            prev,
+            call: capture.call,
+            attempt: capture.attempt,
+            account: spec.account.clone(),
+            service: spec.service.clone(),
+            operation: spec.operation.clone(),
+            region: spec.region.clone(),
+            resource: spec.resource.clone(),
+            params: spec.params.clone(),
+            http_status: capture.http_status,
+            request_id: capture.request_id,
+            server_date: capture.server_date,
+            received_at: capture.received_at,
+            content_type: capture.content_type,
+            body,
+            body_size,
+            body_sha256,
+            error_code: capture.error_code,
+            error_message: capture.error_message,
+            sdk_error: capture.sdk_error,
+        };
+        let line = serde_json::to_vec(&entry).map_err(|e| EvidenceError::Malformed {
+            path: index_path.clone(),
+            reason: e.to_string(),
+        })?;
+        index
+            .write_all(&line)
+            .and_then(|_| index.write_all(b"\n"))
+            .map_err(|e| EvidenceError::io(&index_path, "append to index", e))?;
+        prev = chain::line_hash(&line);
+    }
+    let file = index
+        .into_inner()
+        .map_err(|e| EvidenceError::io(&index_path, "flush index", e.into_error()))?;
+    file.sync_all()
+        .map_err(|e| EvidenceError::io(&index_path, "sync index", e))?;
+    Ok(ChainState {
+        records: seq,
+        genesis,
+        head: prev,
+    })
+}

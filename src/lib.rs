@@ -1,0 +1,9 @@
+//! auditpack: turns an AWS account's CloudTrail log protection into an evidence pack an assessor can trust.
+//!
+//! Data flows one way: `config` -> `collect` -> `evidence` -> `assess` -> `report` -> `sign` -> `archive`.
+//! Only `collect` (and later `archive`) talk to AWS; everything after collection works offline from a pack.
+
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod evidence;

@@ -1,0 +1,363 @@
+//! `auditpack collect` against moto: what is fetched, how it is stored, and how failures are handled.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const REGIONS: &str = "us-east-1,eu-west-1,us-west-2";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks the chain from the raw files, independently of the library's reader, as docs/pack-format.md
+/// describes it.
+fn assert_chain_and_hashes(pack: &Path) {
+    let header = header(pack);
+    let pack_id = header["pack_id"].as_str().unwrap();
+    let mut prev = sha256_hex(format!("auditpack-chain/1\n{pack_id}").as_bytes());
+    assert_eq!(header["chain_genesis"], prev.as_str());
+    let index = std::fs::read(pack.join("index.jsonl")).unwrap();
+    let mut count = 0;
+    for (i, line) in index
+        .strip_suffix(b"\n")
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .enumerate()
+    {
+        let entry: Value = serde_json::from_slice(line).unwrap();
+        assert_eq!(entry["seq"], (i + 1) as u64);
+        assert_eq!(entry["prev"], prev.as_str(), "chain link of seq {}", i + 1);
+        if let Some(body) = entry["body"].as_str() {
+            let bytes = std::fs::read(pack.join(body)).unwrap();
+            assert_eq!(entry["body_sha256"], sha256_hex(&bytes).as_str(), "{body}");
+            assert_eq!(entry["body_size"], bytes.len() as u64);
+        }
+        prev = sha256_hex(line);
+        count += 1;
+    }
+    assert_eq!(header["chain_head"], prev.as_str());
+    assert_eq!(header["counts"]["records"], count);
+}
+
+/// How many final calls of `operation` there were for each resource.
+fn calls_per_resource(entries: &[Value], operation: &str) -> BTreeMap<String, usize> {
+    let mut calls: BTreeMap<u64, String> = BTreeMap::new();
+    for e in entries.iter().filter(|e| e["operation"] == operation) {
+        calls.insert(
+            e["call"].as_u64().unwrap(),
+            e["resource"].as_str().unwrap().to_string(),
+        );
+    }
+    let mut per = BTreeMap::new();
+    for resource in calls.into_values() {
+        *per.entry(resource).or_insert(0) += 1;
+    }
+    per
+}
+
+#[test]
+fn collects_each_trail_key_and_bucket_once_into_a_verifiable_pack() {
+    let seeded = seed("standard", &[]);
+    let dir = tempdir();
+    let (pack, output) = collect(&seeded, dir.path(), REGIONS);
+    // The deleted bucket and the missing key are gaps, so the pack is written but incomplete.
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "exit code for a pack with gaps"
+    );
+    let header = header(&pack);
+    let entries = index_entries(&pack);
+    assert_eq!(header["account_id"], seeded.account.as_str());
+    assert_eq!(header["format"], "auditpack-pack/1");
+    assert_eq!(header["rule"]["cce"], "CCE-78919-8");
+    assert_eq!(
+        header["regions"],
+        serde_json::json!(["us-east-1", "eu-west-1", "us-west-2"])
+    );
+
+    // The multi-region trail shows up in all three DescribeTrails answers but counts once.
+    let trails = seeded.facts["trails"].as_array().unwrap();
+    assert_eq!(header["counts"]["trails"], trails.len() as u64);
+    let status_calls = calls_per_resource(&entries, "GetTrailStatus");
+    assert_eq!(status_calls.len(), trails.len());
+    assert!(status_calls.values().all(|n| *n == 1), "{status_calls:?}");
+    for trail in trails {
+        let arn = trail["arn"].as_str().unwrap();
+        assert_eq!(status_calls.get(arn), Some(&1), "GetTrailStatus for {arn}");
+        let home = trail["region"].as_str().unwrap();
+        let selectors: Vec<_> = entries
+            .iter()
+            .filter(|e| e["operation"] == "GetEventSelectors" && e["resource"] == arn)
+            .collect();
+        assert_eq!(selectors.len(), 1);
+        assert_eq!(
+            selectors[0]["region"], home,
+            "selectors fetched in the trail's home region"
+        );
+    }
+
+    // One key named by ARN and by alias is described twice (once per name) but fetched once.
+    let keys = &seeded.facts["keys"];
+    for op in ["GetKeyRotationStatus", "GetKeyPolicy", "ListAliases"] {
+        let per = calls_per_resource(&entries, op);
+        let expected: BTreeMap<String, usize> = ["main", "disabled", "pending"]
+            .iter()
+            .map(|k| (keys[*k].as_str().unwrap().to_string(), 1))
+            .collect();
+        assert_eq!(per, expected, "{op}");
+    }
+    assert_eq!(calls_per_resource(&entries, "DescribeKey").len(), 5);
+    assert_eq!(
+        header["counts"]["keys"], 4,
+        "three resolved keys and one that does not exist"
+    );
+
+    // Buckets: four distinct, the deleted one gets only its location call.
+    let buckets = &seeded.facts["buckets"];
+    let location = calls_per_resource(&entries, "GetBucketLocation");
+    assert_eq!(location.len(), 4);
+    assert!(location.values().all(|n| *n == 1));
+    for op in [
+        "GetBucketEncryption",
+        "GetBucketVersioning",
+        "GetBucketLogging",
+        "GetPublicAccessBlock",
+        "GetObjectLockConfiguration",
+        "GetBucketPolicyStatus",
+    ] {
+        let per = calls_per_resource(&entries, op);
+        let mut expected: Vec<String> = ["main", "eu", "west"]
+            .iter()
+            .map(|b| buckets[*b].as_str().unwrap().to_string())
+            .collect();
+        expected.sort();
+        assert_eq!(per.keys().cloned().collect::<Vec<_>>(), expected, "{op}");
+        assert!(per.values().all(|n| *n == 1), "{op}");
+    }
+    // The eu bucket is in eu-west-1: its settings are fetched there.
+    let eu = buckets["eu"].as_str().unwrap();
+    assert!(entries
+        .iter()
+        .filter(|e| e["resource"] == eu && e["operation"] != "GetBucketLocation")
+        .all(|e| e["region"] == "eu-west-1"));
+
+    assert_chain_and_hashes(&pack);
+
+    // Every record carries the metadata the format promises.
+    for e in &entries {
+        assert!(e["received_at"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(e["attempt"], 1);
+        assert!(e["http_status"].is_u64(), "{e}");
+        assert!(
+            e["server_date"]
+                .as_str()
+                .is_some_and(|d| d.ends_with("GMT")),
+            "{e}"
+        );
+        assert!(e["request_id"].is_string(), "{e}");
+    }
+    // Bodies are the service's bytes: the trail list is CloudTrail's JSON, S3's answers are XML.
+    let describe = entries
+        .iter()
+        .find(|e| e["operation"] == "DescribeTrails")
+        .unwrap();
+    let body = std::fs::read(pack.join(describe["body"].as_str().unwrap())).unwrap();
+    let parsed: Value = serde_json::from_slice(&body).unwrap();
+    assert!(parsed["trailList"].is_array());
+
+    // Gaps: named in the header and in the summary, with the AWS error code.
+    let gaps = header["gaps"].as_array().unwrap();
+    let gap = |op: &str, resource: &str| {
+        gaps.iter()
+            .find(|g| g["operation"] == op && g["resource"] == resource)
+            .unwrap_or_else(|| panic!("no gap for {op} {resource}: {gaps:?}"))
+    };
+    let gone = buckets["gone"].as_str().unwrap();
+    assert_eq!(gap("GetBucketLocation", gone)["error_code"], "NoSuchBucket");
+    let missing = keys["missing"].as_str().unwrap();
+    assert_eq!(
+        gap("DescribeKey", missing)["error_code"],
+        "NotFoundException"
+    );
+    // moto answers GetBucketPolicyStatus with a bucket listing: kept, and a gap with that reason.
+    let policy_status = gap("GetBucketPolicyStatus", buckets["main"].as_str().unwrap());
+    assert_eq!(policy_status["error_code"], "UnparseableResponse");
+    let record = entries
+        .iter()
+        .find(|e| e["call"] == policy_status["call"])
+        .unwrap();
+    assert!(
+        std::fs::read_to_string(pack.join(record["body"].as_str().unwrap()))
+            .unwrap()
+            .contains("ListBucketResult")
+    );
+    // "Not configured" answers are evidence of absence, not gaps.
+    assert!(!gaps.iter().any(|g| g["error_code"]
+        == "ServerSideEncryptionConfigurationNotFoundError"
+        || g["error_code"] == "ObjectLockConfigurationNotFoundError"));
+    assert!(entries
+        .iter()
+        .any(|e| e["error_code"] == "ObjectLockConfigurationNotFoundError"));
+    let out = stdout(&output);
+    assert!(
+        out.contains(gone) && out.contains("NoSuchBucket"),
+        "summary names the gap"
+    );
+    assert!(out.contains(&format!("{} trails", trails.len())));
+}
+
+#[test]
+fn default_regions_come_from_describe_regions() {
+    let seeded = seed("standard", &[]);
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let output = run(auditpack_as(&seeded).args(["collect", "--out", pack.to_str().unwrap()]));
+    assert_eq!(output.status.code(), Some(3));
+    let header = header(&pack);
+    assert_eq!(header["regions_source"], "ec2:DescribeRegions");
+    let regions: Vec<&str> = header["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(regions.len() > 10, "every enabled region: {regions:?}");
+    assert!(regions.contains(&"eu-west-1") && regions.contains(&"us-west-2"));
+    let entries = index_entries(&pack);
+    assert_eq!(
+        entries[1]["operation"], "DescribeRegions",
+        "recorded as evidence"
+    );
+    assert_eq!(
+        calls_per_resource(&entries, "DescribeTrails").len(),
+        regions.len(),
+        "one DescribeTrails per region"
+    );
+    assert_eq!(header["counts"]["trails"], 7);
+}
+
+#[test]
+fn a_second_collect_into_the_same_directory_is_refused() {
+    let seeded = seed("standard", &[]);
+    let dir = tempdir();
+    let (pack, first) = collect(&seeded, dir.path(), "us-east-1");
+    assert!(first.status.code() == Some(0) || first.status.code() == Some(3));
+    let before = std::fs::read(pack.join("index.jsonl")).unwrap();
+    let (_, second) = collect(&seeded, dir.path(), "us-east-1");
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        stderr(&second).contains("never overwrites evidence"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(std::fs::read(pack.join("index.jsonl")).unwrap(), before);
+}
+
+#[test]
+fn without_credentials_nothing_is_written_and_the_user_is_told_what_to_do() {
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let output = run(auditpack().env("AWS_ENDPOINT_URL", endpoint()).args([
+        "collect",
+        "--out",
+        pack.to_str().unwrap(),
+        "--regions",
+        "us-east-1",
+    ]));
+    assert_eq!(output.status.code(), Some(4));
+    let err = stderr(&output);
+    assert!(
+        err.contains("GetCallerIdentity") && err.contains("--profile"),
+        "{err}"
+    );
+    assert!(!pack.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no partial pack left"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors_naming_the_value() {
+    let dir = tempdir();
+    let out = dir.path().join("p");
+    for (args, needle) in [
+        (
+            vec!["--regions", "us-east-1,Mars"],
+            "\"Mars\" for --regions",
+        ),
+        (vec!["--concurrency", "0"], "--concurrency"),
+        (vec!["--endpoint-url", "localhost:5000"], "--endpoint-url"),
+    ] {
+        let output = run(auditpack()
+            .args(["collect", "--out", out.to_str().unwrap()])
+            .args(&args));
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains(needle),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn killing_collect_midway_never_leaves_a_finished_looking_pack() {
+    let seeded = seed("standard", &[]);
+    let dir = tempdir();
+    let mut interrupted = 0;
+    for (i, delay_ms) in [5u64, 40, 80, 120, 160, 220, 300].iter().enumerate() {
+        let out = dir.path().join(format!("pack{i}"));
+        let mut child = auditpack_as(&seeded)
+            .args([
+                "collect",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+                "--regions",
+                REGIONS,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        if finished || out.join("pack.json").exists() {
+            assert_chain_and_hashes(&out);
+            continue;
+        }
+        interrupted += 1;
+        assert!(
+            !out.exists(),
+            "a killed run must not leave {}",
+            out.display()
+        );
+        // A rerun into the same path succeeds.
+        let rerun = run(auditpack_as(&seeded).args([
+            "collect",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+            "--regions",
+            REGIONS,
+        ]));
+        assert_eq!(rerun.status.code(), Some(3));
+        assert_chain_and_hashes(&out);
+    }
+    assert!(
+        interrupted > 0,
+        "at least one run was killed before it finished"
+    );
+}

@@ -1,0 +1,159 @@
+//! Helpers shared by the integration tests: the moto endpoint, seeding accounts, running the binary.
+#![allow(dead_code, clippy::disallowed_macros)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The moto server started by scripts/test.sh.
+pub fn endpoint() -> String {
+    std::env::var("AUDITPACK_TEST_ENDPOINT").expect(
+        "AUDITPACK_TEST_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto",
+    )
+}
+
+/// A fresh 12-digit account id and name prefix for this test, so tests sharing one moto never meet.
+pub fn unique_account() -> (String, String) {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let seed =
+        (std::process::id() as u64 * 7919 + n as u64 * 104729 + nanos as u64) % 900_000_000_000;
+    let account = format!("{:012}", 100_000_000_000 + seed);
+    let prefix = format!("t{}", &account[4..]);
+    (account, prefix)
+}
+
+/// A seeded account: what seed.py created, with the credentials to reach it.
+pub struct Seeded {
+    pub account: String,
+    pub prefix: String,
+    pub facts: Value,
+}
+
+impl Seeded {
+    pub fn credentials(&self) -> Vec<(String, String)> {
+        self.facts["credentials"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+}
+
+/// Runs tests/fixtures/seed.py for `scenario` in a new account.
+pub fn seed(scenario: &str, extra: &[&str]) -> Seeded {
+    let (account, prefix) = unique_account();
+    let output = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed.py"))
+        .args([
+            "--endpoint",
+            &endpoint(),
+            "--account",
+            &account,
+            "--prefix",
+            &prefix,
+        ])
+        .args(extra)
+        .arg(scenario)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "seed.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let facts: Value = serde_json::from_slice(&output.stdout).expect("seed.py prints JSON");
+    Seeded {
+        account,
+        prefix,
+        facts,
+    }
+}
+
+/// The auditpack binary with a clean AWS environment: no profile, region us-east-1, no endpoint.
+pub fn auditpack() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpack"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    // Keep the SDK away from any real config or instance metadata on the test machine.
+    cmd.env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/auditpack-test-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/auditpack-test-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+/// `auditpack` authenticated as the seeded account and pointed at moto.
+pub fn auditpack_as(seeded: &Seeded) -> Command {
+    let mut cmd = auditpack();
+    cmd.envs(seeded.credentials())
+        .env("AWS_ENDPOINT_URL", endpoint());
+    cmd
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    let output = cmd.output().expect("auditpack runs");
+    eprintln!(
+        "--- auditpack exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A temporary directory that lives as long as the test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Collects the seeded account into `<dir>/pack` with the given regions; returns the pack path and output.
+pub fn collect(seeded: &Seeded, dir: &Path, regions: &str) -> (PathBuf, Output) {
+    let pack = dir.join("pack");
+    let output = run(auditpack_as(seeded).args([
+        "collect",
+        "--out",
+        pack.to_str().unwrap(),
+        "--regions",
+        regions,
+    ]));
+    (pack, output)
+}
+
+/// Reads `index.jsonl` as JSON values.
+pub fn index_entries(pack: &Path) -> Vec<Value> {
+    std::fs::read_to_string(pack.join("index.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn header(pack: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap()
+}

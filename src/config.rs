@@ -39,6 +39,26 @@ impl InvalidValue {
 pub struct Catalogue {
     pub rule: Rule,
     pub mapping: Mapping,
+    pub checks: Vec<CheckInfo>,
+}
+
+/// What the reports say about one check: everything but the logic, which lives in `assess`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckInfo {
+    pub id: String,
+    pub title: String,
+    /// The rule's own verdict (CIS AWS 3.7); the others support it.
+    pub primary: bool,
+    pub cis_aws: String,
+    pub cis_v7: String,
+    pub remediation: String,
+}
+
+impl Catalogue {
+    /// The catalogue entry for a check id.
+    pub fn check(&self, id: &str) -> Option<&CheckInfo> {
+        self.checks.iter().find(|c| c.id == id)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

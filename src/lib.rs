@@ -3,6 +3,7 @@
 //! Data flows one way: `config` -> `collect` -> `evidence` -> `assess` -> `report` -> `sign` -> `archive`.
 //! Only `collect` (and later `archive`) talk to AWS; everything after collection works offline from a pack.
 
+pub mod assess;
 pub mod cli;
 pub mod collect;
 pub mod config;

@@ -2,6 +2,7 @@
 //! each distinct key gets GetKeyRotationStatus, GetKeyPolicy and ListAliases once.
 
 use super::Collector;
+use crate::evidence::key_region;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -14,16 +15,6 @@ const MAX_ALIAS_PAGES: usize = 100;
 pub(crate) struct KeyTracker {
     pub arns: BTreeSet<String>,
     pub resolved_refs: usize,
-}
-
-/// The region a key reference lives in: the ARN's region, or the trail's home region for ids and aliases.
-pub(crate) fn key_region(key_ref: &str, home_region: &str) -> String {
-    if key_ref.starts_with("arn:") {
-        if let Some(region) = key_ref.split(':').nth(3).filter(|r| !r.is_empty()) {
-            return region.to_string();
-        }
-    }
-    home_region.to_string()
 }
 
 pub(crate) async fn key_evidence(
@@ -127,20 +118,5 @@ async fn list_aliases(
             Some(out) if out.truncated && out.next_marker.is_some() => marker = out.next_marker,
             _ => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_region_comes_from_the_arn_or_the_trail() {
-        assert_eq!(
-            key_region("arn:aws:kms:eu-west-1:111122223333:key/abc", "us-east-1"),
-            "eu-west-1"
-        );
-        assert_eq!(key_region("alias/logs", "us-east-2"), "us-east-2");
-        assert_eq!(key_region("1234abcd-12ab", "ap-south-1"), "ap-south-1");
     }
 }

@@ -418,7 +418,10 @@ async fn collect_dependents(
     let mut buckets: BTreeMap<String, String> = BTreeMap::new();
     for trail in trails.values() {
         if let Some(key) = &trail.kms_key_id {
-            key_refs.insert((kms::key_region(key, &trail.home_region), key.clone()));
+            key_refs.insert((
+                crate::evidence::key_region(key, &trail.home_region),
+                key.clone(),
+            ));
         }
         if let Some(bucket) = &trail.bucket {
             buckets

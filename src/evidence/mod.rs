@@ -191,6 +191,17 @@ pub fn absence_codes(operation: &str) -> &'static [&'static str] {
     }
 }
 
+/// The region a trail's key reference is resolved in: the ARN's region, or the trail's home region for
+/// key ids and aliases. `kms:DescribeKey` records use it as their region.
+pub fn key_region(key_ref: &str, home_region: &str) -> String {
+    if key_ref.starts_with("arn:") {
+        if let Some(region) = key_ref.split(':').nth(3).filter(|r| !r.is_empty()) {
+            return region.to_string();
+        }
+    }
+    home_region.to_string()
+}
+
 /// Current UTC time in the pack's timestamp format (RFC 3339, nanoseconds, `Z`).
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -271,6 +282,16 @@ mod tests {
         sink.record(capture(2, 1, None));
         sink.record(capture(3, 1, Some(b"{\"a\":1}")));
         writer.finish(|chain| header_for("pack-1", chain)).unwrap()
+    }
+
+    #[test]
+    fn key_region_comes_from_the_arn_or_the_trail() {
+        assert_eq!(
+            key_region("arn:aws:kms:eu-west-1:111122223333:key/abc", "us-east-1"),
+            "eu-west-1"
+        );
+        assert_eq!(key_region("alias/logs", "us-east-2"), "us-east-2");
+        assert_eq!(key_region("1234abcd-12ab", "ap-south-1"), "ap-south-1");
     }
 
     #[test]

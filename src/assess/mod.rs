@@ -1,0 +1,365 @@
+//! Assessment: a pure function from a pack to findings. No network, no clock, no randomness: the same
+//! pack always gives the same `Assessment`, so an assessor can re-derive every verdict.
+
+mod checks;
+mod store;
+
+pub use checks::{policy_allows_cloudtrail, CHECKS};
+pub use store::describe_failure;
+
+use crate::config::{catalogue, Mapping, Rule};
+use crate::evidence::{EvidenceError, Gap, IndexEntry, Pack};
+use checks::TrailEvidence;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use store::{Answer, Store};
+
+/// Format identifier of the findings document (`findings.json`).
+pub const FINDINGS_FORMAT: &str = "auditpack-findings/1";
+
+/// Why a pack could not be assessed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    #[error("{path}: the pack's record chain is broken ({problem}); run `auditpack verify --pack {path}` for details")]
+    BrokenChain { path: String, problem: String },
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The evidence is missing or was an error response: never counted as a pass.
+    Unknown,
+    /// The check does not apply (e.g. key checks for a trail with no key).
+    NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Unknown => "UNKNOWN",
+            Status::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+/// A record a finding was derived from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EvidenceLink {
+    pub seq: u64,
+    pub sha256: Option<String>,
+}
+
+/// One check's verdict for one trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check_id: String,
+    pub check_title: String,
+    /// The rule's own verdict (CIS AWS 3.7) rather than a supporting check.
+    pub primary: bool,
+    pub status: Status,
+    pub reason: String,
+    pub cis_aws_control: String,
+    pub cis_v7_control: String,
+    /// What to do, for failures.
+    pub remediation: Option<String>,
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// All findings for one trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrailAssessment {
+    pub account_id: String,
+    /// The trail's home region.
+    pub region: String,
+    pub trail_name: String,
+    pub trail_arn: String,
+    pub kms_key_id: Option<String>,
+    /// The key's description, from DescribeKey.
+    pub kms_key_description: Option<String>,
+    pub bucket: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl TrailAssessment {
+    /// The primary (CIS AWS 3.7) finding.
+    pub fn primary(&self) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.primary)
+    }
+}
+
+/// A record referenced by at least one finding: the evidence index of the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRecord {
+    pub seq: u64,
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub resource: String,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    pub received_at: String,
+    pub server_date: Option<String>,
+    pub body: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Counts of statuses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub pass: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub not_applicable: u64,
+}
+
+impl StatusCounts {
+    fn add(&mut self, status: Status) {
+        match status {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Unknown => self.unknown += 1,
+            Status::NotApplicable => self.not_applicable += 1,
+        }
+    }
+}
+
+/// The executive summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub trails: u64,
+    /// Per-trail verdicts of the rule itself (CIS AWS 3.7).
+    pub rule: StatusCounts,
+    /// Every check of every trail.
+    pub checks: StatusCounts,
+    pub gaps: u64,
+}
+
+/// Facts about the pack the findings came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackInfo {
+    pub pack_id: String,
+    pub account_id: String,
+    pub caller_arn: String,
+    pub regions: Vec<String>,
+    pub regions_source: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub tool_version: String,
+    pub endpoint_url: Option<String>,
+    pub complete: bool,
+    pub records: u64,
+    pub chain_head: String,
+}
+
+/// Everything the reports show; `findings.json` is this value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub format: String,
+    pub pack: PackInfo,
+    pub rule: Rule,
+    pub mapping: Mapping,
+    pub summary: Summary,
+    pub trails: Vec<TrailAssessment>,
+    pub gaps: Vec<Gap>,
+    pub evidence: Vec<EvidenceRecord>,
+}
+
+/// A trail as found in the DescribeTrails answers, with the record it is judged from.
+struct FoundTrail<'a> {
+    trail: Value,
+    entry: &'a IndexEntry,
+}
+
+/// Every trail in the pack's DescribeTrails answers, by ARN; the answer from the trail's home region wins.
+fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
+    let mut trails: BTreeMap<String, FoundTrail<'a>> = BTreeMap::new();
+    for listing in store.all("DescribeTrails") {
+        let Answer::Ok { entry, body } =
+            store.answer("DescribeTrails", &listing.resource, Some(&listing.region))?
+        else {
+            continue;
+        };
+        let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
+            continue;
+        };
+        let Some(list) = parsed["trailList"].as_array() else {
+            continue;
+        };
+        for trail in list {
+            let Some(arn) = trail["TrailARN"].as_str() else {
+                continue;
+            };
+            let from_home = trail["HomeRegion"].as_str() == Some(entry.region.as_str());
+            let replace = trails.get(arn).is_none_or(|found| {
+                from_home && found.trail["HomeRegion"].as_str() != Some(found.entry.region.as_str())
+            });
+            if replace {
+                trails.insert(
+                    arn.to_string(),
+                    FoundTrail {
+                        trail: trail.clone(),
+                        entry,
+                    },
+                );
+            }
+        }
+    }
+    Ok(trails)
+}
+
+/// The account in a trail ARN (`arn:aws:cloudtrail:region:account:trail/name`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// The description DescribeKey gave for the trail's key, when it answered.
+fn key_description(
+    store: &Store<'_>,
+    key_ref: Option<&str>,
+    home_region: &str,
+) -> Result<Option<String>, EvidenceError> {
+    let Some(key_ref) = key_ref else {
+        return Ok(None);
+    };
+    let region = crate::evidence::key_region(key_ref, home_region);
+    Ok(match store.answer("DescribeKey", key_ref, Some(&region))? {
+        Answer::Ok { body, .. } => serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["KeyMetadata"]["Description"].as_str().map(str::to_owned)),
+        _ => None,
+    })
+}
+
+/// Assesses every trail in the pack. Fails only when the pack itself is damaged.
+pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
+    if let Some(problem) = pack.chain_problems.first() {
+        return Err(AssessError::BrokenChain {
+            path: pack.root.display().to_string(),
+            problem: format!("{}: {}", problem.file, problem.message),
+        });
+    }
+    let catalogue = catalogue();
+    let store = Store::new(pack);
+    let found = find_trails(&store)?;
+    let mut summary = Summary {
+        trails: found.len() as u64,
+        gaps: pack.header.gaps.len() as u64,
+        ..Summary::default()
+    };
+    let mut referenced: BTreeSet<u64> = BTreeSet::new();
+    let mut trails = Vec::with_capacity(found.len());
+    for (arn, FoundTrail { trail, entry }) in &found {
+        let home_region = trail["HomeRegion"]
+            .as_str()
+            .unwrap_or(entry.region.as_str());
+        let key_ref = trail["KmsKeyId"].as_str().filter(|k| !k.is_empty());
+        let bucket = trail["S3BucketName"].as_str().filter(|b| !b.is_empty());
+        let evidence = TrailEvidence {
+            store: &store,
+            trail,
+            trail_entry: entry,
+            arn,
+            home_region,
+            key_ref,
+            bucket,
+        };
+        let mut findings = Vec::with_capacity(CHECKS.len());
+        for (id, check) in CHECKS {
+            let verdict = check(&evidence)?;
+            let info = catalogue
+                .check(id)
+                .expect("every check is in the catalogue (unit test)");
+            let mut links: Vec<EvidenceLink> = verdict
+                .evidence
+                .iter()
+                .map(|e| EvidenceLink {
+                    seq: e.seq,
+                    sha256: e.body_sha256.clone(),
+                })
+                .collect();
+            links.sort();
+            links.dedup();
+            referenced.extend(links.iter().map(|l| l.seq));
+            summary.checks.add(verdict.status);
+            if info.primary {
+                summary.rule.add(verdict.status);
+            }
+            findings.push(Finding {
+                check_id: info.id.clone(),
+                check_title: info.title.clone(),
+                primary: info.primary,
+                status: verdict.status,
+                reason: verdict.reason,
+                cis_aws_control: info.cis_aws.clone(),
+                cis_v7_control: info.cis_v7.clone(),
+                remediation: (verdict.status == Status::Fail).then(|| info.remediation.clone()),
+                evidence: links,
+            });
+        }
+        trails.push(TrailAssessment {
+            account_id: arn_account(arn)
+                .unwrap_or(pack.header.account_id.as_str())
+                .to_string(),
+            region: home_region.to_string(),
+            trail_name: trail["Name"].as_str().unwrap_or_default().to_string(),
+            trail_arn: arn.clone(),
+            kms_key_id: key_ref.map(str::to_owned),
+            kms_key_description: key_description(&store, key_ref, home_region)?,
+            bucket: bucket.map(str::to_owned),
+            findings,
+        });
+    }
+    let evidence = pack
+        .entries
+        .iter()
+        .filter(|e| referenced.contains(&e.seq))
+        .map(|e| EvidenceRecord {
+            seq: e.seq,
+            service: e.service.clone(),
+            operation: e.operation.clone(),
+            region: e.region.clone(),
+            resource: e.resource.clone(),
+            http_status: e.http_status,
+            request_id: e.request_id.clone(),
+            received_at: e.received_at.clone(),
+            server_date: e.server_date.clone(),
+            body: e.body.clone(),
+            sha256: e.body_sha256.clone(),
+        })
+        .collect();
+    let header = &pack.header;
+    Ok(Assessment {
+        format: FINDINGS_FORMAT.to_string(),
+        pack: PackInfo {
+            pack_id: header.pack_id.clone(),
+            account_id: header.account_id.clone(),
+            caller_arn: header.caller_arn.clone(),
+            regions: header.regions.clone(),
+            regions_source: header.regions_source.clone(),
+            started_at: header.started_at.clone(),
+            finished_at: header.finished_at.clone(),
+            tool_version: format!("{} {}", header.tool.name, header.tool.version),
+            endpoint_url: header.endpoint_url.clone(),
+            complete: header.complete,
+            records: header.counts.records,
+            chain_head: header.chain_head.clone(),
+        },
+        rule: catalogue.rule.clone(),
+        mapping: catalogue.mapping.clone(),
+        summary,
+        trails,
+        gaps: header.gaps.clone(),
+        evidence,
+    })
+}
+
+#[cfg(test)]
+mod tests;

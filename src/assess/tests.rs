@@ -1,0 +1,427 @@
+//! Every check on the recorded sample pack (real moto response bodies) and on variants of it with
+//! records removed, replaced by error responses or edited, to reach each PASS, FAIL and UNKNOWN path.
+
+use super::*;
+use crate::evidence::{CallSpec, Capture, ChainState, PackHeader, PackWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn sample_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-2026-Q4")
+}
+
+fn sample() -> Pack {
+    Pack::open(&sample_path()).expect("the sample pack opens")
+}
+
+/// What a variant does with one record: keep it as is, drop it, or keep it with edits.
+enum Edit {
+    Keep,
+    Drop,
+    Replace {
+        status: u16,
+        body: Vec<u8>,
+        error_code: Option<&'static str>,
+    },
+}
+
+/// Writes a copy of the sample pack with `edit` applied to every record, re-chained as collect would.
+fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pack) {
+    let source = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pack");
+    let writer = PackWriter::create(&out, &source.header.pack_id).unwrap();
+    let sink = writer.sink();
+    for entry in &source.entries {
+        let body = source.body(entry).unwrap();
+        let (status, body, error_code) = match edit(entry, body.as_deref().unwrap_or_default()) {
+            Edit::Drop => continue,
+            Edit::Keep => (entry.http_status, body, entry.error_code.clone()),
+            Edit::Replace {
+                status,
+                body,
+                error_code,
+            } => (Some(status), Some(body), error_code.map(str::to_owned)),
+        };
+        sink.record(Capture {
+            call: entry.call,
+            attempt: entry.attempt,
+            spec: Arc::new(CallSpec {
+                account: entry.account.clone(),
+                service: entry.service.clone(),
+                operation: entry.operation.clone(),
+                region: entry.region.clone(),
+                resource: entry.resource.clone(),
+                params: entry.params.clone(),
+            }),
+            http_status: status,
+            request_id: entry.request_id.clone(),
+            server_date: entry.server_date.clone(),
+            received_at: entry.received_at.clone(),
+            content_type: entry.content_type.clone(),
+            body,
+            error_message: error_code.as_ref().map(|c| format!("{c} (test)")),
+            error_code,
+            sdk_error: entry.sdk_error.clone(),
+        });
+    }
+    let header = source.header.clone();
+    let path = writer
+        .finish(|chain: &ChainState| PackHeader {
+            counts: crate::evidence::Counts {
+                records: chain.records,
+                ..header.counts.clone()
+            },
+            chain_head: chain.head.clone(),
+            ..header.clone()
+        })
+        .unwrap();
+    let pack = Pack::open(&path).unwrap();
+    (dir, pack)
+}
+
+fn trail<'a>(a: &'a Assessment, suffix: &str) -> &'a TrailAssessment {
+    a.trails
+        .iter()
+        .find(|t| t.trail_name.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no trail named *{suffix}"))
+}
+
+fn finding<'a>(a: &'a Assessment, suffix: &str, check: &str) -> &'a Finding {
+    trail(a, suffix)
+        .findings
+        .iter()
+        .find(|f| f.check_id == check)
+        .unwrap_or_else(|| panic!("no {check} for *{suffix}"))
+}
+
+fn status(a: &Assessment, suffix: &str, check: &str) -> Status {
+    finding(a, suffix, check).status
+}
+
+#[test]
+fn the_sample_pack_gives_the_expected_verdicts() {
+    let a = assess(&sample()).unwrap();
+    assert_eq!(a.trails.len(), 7, "each trail once, shadow copies folded");
+    assert_eq!(a.summary.rule.pass, 5);
+    assert_eq!(a.summary.rule.fail, 2);
+    use Status::*;
+    // The rule itself: a trail names a key or it does not.
+    for (trail, expected) in [
+        ("-main", Pass),
+        ("-by-alias", Pass),
+        ("-plain", Fail),
+        ("-gone-bucket", Fail),
+        ("-disabled-key", Pass),
+        ("-pending-key", Pass),
+        ("-missing-key", Pass),
+    ] {
+        assert_eq!(
+            status(&a, trail, "cloudtrail-kms-encryption"),
+            expected,
+            "{trail}"
+        );
+    }
+    assert_eq!(status(&a, "-main", "kms-key-usable"), Pass);
+    assert_eq!(
+        status(&a, "-by-alias", "kms-key-usable"),
+        Pass,
+        "alias resolves to the main key"
+    );
+    assert_eq!(status(&a, "-disabled-key", "kms-key-usable"), Fail);
+    assert!(finding(&a, "-disabled-key", "kms-key-usable")
+        .reason
+        .contains("Disabled"));
+    assert_eq!(status(&a, "-pending-key", "kms-key-usable"), Fail);
+    assert!(finding(&a, "-pending-key", "kms-key-usable")
+        .reason
+        .contains("PendingDeletion"));
+    // A key that does not exist is an error response: UNKNOWN naming the gap, never PASS.
+    let missing = finding(&a, "-missing-key", "kms-key-usable");
+    assert_eq!(missing.status, Unknown);
+    assert!(
+        missing.reason.contains("NotFoundException"),
+        "{}",
+        missing.reason
+    );
+    assert_eq!(status(&a, "-missing-key", "kms-key-rotation"), Unknown);
+    assert_eq!(status(&a, "-plain", "kms-key-usable"), NotApplicable);
+
+    assert_eq!(status(&a, "-main", "kms-key-rotation"), Pass);
+    assert_eq!(status(&a, "-disabled-key", "kms-key-rotation"), Fail);
+    assert_eq!(
+        status(&a, "-main", "kms-key-policy-allows-cloudtrail"),
+        Pass
+    );
+    assert_eq!(status(&a, "-main", "cloudtrail-log-file-validation"), Pass);
+    assert_eq!(status(&a, "-plain", "cloudtrail-log-file-validation"), Fail);
+    assert_eq!(status(&a, "-main", "cloudtrail-logging"), Pass);
+    assert_eq!(status(&a, "-plain", "cloudtrail-logging"), Fail);
+    assert_eq!(status(&a, "-main", "cloudtrail-multi-region"), Pass);
+    assert_eq!(status(&a, "-plain", "cloudtrail-multi-region"), Fail);
+    assert_eq!(
+        status(&a, "-main", "s3-bucket-default-encryption-kms"),
+        Pass
+    );
+    // No default encryption is "not configured": a FAIL from evidence of absence.
+    assert_eq!(
+        status(&a, "-plain", "s3-bucket-default-encryption-kms"),
+        Fail
+    );
+    assert!(
+        finding(&a, "-disabled-key", "s3-bucket-default-encryption-kms")
+            .reason
+            .contains("AES256")
+    );
+    // A deleted bucket: UNKNOWN, naming the NoSuchBucket gap.
+    let gone = finding(&a, "-gone-bucket", "s3-bucket-default-encryption-kms");
+    assert_eq!(gone.status, Unknown);
+    assert!(gone.reason.contains("NoSuchBucket"), "{}", gone.reason);
+}
+
+#[test]
+fn findings_link_to_the_records_they_came_from() {
+    let pack = sample();
+    let a = assess(&pack).unwrap();
+    let rotation = finding(&a, "-main", "kms-key-rotation");
+    let ops: Vec<&str> = rotation
+        .evidence
+        .iter()
+        .map(|l| {
+            let e = pack.entries.iter().find(|e| e.seq == l.seq).unwrap();
+            assert_eq!(l.sha256, e.body_sha256);
+            e.operation.as_str()
+        })
+        .collect();
+    assert!(
+        ops.contains(&"DescribeTrails")
+            && ops.contains(&"DescribeKey")
+            && ops.contains(&"GetKeyRotationStatus")
+    );
+    for t in &a.trails {
+        for f in &t.findings {
+            assert!(!f.evidence.is_empty(), "{} {}", t.trail_name, f.check_id);
+            for link in &f.evidence {
+                assert!(
+                    a.evidence.iter().any(|r| r.seq == link.seq),
+                    "evidence index has #{}",
+                    link.seq
+                );
+            }
+            assert_eq!(f.remediation.is_some(), f.status == Status::Fail);
+        }
+    }
+}
+
+#[test]
+fn assessment_is_deterministic() {
+    assert_eq!(assess(&sample()).unwrap(), assess(&sample()).unwrap());
+    let json_a = serde_json::to_string(&assess(&sample()).unwrap()).unwrap();
+    let json_b = serde_json::to_string(&assess(&sample()).unwrap()).unwrap();
+    assert_eq!(json_a, json_b);
+}
+
+fn is(entry: &IndexEntry, operation: &str, resource_suffix: &str) -> bool {
+    entry.operation == operation && entry.resource.ends_with(resource_suffix)
+}
+
+fn access_denied() -> Edit {
+    Edit::Replace {
+        status: 403,
+        body: br#"{"__type":"AccessDeniedException","message":"not authorized"}"#.to_vec(),
+        error_code: Some("AccessDeniedException"),
+    }
+}
+
+#[test]
+fn missing_trail_status_makes_logging_unknown() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "GetTrailStatus", "-main") {
+            Edit::Drop
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    let f = finding(&a, "-main", "cloudtrail-logging");
+    assert_eq!(f.status, Status::Unknown);
+    assert!(
+        f.reason.contains("no GetTrailStatus evidence"),
+        "{}",
+        f.reason
+    );
+}
+
+#[test]
+fn an_access_denied_trail_status_is_unknown_naming_the_error() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "GetTrailStatus", "-main") {
+            access_denied()
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    let f = finding(&a, "-main", "cloudtrail-logging");
+    assert_eq!(f.status, Status::Unknown);
+    assert!(f.reason.contains("AccessDeniedException") && f.reason.contains("GetTrailStatus"));
+    assert!(!f.evidence.is_empty(), "the error record is linked");
+}
+
+#[test]
+fn key_checks_are_unknown_when_describe_key_was_denied() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "DescribeKey", "-logs") {
+            access_denied()
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    // The alias trail's key reference is the alias; its DescribeKey was denied.
+    for check in [
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+    ] {
+        assert_eq!(status(&a, "-by-alias", check), Status::Unknown, "{check}");
+    }
+    // The rule itself only needs the trail's KmsKeyId, which is still there.
+    assert_eq!(
+        status(&a, "-by-alias", "cloudtrail-kms-encryption"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn denied_rotation_and_policy_are_unknown() {
+    let (_dir, pack) = variant(|e, _| {
+        if e.operation == "GetKeyRotationStatus" || e.operation == "GetKeyPolicy" {
+            access_denied()
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    assert_eq!(status(&a, "-main", "kms-key-rotation"), Status::Unknown);
+    assert_eq!(
+        status(&a, "-main", "kms-key-policy-allows-cloudtrail"),
+        Status::Unknown
+    );
+    assert_eq!(status(&a, "-main", "kms-key-usable"), Status::Pass);
+}
+
+#[test]
+fn an_unreadable_body_is_unknown_not_pass() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "GetKeyRotationStatus", "") {
+            Edit::Replace {
+                status: 200,
+                body: b"<html>gateway</html>".to_vec(),
+                error_code: None,
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    let f = finding(&a, "-main", "kms-key-rotation");
+    assert_eq!(f.status, Status::Unknown);
+    assert!(f.reason.contains("not valid JSON"), "{}", f.reason);
+}
+
+#[test]
+fn a_key_policy_without_cloudtrail_fails() {
+    let (_dir, pack) = variant(|e, body| {
+        if is(e, "GetKeyPolicy", "") {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"kms:*","Resource":"*"}]}"#;
+            v["Policy"] = Value::String(policy.into());
+            Edit::Replace {
+                status: 200,
+                body: serde_json::to_vec(&v).unwrap(),
+                error_code: None,
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    assert_eq!(
+        status(&a, "-main", "kms-key-policy-allows-cloudtrail"),
+        Status::Fail
+    );
+}
+
+#[test]
+fn a_denied_bucket_encryption_is_unknown_and_sse_kms_passes() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "GetBucketEncryption", "-main-logs") {
+            Edit::Replace {
+                status: 403,
+                body: b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                    .to_vec(),
+                error_code: Some("AccessDenied"),
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    let f = finding(&a, "-main", "s3-bucket-default-encryption-kms");
+    assert_eq!(f.status, Status::Unknown);
+    assert!(f.reason.contains("AccessDenied"));
+}
+
+#[test]
+fn a_trail_listing_without_the_flags_is_unknown() {
+    let (_dir, pack) = variant(|e, body| {
+        if e.operation == "DescribeTrails" {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            for t in v["trailList"].as_array_mut().unwrap() {
+                t.as_object_mut()
+                    .unwrap()
+                    .remove("LogFileValidationEnabled");
+            }
+            Edit::Replace {
+                status: 200,
+                body: serde_json::to_vec(&v).unwrap(),
+                error_code: None,
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    assert_eq!(
+        status(&a, "-main", "cloudtrail-log-file-validation"),
+        Status::Unknown
+    );
+}
+
+#[test]
+fn a_pack_with_a_broken_chain_is_not_assessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("pack");
+    copy_dir(&sample_path(), &copy);
+    let index = copy.join("index.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.swap(3, 4);
+    std::fs::write(&index, lines.join("\n") + "\n").unwrap();
+    let err = assess(&Pack::open(&copy).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("auditpack verify"), "{err}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -2,9 +2,11 @@
 //! outcomes to documented exit codes.
 #![allow(clippy::disallowed_macros)]
 
+use crate::assess::{self, Assessment, Status};
 use crate::collect::{self, CollectError, Progress};
 use crate::config::{self, AwsSettings, CollectSettings, EndpointUrl, InvalidValue};
-use crate::evidence::PackHeader;
+use crate::evidence::{Pack, PackHeader};
+use crate::report::{self, Format};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -83,6 +85,91 @@ pub enum Command {
     ///
     /// Example: auditpack collect --out packs/2026-Q4 --regions us-east-1,eu-west-1
     Collect(CollectArgs),
+    /// Assess a pack offline and print each trail's verdict (exit 5 if any check fails).
+    ///
+    /// Reads only the pack, never AWS: anyone holding the pack gets the same verdicts.
+    ///
+    /// Example: auditpack assess --pack packs/2026-Q4
+    Assess(AssessArgs),
+    /// Render HTML, PDF, CSV and JSON reports from a pack, offline.
+    ///
+    /// All formats come from the same findings and are byte-for-byte reproducible from the pack.
+    /// By default they are written into the pack's reports/ directory.
+    ///
+    /// Example: auditpack report --pack samples/acme-2026-Q4 --out report/
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// The evidence pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The evidence pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Where to write the reports (default: <pack>/reports).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Comma-separated formats: html, pdf, csv, json (default: all four).
+    #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
+    pub format: String,
+}
+
+/// Validated settings for `auditpack report`.
+#[derive(Debug)]
+pub struct ReportSettings {
+    pub pack: PathBuf,
+    pub out: PathBuf,
+    pub formats: Vec<Format>,
+}
+
+impl ReportArgs {
+    pub fn settings(&self) -> Result<ReportSettings, InvalidValue> {
+        let pack = existing_pack_dir(&self.pack)?;
+        let mut formats = Vec::new();
+        for name in self.format.split(',') {
+            let format = Format::parse(name).ok_or_else(|| InvalidValue {
+                flag: "--format",
+                value: self.format.clone(),
+                allowed: format!(
+                    "a comma-separated list of html, pdf, csv, json ({name:?} is not one)"
+                ),
+            })?;
+            if !formats.contains(&format) {
+                formats.push(format);
+            }
+        }
+        Ok(ReportSettings {
+            out: self.out.clone().unwrap_or_else(|| pack.join("reports")),
+            pack,
+            formats,
+        })
+    }
+}
+
+/// Checks that `--pack` names a directory holding a pack header.
+fn existing_pack_dir(path: &std::path::Path) -> Result<PathBuf, InvalidValue> {
+    let invalid = |allowed: &str| InvalidValue {
+        flag: "--pack",
+        value: path.display().to_string(),
+        allowed: allowed.to_string(),
+    };
+    if !path.is_dir() {
+        return Err(invalid(
+            "an existing evidence pack directory (this path does not exist or is not a directory)",
+        ));
+    }
+    if !path.join(crate::evidence::HEADER_FILE).is_file() {
+        return Err(invalid(
+            "an evidence pack directory written by `auditpack collect` (it has no pack.json; an unfinished .partial directory is not a pack)",
+        ));
+    }
+    Ok(path.to_path_buf())
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +241,8 @@ pub fn run() -> ExitCode {
     init_logging(&cli.global);
     let code = match &cli.command {
         Command::Collect(args) => run_collect(args, &cli.global),
+        Command::Assess(args) => run_assess(args),
+        Command::Report(args) => run_report(args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -309,4 +398,107 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
          Fix access (or the resource) and collect again into a new directory.",
         exit::INCOMPLETE
     );
+}
+
+/// Opens and assesses a pack; damage is reported as "not verified" (exit 1), naming the file.
+fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
+    let pack = Pack::open(pack_dir).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::NOT_VERIFIED
+    })?;
+    assess::assess(&pack).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::NOT_VERIFIED
+    })
+}
+
+fn print_verdicts(a: &Assessment) {
+    let primary = a.mapping.primary_cis_aws();
+    println!(
+        "{} — account {} — pack {}",
+        a.rule.title, a.pack.account_id, a.pack.pack_id
+    );
+    for t in &a.trails {
+        let status = t.primary().map(|f| f.status.as_str()).unwrap_or("UNKNOWN");
+        let others: Vec<String> = t
+            .findings
+            .iter()
+            .filter(|f| !f.primary && matches!(f.status, Status::Fail | Status::Unknown))
+            .map(|f| format!("{} {}", f.check_id, f.status.as_str()))
+            .collect();
+        println!(
+            "  {status:<7} {}  {}{}",
+            t.trail_arn,
+            primary,
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", others.join(", "))
+            }
+        );
+    }
+    let s = &a.summary;
+    println!(
+        "{} trails: rule {} PASS, {} FAIL, {} UNKNOWN; all checks {} PASS, {} FAIL, {} UNKNOWN, {} N/A; {} evidence gaps",
+        s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.checks.pass, s.checks.fail, s.checks.unknown,
+        s.checks.not_applicable, s.gaps
+    );
+}
+
+fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
+    let pack = match existing_pack_dir(&args.pack) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let a = match open_and_assess(&pack) {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    print_verdicts(&a);
+    Ok(if a.summary.checks.fail > 0 {
+        exit::CHECKS_FAILED
+    } else if a.summary.checks.unknown > 0 {
+        exit::INCOMPLETE
+    } else {
+        exit::OK
+    })
+}
+
+fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let settings = match args.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let a = match open_and_assess(&settings.pack) {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let integrity =
+        crate::sign::integrity_for(&settings.pack).context("reading the pack's signing record")?;
+    let written = report::write(&a, integrity.as_ref(), &settings.formats, &settings.out)
+        .context("writing the reports")?;
+    let s = &a.summary;
+    println!(
+        "Assessed {} trails from pack {}: rule {} PASS, {} FAIL, {} UNKNOWN ({} evidence gaps)",
+        s.trails, a.pack.pack_id, s.rule.pass, s.rule.fail, s.rule.unknown, s.gaps
+    );
+    for path in &written {
+        println!("  wrote {}", path.display());
+    }
+    if let Some(html) = written
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "html"))
+    {
+        println!(
+            "Open {} in a browser (it is self-contained and printable).",
+            html.display()
+        );
+    }
+    Ok(exit::OK)
 }

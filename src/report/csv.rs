@@ -1,0 +1,103 @@
+//! `findings.csv`: one row per trail and check (RFC 4180, UTF-8), with spreadsheet formulas neutralised.
+
+use super::ReportError;
+use crate::assess::Assessment;
+
+/// Column names: a contract with users' spreadsheets and scripts. Only ever add at the end.
+pub const COLUMNS: [&str; 18] = [
+    "account_id",
+    "region",
+    "trail_name",
+    "trail_arn",
+    "check_id",
+    "check_title",
+    "status",
+    "reason",
+    "kms_key_id",
+    "bucket",
+    "cis_v7_control",
+    "cis_aws_control",
+    "evidence_sha256",
+    "primary",
+    "kms_key_description",
+    "remediation",
+    "evidence_records",
+    "pack_id",
+];
+
+/// A cell a spreadsheet would run as a formula gets a leading apostrophe, so it shows as text.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+pub fn render(a: &Assessment) -> Result<Vec<u8>, ReportError> {
+    let fail = |e: csv::Error| ReportError::Render {
+        format: "csv",
+        message: e.to_string(),
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer.write_record(COLUMNS).map_err(fail)?;
+    for t in &a.trails {
+        for f in &t.findings {
+            let sha: Vec<&str> = f
+                .evidence
+                .iter()
+                .filter_map(|e| e.sha256.as_deref())
+                .collect();
+            let seqs: Vec<String> = f.evidence.iter().map(|e| e.seq.to_string()).collect();
+            let row = [
+                t.account_id.as_str(),
+                t.region.as_str(),
+                t.trail_name.as_str(),
+                t.trail_arn.as_str(),
+                f.check_id.as_str(),
+                f.check_title.as_str(),
+                f.status.as_str(),
+                f.reason.as_str(),
+                t.kms_key_id.as_deref().unwrap_or(""),
+                t.bucket.as_deref().unwrap_or(""),
+                f.cis_v7_control.as_str(),
+                f.cis_aws_control.as_str(),
+                &sha.join(" "),
+                if f.primary { "true" } else { "false" },
+                t.kms_key_description.as_deref().unwrap_or(""),
+                f.remediation.as_deref().unwrap_or(""),
+                &seqs.join(" "),
+                a.pack.pack_id.as_str(),
+            ];
+            writer
+                .write_record(row.iter().map(|cell| neutralise(cell)))
+                .map_err(fail)?;
+        }
+    }
+    writer.into_inner().map_err(|e| ReportError::Render {
+        format: "csv",
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_prefixes_are_neutralised() {
+        assert_eq!(
+            neutralise("=HYPERLINK(\"http://x\",\"y\")"),
+            "'=HYPERLINK(\"http://x\",\"y\")"
+        );
+        for prefix in ["+", "-", "@", "\t", "\r"] {
+            assert!(
+                neutralise(&format!("{prefix}1")).starts_with('\''),
+                "{prefix:?}"
+            );
+        }
+        assert_eq!(neutralise("arn:aws:kms:..."), "arn:aws:kms:...");
+        assert_eq!(neutralise(""), "");
+    }
+}

@@ -1,0 +1,94 @@
+//! `report.html`: one self-contained, printable page rendered with tera (autoescape on), with inline
+//! CSS and an inline SVG chart; nothing is fetched from the network.
+
+use super::{Integrity, ReportError};
+use crate::assess::{Assessment, Status};
+use crate::config::catalogue;
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
+
+#[derive(Serialize)]
+struct Bar {
+    label: &'static str,
+    value: u64,
+    width: u64,
+    colour: &'static str,
+    y: u64,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    trail: &'a str,
+    check_id: &'a str,
+    reason: &'a str,
+    remediation: &'a str,
+}
+
+/// Bars for the status chart, widths scaled to the largest count.
+fn chart(a: &Assessment) -> Vec<Bar> {
+    let c = &a.summary.checks;
+    let counts = [
+        ("PASS", c.pass, "#1a7f37"),
+        ("FAIL", c.fail, "#cf222e"),
+        ("UNKNOWN", c.unknown, "#b08800"),
+        ("N/A", c.not_applicable, "#6e7781"),
+    ];
+    let max = counts.iter().map(|(_, v, _)| *v).max().unwrap_or(0).max(1);
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, (label, value, colour))| Bar {
+            label,
+            value: *value,
+            width: value * 340 / max,
+            colour,
+            y: i as u64 * 28,
+        })
+        .collect()
+}
+
+pub fn render(a: &Assessment, integrity: Option<&Integrity>) -> Result<Vec<u8>, ReportError> {
+    let fail = |e: tera::Error| ReportError::Render {
+        format: "html",
+        message: format!("{e:?}"),
+    };
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![".html"]);
+    tera.add_raw_template("report.html", TEMPLATE)
+        .map_err(fail)?;
+    let failures: Vec<Failure> = a
+        .trails
+        .iter()
+        .flat_map(|t| {
+            t.findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(move |f| Failure {
+                    trail: &t.trail_name,
+                    check_id: &f.check_id,
+                    reason: &f.reason,
+                    remediation: f.remediation.as_deref().unwrap_or_default(),
+                })
+        })
+        .collect();
+    let bars = chart(a);
+    let mut context = tera::Context::new();
+    context.insert("a", a);
+    context.insert("primary_cis", &a.mapping.primary_cis_aws());
+    context.insert(
+        "check_total",
+        &(a.summary.checks.pass
+            + a.summary.checks.fail
+            + a.summary.checks.unknown
+            + a.summary.checks.not_applicable),
+    );
+    context.insert("chart_height", &(bars.len() as u64 * 28));
+    context.insert("chart", &bars);
+    context.insert("checks", &catalogue().checks);
+    context.insert("failures", &failures);
+    context.insert("integrity", &integrity.map(|i| &i.rows));
+    tera.render("report.html", &context)
+        .map(String::into_bytes)
+        .map_err(fail)
+}

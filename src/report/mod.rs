@@ -1,0 +1,146 @@
+//! Reports: HTML, PDF, CSV and JSON, all rendered from one `Assessment`, byte for byte reproducibly
+//! (no clock, no randomness, no hash-map order).
+
+mod csv;
+pub mod document;
+mod html;
+mod pdf;
+mod pdf_doc;
+
+use crate::assess::Assessment;
+use std::path::{Path, PathBuf};
+
+/// Why a report could not be rendered or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("rendering the {format} report failed: {message}")]
+    Render {
+        format: &'static str,
+        message: String,
+    },
+    #[error("{path}: {op} failed: {source}")]
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Who signed the pack and when, shown in the HTML and PDF integrity sections.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Integrity {
+    /// Label/value rows, e.g. ("Signer", "ed25519:SHA256:..."), in display order.
+    pub rows: Vec<(String, String)>,
+}
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Html,
+    Pdf,
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
+
+    /// Parses `html`, `pdf`, `csv` or `json`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "html" => Some(Format::Html),
+            "pdf" => Some(Format::Pdf),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// The file each format is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Html => "report.html",
+            Format::Pdf => "report.pdf",
+            Format::Csv => "findings.csv",
+            Format::Json => "findings.json",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Renders one format.
+pub fn render(
+    assessment: &Assessment,
+    integrity: Option<&Integrity>,
+    format: Format,
+) -> Result<Vec<u8>, ReportError> {
+    match format {
+        Format::Json => render_json(assessment),
+        Format::Csv => csv::render(assessment),
+        Format::Html => html::render(assessment, integrity),
+        Format::Pdf => {
+            pdf::render(&pdf_doc::build(assessment, integrity)).map_err(|e| ReportError::Render {
+                format: "pdf",
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
+/// `findings.json`: the assessment itself, pretty-printed (see docs/findings-json.md).
+fn render_json(assessment: &Assessment) -> Result<Vec<u8>, ReportError> {
+    let mut bytes = serde_json::to_vec_pretty(assessment).map_err(|e| ReportError::Render {
+        format: "json",
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Renders the formats and writes each file atomically (temporary file, then rename) into `dir`.
+pub fn write(
+    assessment: &Assessment,
+    integrity: Option<&Integrity>,
+    formats: &[Format],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        op: "create report directory",
+        source,
+    })?;
+    let mut written = Vec::new();
+    for format in formats {
+        let bytes = render(assessment, integrity, *format)?;
+        let path = dir.join(format.file_name());
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let io = |op: &'static str| {
+        move |source| ReportError::Io {
+            path: path.to_path_buf(),
+            op,
+            source,
+        }
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{file_name}.tmp"));
+    std::fs::write(&temp, bytes).map_err(io("write"))?;
+    std::fs::rename(&temp, path).map_err(io("rename into place"))
+}

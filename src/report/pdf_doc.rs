@@ -1,0 +1,340 @@
+//! The PDF report's content: the same sections as the HTML report, as a page-independent document.
+
+use super::document::{Block, Document};
+use super::Integrity;
+use crate::assess::{Assessment, Status};
+use crate::config::catalogue;
+
+fn or_dash(value: Option<&str>) -> String {
+    value.unwrap_or("—").to_string()
+}
+
+fn heading(text: &str, new_page: bool) -> Block {
+    Block::Heading {
+        text: text.to_string(),
+        new_page,
+    }
+}
+
+fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> Block {
+    Block::Table {
+        headers: headers.iter().map(|h| h.to_string()).collect(),
+        widths: widths.to_vec(),
+        rows,
+    }
+}
+
+/// Builds the PDF report's document from an assessment.
+pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
+    let primary_cis = a.mapping.primary_cis_aws();
+    let mut blocks = vec![
+        heading(&a.rule.title, false),
+        Block::Paragraph(format!(
+            "{primary_cis} · {} · CIS Controls v7 {} \"{}\" · rule {}",
+            a.mapping.cce, a.mapping.cis_v7.control, a.mapping.cis_v7.title, a.rule.id
+        )),
+        Block::KeyValues(vec![
+            ("AWS account".into(), a.pack.account_id.clone()),
+            ("Collected by".into(), a.pack.caller_arn.clone()),
+            (
+                "Regions".into(),
+                format!("{} ({})", a.pack.regions.join(", "), a.pack.regions_source),
+            ),
+            (
+                "Collection window".into(),
+                format!("{} – {}", a.pack.started_at, a.pack.finished_at),
+            ),
+            ("Tool".into(), a.pack.tool_version.clone()),
+            ("Pack id".into(), a.pack.pack_id.clone()),
+            (
+                "Record chain head".into(),
+                format!("{} ({} records)", a.pack.chain_head, a.pack.records),
+            ),
+        ]),
+    ];
+    if let Some(endpoint) = &a.pack.endpoint_url {
+        blocks.push(Block::Paragraph(format!(
+            "Collected from {endpoint}, not the public AWS endpoint."
+        )));
+    }
+    if !a.pack.complete {
+        blocks.push(Block::Paragraph(format!(
+            "The pack has {} evidence gap(s): checks that depend on them are UNKNOWN, never PASS.",
+            a.summary.gaps
+        )));
+    }
+
+    let s = &a.summary;
+    blocks.push(heading("Executive summary", false));
+    blocks.push(Block::Paragraph(format!(
+        "{} trail(s) assessed. The rule passes for {}, fails for {} and could not be decided for {}. \
+         Across all checks: {} PASS, {} FAIL, {} UNKNOWN, {} not applicable.",
+        s.trails,
+        s.rule.pass,
+        s.rule.fail,
+        s.rule.unknown,
+        s.checks.pass,
+        s.checks.fail,
+        s.checks.unknown,
+        s.checks.not_applicable
+    )));
+    blocks.push(Block::BarChart {
+        bars: vec![
+            ("PASS".into(), s.checks.pass),
+            ("FAIL".into(), s.checks.fail),
+            ("UNKNOWN".into(), s.checks.unknown),
+            ("N/A".into(), s.checks.not_applicable),
+        ],
+    });
+    let summary_rows = a
+        .trails
+        .iter()
+        .map(|t| {
+            let failing: Vec<&str> = t
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(|f| f.check_id.as_str())
+                .collect();
+            vec![
+                t.trail_name.clone(),
+                t.region.clone(),
+                or_dash(t.kms_key_id.as_deref()),
+                t.primary()
+                    .map(|f| f.status.as_str())
+                    .unwrap_or("—")
+                    .to_string(),
+                failing.join(", "),
+            ]
+        })
+        .collect();
+    blocks.push(table(
+        &[
+            "Trail",
+            "Home region",
+            "KMS key",
+            &primary_cis,
+            "Failing checks",
+        ],
+        &[2.0, 1.1, 3.0, 1.2, 2.7],
+        summary_rows,
+    ));
+
+    blocks.push(heading("Control mapping", true));
+    let mut mapping_rows: Vec<Vec<String>> = a
+        .mapping
+        .cis_aws
+        .iter()
+        .map(|c| vec![format!("{} {}", c.benchmark, c.version), c.control.clone()])
+        .collect();
+    mapping_rows.push(vec!["CCE".into(), a.mapping.cce.clone()]);
+    mapping_rows.push(vec![
+        "CIS Controls v7".into(),
+        format!("{} {}", a.mapping.cis_v7.control, a.mapping.cis_v7.title),
+    ]);
+    for sub in &a.mapping.cis_v7_sub {
+        mapping_rows.push(vec![
+            "CIS Controls v7".into(),
+            format!("{} {}", sub.id, sub.title),
+        ]);
+    }
+    for c in &a.mapping.cis_v8 {
+        mapping_rows.push(vec![
+            "CIS Controls v8".into(),
+            format!("{} {}", c.id, c.title),
+        ]);
+    }
+    for c in &a.mapping.nist_800_53_r5 {
+        mapping_rows.push(vec![
+            "NIST SP 800-53 Rev. 5".into(),
+            format!("{} {}", c.id, c.title),
+        ]);
+    }
+    for e in &a.mapping.equivalents {
+        mapping_rows.push(vec!["Equivalent check".into(), e.clone()]);
+    }
+    blocks.push(table(&["Framework", "Control"], &[1.0, 2.0], mapping_rows));
+    for (title, text) in [
+        ("Description", &a.rule.description),
+        ("Rationale", &a.rule.rationale),
+        ("Impact", &a.rule.impact),
+        ("Default value", &a.rule.default_value),
+    ] {
+        blocks.push(Block::Subheading(title.into()));
+        blocks.push(Block::Paragraph(text.clone()));
+    }
+    blocks.push(Block::Subheading("Remediation".into()));
+    blocks.push(Block::Bullets(a.rule.remediation.clone()));
+    blocks.push(Block::Subheading("References".into()));
+    let mut references: Vec<String> = a
+        .rule
+        .references
+        .iter()
+        .map(|r| format!("{}: {}", r.title, r.url))
+        .collect();
+    references.push(a.mapping.cce.clone());
+    blocks.push(Block::Bullets(references));
+    blocks.push(Block::Subheading("Checks".into()));
+    blocks.push(table(
+        &["Check id", "What it verifies", "CIS AWS", "CIS v7"],
+        &[2.2, 3.6, 1.4, 0.8],
+        catalogue()
+            .checks
+            .iter()
+            .map(|c| {
+                let title = if c.primary {
+                    format!("{} (the rule)", c.title)
+                } else {
+                    c.title.clone()
+                };
+                vec![c.id.clone(), title, c.cis_aws.clone(), c.cis_v7.clone()]
+            })
+            .collect(),
+    ));
+
+    blocks.push(heading("Findings by trail", true));
+    for t in &a.trails {
+        blocks.push(Block::Subheading(format!(
+            "{} ({})",
+            t.trail_name, t.trail_arn
+        )));
+        let key = match (&t.kms_key_id, &t.kms_key_description) {
+            (Some(id), Some(desc)) => format!("{id} (\"{desc}\")"),
+            (Some(id), None) => id.clone(),
+            _ => "none".into(),
+        };
+        blocks.push(Block::Paragraph(format!(
+            "Account {} · home region {} · KMS key {} · bucket {}",
+            t.account_id,
+            t.region,
+            key,
+            t.bucket.as_deref().unwrap_or("none")
+        )));
+        let rows = t
+            .findings
+            .iter()
+            .map(|f| {
+                let mut reason = f.reason.clone();
+                if let Some(r) = &f.remediation {
+                    reason.push_str(&format!("\nRemediation: {r}"));
+                }
+                let evidence: Vec<String> =
+                    f.evidence.iter().map(|e| format!("#{}", e.seq)).collect();
+                vec![
+                    f.check_id.clone(),
+                    f.status.as_str().to_string(),
+                    reason,
+                    format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control),
+                    evidence.join(" "),
+                ]
+            })
+            .collect();
+        blocks.push(table(
+            &["Check", "Status", "Reason", "Controls", "Evidence"],
+            &[2.2, 1.1, 4.4, 1.5, 1.0],
+            rows,
+        ));
+    }
+
+    blocks.push(heading("Remediation of failures", true));
+    let failures: Vec<Vec<String>> = a
+        .trails
+        .iter()
+        .flat_map(|t| {
+            t.findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(move |f| {
+                    vec![
+                        t.trail_name.clone(),
+                        f.check_id.clone(),
+                        f.reason.clone(),
+                        f.remediation.clone().unwrap_or_default(),
+                    ]
+                })
+        })
+        .collect();
+    if failures.is_empty() {
+        blocks.push(Block::Paragraph("No check failed.".into()));
+    } else {
+        blocks.push(table(
+            &["Trail", "Check", "Why", "What to do"],
+            &[1.6, 1.8, 3.0, 3.4],
+            failures,
+        ));
+    }
+
+    blocks.push(heading("Evidence gaps", false));
+    if a.gaps.is_empty() {
+        blocks.push(Block::Paragraph(
+            "None: every call gave usable evidence.".into(),
+        ));
+    } else {
+        blocks.push(Block::Paragraph(
+            "These calls gave no usable evidence. Checks that depend on them are UNKNOWN.".into(),
+        ));
+        blocks.push(table(
+            &["Resource", "Operation", "Region", "Error", "Message"],
+            &[2.4, 1.8, 1.1, 1.6, 3.3],
+            a.gaps
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.resource.clone(),
+                        format!("{}:{}", g.service, g.operation),
+                        g.region.clone(),
+                        g.error_code.clone(),
+                        g.message.clone(),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
+    blocks.push(heading("Evidence index", true));
+    blocks.push(Block::Paragraph(
+        "Every record a verdict was derived from. Each body is in the pack at the path shown; its SHA-256 is chained into the pack's index.".into(),
+    ));
+    blocks.push(table(
+        &[
+            "#",
+            "Operation",
+            "Region",
+            "Resource",
+            "Received (UTC)",
+            "Server Date",
+            "SHA-256 / body",
+        ],
+        &[0.5, 1.6, 0.9, 2.0, 1.5, 1.4, 2.4],
+        a.evidence
+            .iter()
+            .map(|r| {
+                vec![
+                    r.seq.to_string(),
+                    format!("{}:{}", r.service, r.operation),
+                    r.region.clone(),
+                    r.resource.clone(),
+                    r.received_at.clone(),
+                    or_dash(r.server_date.as_deref()),
+                    format!(
+                        "{}\n{}",
+                        r.sha256.as_deref().unwrap_or("no body"),
+                        r.body.as_deref().unwrap_or("")
+                    ),
+                ]
+            })
+            .collect(),
+    ));
+    if let Some(integrity) = integrity {
+        blocks.push(heading("Integrity", false));
+        blocks.push(Block::KeyValues(integrity.rows.clone()));
+    }
+    Document {
+        title: format!("{} — account {}", a.rule.title, a.pack.account_id),
+        footer: format!(
+            "auditpack · pack {} · account {}",
+            a.pack.pack_id, a.pack.account_id
+        ),
+        blocks,
+    }
+}

@@ -98,6 +98,55 @@ pub enum Command {
     ///
     /// Example: auditpack report --pack samples/acme-2026-Q4 --out report/
     Report(ReportArgs),
+    /// Create an Ed25519 signing key pair: FILE (private, mode 0600) and FILE.pub.
+    ///
+    /// Example: auditpack keygen --out keys/audit-2026
+    Keygen(KeygenArgs),
+    /// Sign a pack: record the signer, render the reports with an integrity section, write a manifest
+    /// of every file and a detached signature over it.
+    ///
+    /// Example: auditpack sign --pack packs/2026-Q4 --key keys/audit-2026
+    Sign(SignArgs),
+    /// Verify a pack offline, as an assessor: signature, every file, every record, the chain, and that
+    /// the findings and reports follow from the evidence. Exit 0 verified, 1 not verified, 2 could not run.
+    ///
+    /// Example: auditpack verify --pack packs/2026-Q4 --public-key keys/audit-2026.pub
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Private key file to create (refused if it or FILE.pub exists).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("signer").required(true).args(["key", "kms_key_id"])))]
+pub struct SignArgs {
+    /// The evidence pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// Ed25519 private key file from `auditpack keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Asymmetric AWS KMS key (ECC_NIST_P256) to sign with, by ARN, id or alias.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("anchor").required(false).args(["public_key", "kms_key_id"])))]
+pub struct VerifyArgs {
+    /// The evidence pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// The signer's public key: an auditpack .pub file, or a PEM public key (e.g. a KMS key's).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// The KMS key the pack must have been signed with.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +292,9 @@ pub fn run() -> ExitCode {
         Command::Collect(args) => run_collect(args, &cli.global),
         Command::Assess(args) => run_assess(args),
         Command::Report(args) => run_report(args),
+        Command::Keygen(args) => run_keygen(args),
+        Command::Sign(args) => run_sign(args, &cli.global),
+        Command::Verify(args) => run_verify(args),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -257,8 +309,8 @@ fn init_logging(global: &GlobalArgs) {
     let default = match (global.quiet, global.verbose) {
         (true, _) => "error",
         // The SDK warns about every credential and region source it tries; those are noise unless asked.
-        (false, 0) => "warn,aws_config=error",
-        (false, 1) => "auditpack=info,warn,aws_config=error",
+        (false, 0) => "warn,aws_config=error,aws_runtime=error",
+        (false, 1) => "auditpack=info,warn,aws_config=error,aws_runtime=error",
         (false, 2) => "auditpack=debug,info",
         _ => "trace",
     };
@@ -501,4 +553,129 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(exit::OK)
+}
+
+fn run_keygen(args: &KeygenArgs) -> anyhow::Result<u8> {
+    match crate::sign::keygen(&args.out) {
+        Ok((public, fingerprint)) => {
+            println!(
+                "Wrote private key {} (mode 0600; keep it secret)",
+                args.out.display()
+            );
+            println!("Wrote public key  {} ({fingerprint})", public.display());
+            println!(
+                "Give the .pub file to your assessor: auditpack verify --pack DIR --public-key {}",
+                public.display()
+            );
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+fn run_sign(args: &SignArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let pack = match existing_pack_dir(&args.pack) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let signer: Box<dyn crate::sign::Signer> = match (&args.key, &args.kms_key_id) {
+        (Some(key), _) => match crate::sign::LocalSigner::from_file(key) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(exit::USAGE);
+            }
+        },
+        (None, Some(kms)) => {
+            let aws = match global.aws_settings() {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(exit::USAGE);
+                }
+            };
+            match crate::archive::KmsSigner::connect(&aws, kms) {
+                Ok(s) => Box::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(exit::NOTHING_COLLECTED);
+                }
+            }
+        }
+        (None, None) => unreachable!("clap requires --key or --kms-key-id"),
+    };
+    let signed_at = crate::evidence::now_rfc3339();
+    match crate::sign::sign_pack(&pack, signer.as_ref(), &signed_at) {
+        Ok(signed) => {
+            println!(
+                "Signed {} ({} files in the manifest)",
+                pack.display(),
+                signed.files
+            );
+            println!(
+                "  signer     {} {}",
+                signed.info.algorithm, signed.info.key_fingerprint
+            );
+            if let Some(arn) = &signed.info.kms_key_arn {
+                println!("  KMS key    {arn}");
+            }
+            println!("  manifest   sha256 {}", signed.manifest_sha256);
+            println!("  signed at  {}", signed.info.signed_at);
+            Ok(exit::OK)
+        }
+        Err(e @ crate::sign::SignError::AlreadySigned { .. }) => {
+            eprintln!("error: {e}");
+            Ok(exit::USAGE)
+        }
+        Err(e @ crate::sign::SignError::Damaged { .. }) => {
+            eprintln!("error: {e}");
+            Ok(exit::NOT_VERIFIED)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn run_verify(args: &VerifyArgs) -> anyhow::Result<u8> {
+    use crate::sign::TrustAnchor;
+    let anchor = match (&args.public_key, &args.kms_key_id) {
+        (Some(path), _) => TrustAnchor::PublicKey(path.clone()),
+        (None, Some(arn)) => TrustAnchor::KmsKey(arn.clone()),
+        (None, None) => TrustAnchor::None,
+    };
+    let verification = match crate::sign::verify_dir(&args.pack, &anchor) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    println!("Verifying {}", args.pack.display());
+    for line in &verification.lines {
+        println!(
+            "  {:<9} {:<4} {}",
+            line.name,
+            if line.ok { "OK" } else { "FAIL" },
+            line.summary
+        );
+        for problem in &line.problems {
+            println!("              - {problem}");
+        }
+    }
+    if verification.verified() {
+        if verification.origin_checked {
+            println!("VERIFIED: the pack is intact and was signed by the key you named.");
+        } else {
+            println!("VERIFIED (integrity only): the pack is intact, but who signed it was NOT checked; pass --public-key or --kms-key-id.");
+        }
+        Ok(exit::OK)
+    } else {
+        println!("NOT VERIFIED: see the problems above.");
+        Ok(exit::NOT_VERIFIED)
+    }
 }

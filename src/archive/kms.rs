@@ -56,7 +56,21 @@ impl KmsSigner {
                 ),
             });
         }
-        let key_arn = out.key_id().unwrap_or(key_id).to_string();
+        let mut key_arn = out.key_id().unwrap_or(key_id).to_string();
+        if !key_arn.starts_with("arn:") {
+            // Real KMS answers GetPublicKey with the ARN; some emulators with the bare id.
+            let described = runtime
+                .block_on(client.describe_key().key_id(&key_arn).send())
+                .map_err(|e| ArchiveError::Aws {
+                    resource: key_id.to_string(),
+                    operation: "kms:DescribeKey",
+                    message: DisplayErrorContext(&e).to_string(),
+                    hint: "check kms:DescribeKey permission",
+                })?;
+            if let Some(arn) = described.key_metadata().and_then(|m| m.arn()) {
+                key_arn = arn.to_string();
+            }
+        }
         let public_key_der = out
             .public_key()
             .map(|b| b.as_ref().to_vec())

@@ -112,6 +112,67 @@ pub enum Command {
     ///
     /// Example: auditpack verify --pack packs/2026-Q4 --public-key keys/audit-2026.pub
     Verify(VerifyArgs),
+    /// Upload a signed pack to an S3 archive under P/<account>/<YYYY>-Q<n>/<pack-id>/.
+    ///
+    /// Every object carries a SHA-256 checksum and server-side encryption and is never overwritten;
+    /// a rerun skips objects already archived with the same checksum. The remote copy is checked
+    /// against the manifest afterwards.
+    ///
+    /// Example: auditpack upload --pack packs/2026-Q4 --bucket acme-audit-archive --prefix cis --retain-days 400
+    Upload(UploadArgs),
+    /// The quarter in one command: collect, report, sign and, with --bucket, upload. Stops at the
+    /// first step that fails and says which.
+    ///
+    /// Example: auditpack run --out packs/2026-Q4 --key keys/audit-2026 --bucket acme-audit-archive
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("signer").required(true).args(["key", "kms_key_id"])))]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub collect: CollectArgs,
+    /// Ed25519 private key file from `auditpack keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Asymmetric AWS KMS key (ECC_NIST_P256) to sign with.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key_id: Option<String>,
+    /// Archive bucket; without it the pack is not uploaded.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Key prefix in the archive bucket.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// Encrypt archived objects with this KMS key (SSE-KMS).
+    #[arg(long, value_name = "ARN")]
+    pub sse_kms_key_id: Option<String>,
+    /// Object Lock retention (COMPLIANCE) in days for archived objects.
+    #[arg(long, value_name = "N")]
+    pub retain_days: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The signed evidence pack directory.
+    #[arg(long, value_name = "DIR")]
+    pub pack: PathBuf,
+    /// The archive bucket.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    /// Key prefix before <account-id>/<YYYY>-Q<n>/<pack-id>/.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// Encrypt objects with this KMS key (SSE-KMS) instead of SSE-S3.
+    #[arg(long, value_name = "ARN")]
+    pub sse_kms_key_id: Option<String>,
+    /// Keep every object under Object Lock retention in COMPLIANCE mode for N days (the bucket must
+    /// have Object Lock enabled).
+    #[arg(long, value_name = "N")]
+    pub retain_days: Option<u32>,
+    /// Most uploads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -137,10 +198,14 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("anchor").required(false).args(["public_key", "kms_key_id"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["pack", "s3"])))]
 pub struct VerifyArgs {
     /// The evidence pack directory.
     #[arg(long, value_name = "DIR")]
-    pub pack: PathBuf,
+    pub pack: Option<PathBuf>,
+    /// An archived pack, verified in place: s3://BUCKET/P/<account-id>/<YYYY>-Q<n>/<pack-id>.
+    #[arg(long, value_name = "URI")]
+    pub s3: Option<String>,
     /// The signer's public key: an auditpack .pub file, or a PEM public key (e.g. a KMS key's).
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
@@ -294,7 +359,9 @@ pub fn run() -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Keygen(args) => run_keygen(args),
         Command::Sign(args) => run_sign(args, &cli.global),
-        Command::Verify(args) => run_verify(args),
+        Command::Verify(args) => run_verify(args, &cli.global),
+        Command::Upload(args) => run_upload(args, &cli.global),
+        Command::Run(args) => run_quarter(args, &cli.global),
     };
     match code {
         Ok(code) => ExitCode::from(code),
@@ -641,21 +708,65 @@ fn run_sign(args: &SignArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn run_verify(args: &VerifyArgs) -> anyhow::Result<u8> {
+fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     use crate::sign::TrustAnchor;
+    // An archived pack is fetched into a private temporary directory and verified there.
+    let _download;
+    let pack_dir = match (&args.pack, &args.s3) {
+        (Some(pack), _) => pack.clone(),
+        (None, Some(uri)) => {
+            let (aws, uri) =
+                match global
+                    .aws_settings()
+                    .map_err(|e| e.to_string())
+                    .and_then(|aws| {
+                        crate::archive::ArchiveUri::parse(uri)
+                            .map(|u| (aws, u))
+                            .map_err(|e| e.to_string())
+                    }) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(exit::USAGE);
+                    }
+                };
+            let dir = tempfile::tempdir().context("creating a temporary directory")?;
+            let dest = dir.path().join("pack");
+            let rt = runtime()?;
+            match rt.block_on(crate::archive::download(&aws, &uri, &dest)) {
+                Ok(n) => println!("Fetched {n} objects from {uri}"),
+                Err(e @ crate::archive::ArchiveError::NotVerified { .. }) => {
+                    eprintln!("error: {e}");
+                    return Ok(exit::NOT_VERIFIED);
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(exit::USAGE);
+                }
+            }
+            _download = dir;
+            dest
+        }
+        (None, None) => unreachable!("clap requires --pack or --s3"),
+    };
     let anchor = match (&args.public_key, &args.kms_key_id) {
         (Some(path), _) => TrustAnchor::PublicKey(path.clone()),
         (None, Some(arn)) => TrustAnchor::KmsKey(arn.clone()),
         (None, None) => TrustAnchor::None,
     };
-    let verification = match crate::sign::verify_dir(&args.pack, &anchor) {
+    let verification = match crate::sign::verify_dir(&pack_dir, &anchor) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
-    println!("Verifying {}", args.pack.display());
+    println!(
+        "Verifying {}",
+        args.s3
+            .clone()
+            .unwrap_or_else(|| pack_dir.display().to_string())
+    );
     for line in &verification.lines {
         println!(
             "  {:<9} {:<4} {}",
@@ -678,4 +789,132 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<u8> {
         println!("NOT VERIFIED: see the problems above.");
         Ok(exit::NOT_VERIFIED)
     }
+}
+
+fn run_upload(args: &UploadArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let settings = (|| -> Result<crate::archive::UploadSettings, InvalidValue> {
+        if args.bucket.is_empty() || args.bucket.contains('/') {
+            return Err(InvalidValue {
+                flag: "--bucket",
+                value: args.bucket.clone(),
+                allowed: "an S3 bucket name (no s3:// and no slashes)".into(),
+            });
+        }
+        if args.retain_days == Some(0) {
+            return Err(InvalidValue {
+                flag: "--retain-days",
+                value: "0".into(),
+                allowed: "a number of days from 1".into(),
+            });
+        }
+        Ok(crate::archive::UploadSettings {
+            aws: global.aws_settings()?,
+            pack: existing_pack_dir(&args.pack)?,
+            bucket: args.bucket.clone(),
+            prefix: args.prefix.clone(),
+            sse_kms_key_id: args.sse_kms_key_id.clone(),
+            retain_days: args.retain_days,
+            concurrency: config::parse_concurrency(args.concurrency)?,
+        })
+    })();
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let rt = runtime()?;
+    match rt.block_on(crate::archive::upload(&settings)) {
+        Ok(outcome) => {
+            println!(
+                "Archived {} ({} objects uploaded, {} already there); the remote copy matches the manifest",
+                outcome.uri, outcome.uploaded, outcome.skipped
+            );
+            println!("{}", outcome.uri);
+            Ok(exit::OK)
+        }
+        Err(e @ crate::archive::ArchiveError::NotVerified { .. }) => {
+            eprintln!("error: {e}");
+            Ok(exit::NOT_VERIFIED)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(exit::NOTHING_COLLECTED)
+        }
+    }
+}
+
+/// One step of `auditpack run`, returning its exit code.
+type Step<'a> = Box<dyn Fn() -> anyhow::Result<u8> + 'a>;
+
+/// collect -> report -> sign -> upload, stopping at the first step that fails.
+fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let pack = args.collect.out.clone();
+    let collected = run_collect(&args.collect, global)?;
+    if collected != exit::OK && collected != exit::INCOMPLETE {
+        eprintln!("auditpack run: stopped at step 1 (collect), exit {collected}");
+        return Ok(collected);
+    }
+    let steps: [(&str, Step); 3] = [
+        (
+            "report",
+            Box::new(|| {
+                run_report(&ReportArgs {
+                    pack: pack.clone(),
+                    out: None,
+                    format: "html,pdf,csv,json".into(),
+                })
+            }),
+        ),
+        (
+            "sign",
+            Box::new(|| {
+                run_sign(
+                    &SignArgs {
+                        pack: pack.clone(),
+                        key: args.key.clone(),
+                        kms_key_id: args.kms_key_id.clone(),
+                    },
+                    global,
+                )
+            }),
+        ),
+        (
+            "upload",
+            Box::new(|| match &args.bucket {
+                None => Ok(exit::OK),
+                Some(bucket) => run_upload(
+                    &UploadArgs {
+                        pack: pack.clone(),
+                        bucket: bucket.clone(),
+                        prefix: args.prefix.clone(),
+                        sse_kms_key_id: args.sse_kms_key_id.clone(),
+                        retain_days: args.retain_days,
+                        concurrency: args.collect.concurrency,
+                    },
+                    global,
+                ),
+            }),
+        ),
+    ];
+    for (i, (name, step)) in steps.iter().enumerate() {
+        let code = step()?;
+        if code != exit::OK {
+            eprintln!(
+                "auditpack run: stopped at step {} ({name}), exit {code}",
+                i + 2
+            );
+            return Ok(code);
+        }
+    }
+    println!(
+        "auditpack run: collected, reported, signed{}",
+        if args.bucket.is_some() {
+            " and archived"
+        } else {
+            ""
+        }
+    );
+    Ok(collected)
 }

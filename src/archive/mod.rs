@@ -1,8 +1,12 @@
-//! The AWS side of a finished pack: signing with a KMS key (and, to come, the S3 archive).
+//! The AWS side of a finished pack: uploading it to an S3 archive (checksummed, encrypted, never
+//! overwritten, optionally under Object Lock), checking the remote copy, fetching an archived pack back
+//! for verification, and signing with a KMS key.
 
 mod kms;
+mod s3;
 
 pub use kms::KmsSigner;
+pub use s3::{archive_prefix, download, upload, ArchiveUri, UploadOutcome, UploadSettings};
 
 /// Errors talking to the archive or to KMS.
 #[derive(Debug, thiserror::Error)]

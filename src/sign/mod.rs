@@ -3,7 +3,7 @@
 
 mod verify;
 
-pub use verify::{verify_dir, CheckLine, TrustAnchor, Verification};
+pub use verify::{safe_relative_path, verify_dir, CheckLine, TrustAnchor, Verification};
 
 use crate::assess;
 use crate::evidence::{sha256_hex, EvidenceError, Pack, HEADER_FILE};
@@ -310,7 +310,7 @@ pub fn kms_statement(pack_id: &str, manifest_sha256: &str) -> String {
 }
 
 /// SHA-256 of a file, streamed, with its size.
-pub(crate) fn hash_file(path: &Path) -> Result<(u64, String), std::io::Error> {
+pub fn hash_file(path: &Path) -> Result<(u64, String), std::io::Error> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
@@ -383,7 +383,7 @@ pub fn build_manifest(pack: &Pack) -> Result<Manifest, SignError> {
     })
 }
 
-pub(crate) fn read_small(path: &Path) -> Result<Vec<u8>, std::io::Error> {
+pub fn read_small(path: &Path) -> Result<Vec<u8>, std::io::Error> {
     let mut bytes = Vec::new();
     fs::File::open(path)?
         .take(MAX_SMALL_FILE + 1)

@@ -78,7 +78,7 @@ impl Verification {
 
 /// A manifest path must be relative, `/`-separated, with no `.`/`..`/empty parts: nothing that could
 /// reach outside the pack.
-pub(crate) fn safe_relative_path(path: &str) -> bool {
+pub fn safe_relative_path(path: &str) -> bool {
     !path.is_empty()
         && !path.contains('\\')
         && !path.contains('\0')

@@ -1,0 +1,486 @@
+//! The S3 archive: uploads a signed pack under `P/<account>/<YYYY>-Q<n>/<pack-id>/`, every object with
+//! a SHA-256 checksum and server-side encryption, never overwriting (conditional write), optionally
+//! under Object Lock; checks the remote copy; and fetches an archived pack back for verification.
+
+use super::ArchiveError;
+use crate::collect::load_sdk_config;
+use crate::config::AwsSettings;
+use crate::evidence::Pack;
+use crate::sign::{self, Manifest, TrustAnchor, MANIFEST_FILE, SIGNATURE_FILE};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ServerSideEncryption};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use base64::Engine;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// What to upload where.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    pub aws: AwsSettings,
+    pub pack: PathBuf,
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub sse_kms_key_id: Option<String>,
+    pub retain_days: Option<u32>,
+    pub concurrency: usize,
+}
+
+/// What an upload did.
+#[derive(Debug)]
+pub struct UploadOutcome {
+    pub uri: ArchiveUri,
+    pub uploaded: usize,
+    pub skipped: usize,
+}
+
+/// `s3://bucket/prefix`: where an archived pack lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveUri {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl ArchiveUri {
+    pub fn parse(uri: &str) -> Result<Self, ArchiveError> {
+        let rest = uri
+            .strip_prefix("s3://")
+            .ok_or_else(|| ArchiveError::BadUri(uri.into()))?;
+        let (bucket, prefix) = rest
+            .split_once('/')
+            .ok_or_else(|| ArchiveError::BadUri(uri.into()))?;
+        let prefix = prefix.trim_matches('/');
+        if bucket.is_empty() || prefix.is_empty() {
+            return Err(ArchiveError::BadUri(uri.into()));
+        }
+        Ok(Self {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for ArchiveUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// `P/<account>/<YYYY>-Q<n>/<pack-id>`, the quarter being the one the collection finished in.
+pub fn archive_prefix(
+    prefix: Option<&str>,
+    account: &str,
+    finished_at: &str,
+    pack_id: &str,
+) -> String {
+    let (year, month) = chrono::DateTime::parse_from_rfc3339(finished_at)
+        .map(|t| {
+            use chrono::Datelike;
+            (t.year(), t.month())
+        })
+        .unwrap_or((1970, 1));
+    let quarter = (month - 1) / 3 + 1;
+    let tail = format!("{account}/{year}-Q{quarter}/{pack_id}");
+    match prefix
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => format!("{p}/{tail}"),
+        None => tail,
+    }
+}
+
+fn aws_error<'a>(
+    resource: &'a str,
+    operation: &'static str,
+    hint: &'static str,
+) -> impl FnOnce(String) -> ArchiveError + 'a {
+    move |message| ArchiveError::Aws {
+        resource: resource.to_string(),
+        operation,
+        message,
+        hint,
+    }
+}
+
+/// An S3 client in the bucket's own region.
+async fn client_for(aws: &AwsSettings, bucket: &str) -> Result<aws_sdk_s3::Client, ArchiveError> {
+    let sdk = load_sdk_config(aws).await;
+    let path_style = aws.endpoint_url.is_some();
+    let build = |region: Option<String>| {
+        let mut conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style);
+        if let Some(r) = region {
+            conf = conf.region(aws_types::region::Region::new(r));
+        }
+        aws_sdk_s3::Client::from_conf(conf.build())
+    };
+    let location = build(None)
+        .get_bucket_location()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(&e).to_string())
+        .map_err(aws_error(
+            bucket,
+            "s3:GetBucketLocation",
+            "check the bucket name and s3:GetBucketLocation permission",
+        ))?;
+    let region = match location.location_constraint().map(|l| l.as_str()) {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(r) => r.to_string(),
+    };
+    Ok(build(Some(region)))
+}
+
+fn sha256_b64(hex_digest: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(hex_digest).unwrap_or_default())
+}
+
+/// The objects of a pack: every manifest entry plus the manifest and signature, with their SHA-256.
+fn pack_objects(pack: &Path) -> Result<(Manifest, Vec<(String, String)>), ArchiveError> {
+    let bytes = sign::read_small(&pack.join(MANIFEST_FILE)).map_err(|source| ArchiveError::Io {
+        path: pack.join(MANIFEST_FILE),
+        op: "read",
+        source,
+    })?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| ArchiveError::NotVerified {
+            path: pack.display().to_string(),
+            reason: format!("{MANIFEST_FILE} is unreadable ({e})"),
+        })?;
+    let mut objects: Vec<(String, String)> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.sha256.clone()))
+        .collect();
+    for extra in [MANIFEST_FILE, SIGNATURE_FILE] {
+        let (_, sha) = sign::hash_file(&pack.join(extra)).map_err(|source| ArchiveError::Io {
+            path: pack.join(extra),
+            op: "hash",
+            source,
+        })?;
+        objects.push((extra.to_string(), sha));
+    }
+    Ok((manifest, objects))
+}
+
+enum Put {
+    Uploaded,
+    Skipped,
+}
+
+/// The SHA-256 S3 holds for an object, or `None` when there is no such object.
+async fn remote_checksum(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, ArchiveError> {
+    match client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(head) => Ok(Some(head.checksum_sha256().unwrap_or("none").to_string())),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(aws_error(
+            key,
+            "s3:HeadObject",
+            "check s3:GetObject permission on the archive",
+        )(DisplayErrorContext(&e).to_string())),
+    }
+}
+
+async fn put_one(
+    client: &aws_sdk_s3::Client,
+    s: &UploadSettings,
+    key: &str,
+    path: &Path,
+    sha_hex: &str,
+    retain_until: Option<aws_smithy_types::DateTime>,
+) -> Result<Put, ArchiveError> {
+    let checksum = sha256_b64(sha_hex);
+    let conflict = |remote: String| ArchiveError::Conflict {
+        bucket: s.bucket.clone(),
+        key: key.to_string(),
+        remote,
+        local: checksum.clone(),
+    };
+    if let Some(remote) = remote_checksum(client, &s.bucket, key).await? {
+        return if remote == checksum {
+            Ok(Put::Skipped)
+        } else {
+            Err(conflict(remote))
+        };
+    }
+    let body = std::fs::read(path).map_err(|source| ArchiveError::Io {
+        path: path.to_path_buf(),
+        op: "read",
+        source,
+    })?;
+    let mut put = client
+        .put_object()
+        .bucket(&s.bucket)
+        .key(key)
+        .body(ByteStream::from(body))
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .checksum_sha256(&checksum)
+        .if_none_match("*");
+    put = match &s.sse_kms_key_id {
+        Some(kms) => put
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(kms),
+        None => put.server_side_encryption(ServerSideEncryption::Aes256),
+    };
+    if let Some(until) = retain_until {
+        put = put
+            .object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(until);
+    }
+    match put.send().await {
+        Ok(_) => Ok(Put::Uploaded),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+            // Someone wrote it first: fine if it is the same content.
+            match remote_checksum(client, &s.bucket, key).await? {
+                Some(remote) if remote == checksum => Ok(Put::Skipped),
+                Some(remote) => Err(conflict(remote)),
+                None => Err(conflict("unknown".into())),
+            }
+        }
+        Err(e) => Err(aws_error(
+            key,
+            "s3:PutObject",
+            "check s3:PutObject permission (and kms:GenerateDataKey for --sse-kms-key-id)",
+        )(DisplayErrorContext(&e).to_string())),
+    }
+}
+
+/// Every object key under `prefix/`.
+async fn list_keys(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, ArchiveError> {
+    let pages: Vec<_> = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{prefix}/"))
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| DisplayErrorContext(&e).to_string())
+        .map_err(aws_error(
+            bucket,
+            "s3:ListObjectsV2",
+            "check s3:ListBucket permission on the archive",
+        ))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.contents())
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect())
+}
+
+/// Uploads a signed, verified pack; resumable (objects already there with the same checksum are
+/// skipped, different ones refused); then checks the remote copy against the manifest.
+pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
+    let verification = sign::verify_dir(&s.pack, &TrustAnchor::None)?;
+    if let Some(line) = verification.lines.iter().find(|l| !l.ok) {
+        return Err(ArchiveError::NotVerified {
+            path: s.pack.display().to_string(),
+            reason: format!("{}: {}", line.name, line.problems.join("; ")),
+        });
+    }
+    let header = Pack::open(&s.pack)?.header;
+    let (_, objects) = pack_objects(&s.pack)?;
+    let prefix = archive_prefix(
+        s.prefix.as_deref(),
+        &header.account_id,
+        &header.finished_at,
+        &header.pack_id,
+    );
+    let uri = ArchiveUri {
+        bucket: s.bucket.clone(),
+        prefix: prefix.clone(),
+    };
+    let client = client_for(&s.aws, &s.bucket).await?;
+    let retain_until = match s.retain_days {
+        None => None,
+        Some(days) => {
+            let lock = client
+                .get_object_lock_configuration()
+                .bucket(&s.bucket)
+                .send()
+                .await;
+            let enabled = lock.ok().and_then(|l| {
+                l.object_lock_configuration()
+                    .and_then(|c| c.object_lock_enabled())
+                    .map(|e| e.as_str() == "Enabled")
+            });
+            if enabled != Some(true) {
+                return Err(ArchiveError::NoObjectLock {
+                    bucket: s.bucket.clone(),
+                });
+            }
+            let until = chrono::Utc::now() + chrono::Duration::days(days as i64);
+            Some(aws_smithy_types::DateTime::from_secs(until.timestamp()))
+        }
+    };
+    let results: Vec<Put> = stream::iter(objects.iter())
+        .map(|(rel, sha)| {
+            let key = format!("{prefix}/{rel}");
+            let path = s.pack.join(rel);
+            let client = &client;
+            async move { put_one(client, s, &key, &path, sha, retain_until).await }
+        })
+        .buffer_unordered(s.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let uploaded = results
+        .iter()
+        .filter(|r| matches!(r, Put::Uploaded))
+        .count();
+    check_remote(&client, &uri, &objects).await?;
+    Ok(UploadOutcome {
+        uri,
+        uploaded,
+        skipped: results.len() - uploaded,
+    })
+}
+
+/// Compares the archive with the local list: every object present with its checksum, nothing extra.
+async fn check_remote(
+    client: &aws_sdk_s3::Client,
+    uri: &ArchiveUri,
+    objects: &[(String, String)],
+) -> Result<(), ArchiveError> {
+    let expected: BTreeMap<String, String> = objects
+        .iter()
+        .map(|(rel, sha)| (format!("{}/{rel}", uri.prefix), sha256_b64(sha)))
+        .collect();
+    let mut problems = Vec::new();
+    for key in list_keys(client, &uri.bucket, &uri.prefix).await? {
+        if !expected.contains_key(&key) {
+            problems.push(format!("{key} is in the archive but not in the pack"));
+        }
+    }
+    for (key, checksum) in &expected {
+        match remote_checksum(client, &uri.bucket, key).await? {
+            Some(remote) if &remote == checksum => {}
+            Some(remote) => {
+                problems.push(format!("{key} has SHA-256 {remote}, expected {checksum}"))
+            }
+            None => problems.push(format!("{key} is missing from the archive")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ArchiveError::RemoteMismatch {
+            uri: uri.to_string(),
+            problems: problems.join("; "),
+        })
+    }
+}
+
+/// Downloads an archived pack into `dest` (which must not exist) for offline verification. Object keys
+/// that are not plain relative paths under the prefix are refused.
+pub async fn download(
+    aws: &AwsSettings,
+    uri: &ArchiveUri,
+    dest: &Path,
+) -> Result<usize, ArchiveError> {
+    let client = client_for(aws, &uri.bucket).await?;
+    let keys = list_keys(&client, &uri.bucket, &uri.prefix).await?;
+    if keys.is_empty() {
+        return Err(aws_error(
+            &uri.prefix,
+            "s3:ListObjectsV2",
+            "check the archive URI (s3://BUCKET/PREFIX/ACCOUNT/YYYY-Qn/PACK-ID)",
+        )(format!("no objects under {uri}")));
+    }
+    for key in &keys {
+        let rel = key.strip_prefix(&format!("{}/", uri.prefix)).unwrap_or(key);
+        if !sign::safe_relative_path(rel) {
+            return Err(ArchiveError::NotVerified {
+                path: uri.to_string(),
+                reason: format!("object key {key:?} is not a plain path inside the pack: refused"),
+            });
+        }
+        let object = client
+            .get_object()
+            .bucket(&uri.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| DisplayErrorContext(&e).to_string())
+            .map_err(aws_error(
+                key,
+                "s3:GetObject",
+                "check s3:GetObject permission (and kms:Decrypt for SSE-KMS)",
+            ))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                aws_error(key, "s3:GetObject", "retry; the download was interrupted")(e.to_string())
+            })?
+            .into_bytes();
+        let path = dest.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| ArchiveError::Io {
+                path: parent.to_path_buf(),
+                op: "create directory",
+                source,
+            })?;
+        }
+        std::fs::write(&path, &bytes).map_err(|source| ArchiveError::Io {
+            path: path.clone(),
+            op: "write",
+            source,
+        })?;
+    }
+    Ok(keys.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_paths_follow_the_quarter_of_collection() {
+        assert_eq!(
+            archive_prefix(
+                Some("/audit/"),
+                "111122223333",
+                "2026-11-28T11:00:00Z",
+                "p1"
+            ),
+            "audit/111122223333/2026-Q4/p1"
+        );
+        assert_eq!(
+            archive_prefix(None, "1", "2026-01-01T00:00:00Z", "p"),
+            "1/2026-Q1/p"
+        );
+        assert_eq!(
+            archive_prefix(None, "1", "2026-06-30T23:59:59Z", "p"),
+            "1/2026-Q2/p"
+        );
+    }
+
+    #[test]
+    fn archive_uris_are_parsed() {
+        let uri = ArchiveUri::parse("s3://b/audit/1/2026-Q4/p/").unwrap();
+        assert_eq!(uri.bucket, "b");
+        assert_eq!(uri.prefix, "audit/1/2026-Q4/p");
+        assert!(ArchiveUri::parse("s3://b").is_err());
+        assert!(ArchiveUri::parse("https://b/p").is_err());
+    }
+}

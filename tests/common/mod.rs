@@ -157,3 +157,17 @@ pub fn index_entries(pack: &Path) -> Vec<Value> {
 pub fn header(pack: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap()
 }
+
+/// Copies a directory tree (a pack) so a test can change its copy.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -361,3 +361,90 @@ fn killing_collect_midway_never_leaves_a_finished_looking_pack() {
         "at least one run was killed before it finished"
     );
 }
+
+/// Starts tests/fixtures/fault_proxy.py in front of moto; killed when dropped.
+struct FaultProxy {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl FaultProxy {
+    fn start(fail_every: u32) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fault_proxy.py"))
+            .args([
+                "--upstream",
+                &endpoint(),
+                "--fail-every",
+                &fail_every.to_string(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{}", line.trim()),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn retried_calls_record_every_attempt_and_still_complete() {
+    let seeded = seed("standard", &[]);
+    let proxy = FaultProxy::start(3);
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let output = run(auditpack_as(&seeded)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args([
+            "collect",
+            "--out",
+            pack.to_str().unwrap(),
+            "--regions",
+            REGIONS,
+            "--concurrency",
+            "4",
+        ]));
+    assert_eq!(output.status.code(), Some(3));
+    let entries = index_entries(&pack);
+    let failed: Vec<&Value> = entries.iter().filter(|e| e["http_status"] == 503).collect();
+    assert!(!failed.is_empty(), "the proxy failed every third request");
+    for first in &failed {
+        // Each throttled attempt is followed by a later attempt of the same call.
+        let retried = entries.iter().any(|e| {
+            e["call"] == first["call"] && e["attempt"].as_u64() > first["attempt"].as_u64()
+        });
+        assert!(
+            retried,
+            "call {} was retried and both attempts recorded",
+            first["call"]
+        );
+        let body = std::fs::read_to_string(pack.join(first["body"].as_str().unwrap())).unwrap();
+        assert!(
+            body.contains("SlowDown"),
+            "the throttling answer itself is kept"
+        );
+    }
+    // Throttling was absorbed by retries: the gaps are the same as without the proxy.
+    let header = header(&pack);
+    assert!(header["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["error_code"] != "SlowDown" && g["error_code"] != "HttpStatus503"));
+    assert_eq!(header["counts"]["trails"], 7);
+    assert!(header["counts"]["records"].as_u64() > header["counts"]["calls"].as_u64());
+    assert_chain_and_hashes(&pack);
+}

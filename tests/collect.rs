@@ -369,7 +369,7 @@ struct FaultProxy {
 }
 
 impl FaultProxy {
-    fn start(fail_every: u32) -> Self {
+    fn start(fail_every: u32, delay_ms: u32) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fault_proxy.py"))
@@ -378,6 +378,8 @@ impl FaultProxy {
                 &endpoint(),
                 "--fail-every",
                 &fail_every.to_string(),
+                "--delay-ms",
+                &delay_ms.to_string(),
             ])
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -403,7 +405,7 @@ impl Drop for FaultProxy {
 #[test]
 fn retried_calls_record_every_attempt_and_still_complete() {
     let seeded = seed("standard", &[]);
-    let proxy = FaultProxy::start(3);
+    let proxy = FaultProxy::start(3, 0);
     let dir = tempdir();
     let pack = dir.path().join("pack");
     let output = run(auditpack_as(&seeded)
@@ -447,4 +449,49 @@ fn retried_calls_record_every_attempt_and_still_complete() {
     assert_eq!(header["counts"]["trails"], 7);
     assert!(header["counts"]["records"].as_u64() > header["counts"]["calls"].as_u64());
     assert_chain_and_hashes(&pack);
+}
+
+#[test]
+fn ctrl_c_stops_within_a_second_and_leaves_no_pack() {
+    let seeded = seed("standard", &[]);
+    // 300 ms per answer: the run is still collecting when interrupted.
+    let proxy = FaultProxy::start(0, 300);
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let mut child = auditpack_as(&seeded)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args([
+            "collect",
+            "--quiet",
+            "--out",
+            pack.to_str().unwrap(),
+            "--regions",
+            REGIONS,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running before the interrupt"
+    );
+    let interrupted = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let took = interrupted.elapsed();
+    assert!(took < Duration::from_secs(1), "stopped in {took:?}");
+    assert_eq!(output.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert!(!pack.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the partial pack was removed"
+    );
 }

@@ -3,7 +3,10 @@
 shared buckets), then times `auditpack collect` at the default concurrency and at --concurrency 1 in
 the same run, and prints wall time, API calls per second, peak memory and the speed-up.
 
-    scripts/bench_collect.py [--trails 200] [--repeat 3] [--binary target/release/auditpack]
+    scripts/bench_collect.py [--trails 200] [--repeat 3] [--latency-ms 0] [--binary target/release/auditpack]
+
+With --latency-ms, calls go through tests/fixtures/fault_proxy.py, which adds that much latency to
+every answer, as real AWS endpoints have; that is where concurrency pays.
 
 Builds the release binary first unless --binary is given. Talks only to a moto server it starts on a
 free loopback port, and stops it at the end.
@@ -69,6 +72,7 @@ def main():
     parser.add_argument("--trails", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--binary")
+    parser.add_argument("--latency-ms", type=int, default=0)
     args = parser.parse_args()
     binary = args.binary
     if not binary:
@@ -86,12 +90,21 @@ def main():
         facts = json.loads(seeded.stdout)
         print(f"seeded {len(facts['trails'])} trails over {REGIONS}: {facts['keys']} keys, "
               f"{facts['buckets']} buckets (half the trails encrypted)")
+        target = endpoint
+        proxy = None
+        if args.latency_ms:
+            proxy = subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, "tests", "fixtures", "fault_proxy.py"), "--upstream", endpoint,
+                 "--fail-every", "0", "--delay-ms", str(args.latency_ms)],
+                stdout=subprocess.PIPE, text=True)
+            target = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
+            print(f"every answer delayed by {args.latency_ms} ms through {target}")
         results = {}
         for label, concurrency in (("default (16)", 16), ("--concurrency 1", 1)):
             walls = []
             for i in range(args.repeat):
                 out = os.path.join(work, f"pack-{concurrency}-{i}")
-                wall, counts, peak = run_collect(binary, endpoint, facts["credentials"], concurrency, out)
+                wall, counts, peak = run_collect(binary, target, facts["credentials"], concurrency, out)
                 walls.append(wall)
                 shutil.rmtree(out)
             best = min(walls)
@@ -103,6 +116,8 @@ def main():
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"speed-up of the default concurrency over --concurrency 1: {slow / fast:.2f}x")
         print(f"peak RSS of any collect run: {peak / 1024:.1f} MiB")
+        if proxy:
+            proxy.terminate()
     finally:
         proc.terminate()
         proc.wait()

@@ -172,6 +172,18 @@ pub struct Assessment {
     pub evidence: Vec<EvidenceRecord>,
 }
 
+impl Assessment {
+    /// Every failing finding with its trail, in report order: the remediation list of the reports.
+    pub fn failures(&self) -> impl Iterator<Item = (&TrailAssessment, &Finding)> {
+        self.trails.iter().flat_map(|t| {
+            t.findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(move |f| (t, f))
+        })
+    }
+}
+
 /// A trail as found in the DescribeTrails answers, with the record it is judged from.
 struct FoundTrail<'a> {
     trail: Value,

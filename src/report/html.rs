@@ -2,7 +2,7 @@
 //! CSS and an inline SVG chart; nothing is fetched from the network.
 
 use super::{Integrity, ReportError};
-use crate::assess::{Assessment, Status};
+use crate::assess::Assessment;
 use crate::config::catalogue;
 use serde::Serialize;
 
@@ -58,18 +58,12 @@ pub fn render(a: &Assessment, integrity: Option<&Integrity>) -> Result<Vec<u8>, 
     tera.add_raw_template("report.html", TEMPLATE)
         .map_err(fail)?;
     let failures: Vec<Failure> = a
-        .trails
-        .iter()
-        .flat_map(|t| {
-            t.findings
-                .iter()
-                .filter(|f| f.status == Status::Fail)
-                .map(move |f| Failure {
-                    trail: &t.trail_name,
-                    check_id: &f.check_id,
-                    reason: &f.reason,
-                    remediation: f.remediation.as_deref().unwrap_or_default(),
-                })
+        .failures()
+        .map(|(t, f)| Failure {
+            trail: &t.trail_name,
+            check_id: &f.check_id,
+            reason: &f.reason,
+            remediation: f.remediation.as_deref().unwrap_or_default(),
         })
         .collect();
     let bars = chart(a);

@@ -238,20 +238,14 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
 
     blocks.push(heading("Remediation of failures", true));
     let failures: Vec<Vec<String>> = a
-        .trails
-        .iter()
-        .flat_map(|t| {
-            t.findings
-                .iter()
-                .filter(|f| f.status == Status::Fail)
-                .map(move |f| {
-                    vec![
-                        t.trail_name.clone(),
-                        f.check_id.clone(),
-                        f.reason.clone(),
-                        f.remediation.clone().unwrap_or_default(),
-                    ]
-                })
+        .failures()
+        .map(|(t, f)| {
+            vec![
+                t.trail_name.clone(),
+                f.check_id.clone(),
+                f.reason.clone(),
+                f.remediation.clone().unwrap_or_default(),
+            ]
         })
         .collect();
     if failures.is_empty() {

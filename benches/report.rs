@@ -236,6 +236,7 @@ fn synthesise(dir: &std::path::Path, trails: usize) -> std::path::PathBuf {
             gaps: vec![],
         })
         .unwrap()
+        .0
 }
 
 fn peak_rss_mib() -> f64 {

@@ -75,7 +75,8 @@ fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pac
             chain_head: chain.head.clone(),
             ..header.clone()
         })
-        .unwrap();
+        .unwrap()
+        .0;
     let pack = Pack::open(&path).unwrap();
     (dir, pack)
 }

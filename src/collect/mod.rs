@@ -346,7 +346,7 @@ pub async fn collect(
     drop(collector);
     let finished_at = now_rfc3339();
     let catalogue = catalogue();
-    let path = writer.finish(|chain| PackHeader {
+    let (path, header) = writer.finish(|chain| PackHeader {
         format: PACK_FORMAT.to_string(),
         pack_id: pack_id.clone(),
         tool: ToolInfo {
@@ -400,7 +400,6 @@ pub async fn collect(
         complete: gaps.is_empty(),
         gaps,
     })?;
-    let header = crate::evidence::Pack::open(&path)?.header;
     Ok(CollectOutcome { path, header })
 }
 

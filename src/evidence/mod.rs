@@ -281,7 +281,10 @@ mod tests {
         sink.record(capture(1, 2, Some(b"<ServerSideEncryptionConfiguration/>")));
         sink.record(capture(2, 1, None));
         sink.record(capture(3, 1, Some(b"{\"a\":1}")));
-        writer.finish(|chain| header_for("pack-1", chain)).unwrap()
+        writer
+            .finish(|chain| header_for("pack-1", chain))
+            .unwrap()
+            .0
     }
 
     #[test]

@@ -135,11 +135,12 @@ impl PackWriter {
         })?
     }
 
-    /// Writes the header built from the final chain state, then moves the pack into place.
+    /// Writes the header built from the final chain state, then moves the pack into place; returns
+    /// where it is and the header written.
     pub fn finish(
         mut self,
         make_header: impl FnOnce(&ChainState) -> PackHeader,
-    ) -> Result<PathBuf, EvidenceError> {
+    ) -> Result<(PathBuf, PackHeader), EvidenceError> {
         let state = self.stop_thread()?;
         let header = make_header(&state);
         let header_path = self.temp_path.join(HEADER_FILE);
@@ -169,7 +170,7 @@ impl PackWriter {
         {
             sync_dir(parent)?;
         }
-        Ok(self.final_path.clone())
+        Ok((self.final_path.clone(), header))
     }
 
     /// Stops writing and deletes the partial pack: nothing usable was collected.

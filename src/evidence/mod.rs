@@ -7,7 +7,7 @@ mod reader;
 mod writer;
 
 pub use chain::{genesis_hash, line_hash, sha256_hex};
-pub use reader::{ChainProblem, Pack};
+pub use reader::{read_capped, ChainProblem, Pack};
 pub use writer::{ChainState, PackWriter, RecordSink};
 
 use serde::{Deserialize, Serialize};

@@ -93,19 +93,30 @@ impl Pack {
     }
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, EvidenceError> {
-    let file = fs::File::open(path).map_err(|e| EvidenceError::io(path, "open", e))?;
+/// Reads a whole file, refusing (with `InvalidData`) one larger than `max` bytes, so a hostile pack
+/// cannot exhaust memory.
+pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    file.take(MAX_METADATA_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| EvidenceError::io(path, "read", e))?;
-    if bytes.len() as u64 > MAX_METADATA_BYTES {
-        return Err(EvidenceError::Malformed {
-            path: path.to_path_buf(),
-            reason: format!("larger than the {MAX_METADATA_BYTES}-byte limit for a pack file"),
-        });
+    fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the {max}-byte limit for a pack file"),
+        ));
     }
     Ok(bytes)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, EvidenceError> {
+    read_capped(path, MAX_METADATA_BYTES).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => EvidenceError::Malformed {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
+        _ => EvidenceError::io(path, "read", e),
+    })
 }
 
 /// A body path must be `records/<file name>`: nothing that could reach outside the pack.

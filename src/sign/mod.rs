@@ -383,18 +383,9 @@ pub fn build_manifest(pack: &Pack) -> Result<Manifest, SignError> {
     })
 }
 
+/// Reads a manifest, signature or report file, capped at a size no real one reaches.
 pub fn read_small(path: &Path) -> Result<Vec<u8>, std::io::Error> {
-    let mut bytes = Vec::new();
-    fs::File::open(path)?
-        .take(MAX_SMALL_FILE + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SMALL_FILE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_SMALL_FILE} bytes"),
-        ));
-    }
-    Ok(bytes)
+    crate::evidence::read_capped(path, MAX_SMALL_FILE)
 }
 
 /// The integrity section for a pack's reports: from `signing.json` when the pack is being or was signed.

@@ -436,10 +436,7 @@ impl Progress for Bar {
 fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let settings = match args.settings(global) {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     let bar = Arc::new(Bar::new(global.quiet));
     let progress: Arc<dyn Progress> = bar.clone();
@@ -519,6 +516,12 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
     );
 }
 
+/// Prints a usage error (a flag, value or input that cannot be used) and gives its exit code.
+fn usage_error(error: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {error}");
+    exit::USAGE
+}
+
 /// Opens and assesses a pack; damage is reported as "not verified" (exit 1), naming the file.
 fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
     let pack = Pack::open(pack_dir).map_err(|e| {
@@ -567,10 +570,7 @@ fn print_verdicts(a: &Assessment) {
 fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
     let pack = match existing_pack_dir(&args.pack) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     let a = match open_and_assess(&pack) {
         Ok(a) => a,
@@ -589,10 +589,7 @@ fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
 fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
     let settings = match args.settings() {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     let a = match open_and_assess(&settings.pack) {
         Ok(a) => a,
@@ -646,26 +643,17 @@ fn run_keygen(args: &KeygenArgs) -> anyhow::Result<u8> {
 fn run_sign(args: &SignArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let pack = match existing_pack_dir(&args.pack) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     let signer: Box<dyn crate::sign::Signer> = match (&args.key, &args.kms_key_id) {
         (Some(key), _) => match crate::sign::LocalSigner::from_file(key) {
             Ok(s) => Box::new(s),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(exit::USAGE);
-            }
+            Err(e) => return Ok(usage_error(e)),
         },
         (None, Some(kms)) => {
             let aws = match global.aws_settings() {
                 Ok(a) => a,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(exit::USAGE);
-                }
+                Err(e) => return Ok(usage_error(e)),
             };
             match crate::archive::KmsSigner::connect(&aws, kms) {
                 Ok(s) => Box::new(s),
@@ -725,10 +713,7 @@ fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                             .map_err(|e| e.to_string())
                     }) {
                     Ok(v) => v,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return Ok(exit::USAGE);
-                    }
+                    Err(e) => return Ok(usage_error(e)),
                 };
             let dir = tempfile::tempdir().context("creating a temporary directory")?;
             let dest = dir.path().join("pack");
@@ -739,10 +724,7 @@ fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     eprintln!("error: {e}");
                     return Ok(exit::NOT_VERIFIED);
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(exit::USAGE);
-                }
+                Err(e) => return Ok(usage_error(e)),
             }
             _download = dir;
             dest
@@ -756,10 +738,7 @@ fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let verification = match crate::sign::verify_dir(&pack_dir, &anchor) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     println!(
         "Verifying {}",
@@ -819,10 +798,7 @@ fn run_upload(args: &UploadArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     })();
     let settings = match settings {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(usage_error(e)),
     };
     let rt = runtime()?;
     match rt.block_on(crate::archive::upload(&settings)) {

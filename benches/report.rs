@@ -58,6 +58,7 @@ impl Synth {
             error_code: error.map(str::to_owned),
             error_message: error.map(|e| format!("{e} (synthetic)")),
             sdk_error: None,
+            redacted: None,
         });
     }
 }
@@ -234,6 +235,7 @@ fn synthesise(dir: &std::path::Path, trails: usize) -> std::path::PathBuf {
             chain_head: chain.head.clone(),
             complete: true,
             gaps: vec![],
+            accounts: vec![],
         })
         .unwrap()
         .0

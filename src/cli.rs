@@ -287,17 +287,43 @@ fn existing_pack_dir(path: &std::path::Path) -> Result<PathBuf, InvalidValue> {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scope").required(false).args(["org", "accounts", "accounts_file"])))]
 pub struct CollectArgs {
     /// Directory to create the pack in; must not exist yet or be empty (evidence is never overwritten).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Comma-separated regions to scan (default: every region enabled for the account, from
+    /// Comma-separated regions to scan (default: every region enabled for each account, from
     /// ec2:DescribeRegions).
     #[arg(long, value_name = "R1,R2")]
     pub regions: Option<String>,
-    /// Most API calls in flight at once.
+    /// Most API calls in flight at once, over all accounts and regions; one service in one region gets
+    /// at most half, so a slow region cannot stall the rest.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
+    /// Every active account of the AWS Organization (organizations:ListAccounts, run from the
+    /// management account or a delegated administrator), the caller's own account included; needs
+    /// --role-name.
+    #[arg(long, requires = "role_name")]
+    pub org: bool,
+    /// Comma-separated 12-digit account ids to collect from, e.g. 111111111111,222222222222. The
+    /// caller's own account is collected with its own credentials if listed; the others through
+    /// --role-name.
+    #[arg(long, value_name = "ID,ID")]
+    pub accounts: Option<String>,
+    /// File listing the accounts, one per line as `account_id[,name]` (CSV; `#` comments and a
+    /// header line are allowed).
+    #[arg(long, value_name = "FILE")]
+    pub accounts_file: Option<PathBuf>,
+    /// Role to assume in each member account (arn:aws:iam::<account>:role/NAME), e.g. AuditpackReader.
+    /// An account whose role cannot be assumed is recorded as an evidence gap.
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// External id the member accounts' role trust policies require (sts:ExternalId).
+    #[arg(long, value_name = "ID", requires = "role_name")]
+    pub external_id: Option<String>,
+    /// How throttled and failed calls are retried (5 attempts with exponential backoff either way).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = config::RetryMode::Standard)]
+    pub retry_mode: config::RetryMode,
 }
 
 impl GlobalArgs {
@@ -335,6 +361,37 @@ impl CollectArgs {
                 .map(config::parse_region_list)
                 .transpose()?,
             concurrency: config::parse_concurrency(self.concurrency)?,
+            accounts: self.account_scope()?,
+            role: self
+                .role_name
+                .as_deref()
+                .map(|name| -> Result<_, InvalidValue> {
+                    Ok(config::RoleSettings {
+                        role_name: config::RoleName::parse(name)?,
+                        external_id: self
+                            .external_id
+                            .as_deref()
+                            .map(config::parse_external_id)
+                            .transpose()?,
+                    })
+                })
+                .transpose()?,
+            retry_mode: self.retry_mode,
+        })
+    }
+
+    fn account_scope(&self) -> Result<config::AccountScope, InvalidValue> {
+        Ok(match (&self.accounts, &self.accounts_file) {
+            _ if self.org => config::AccountScope::Organization,
+            (Some(list), _) => config::AccountScope::Listed {
+                source: "--accounts",
+                accounts: config::parse_account_list(list)?,
+            },
+            (None, Some(file)) => config::AccountScope::Listed {
+                source: "--accounts-file",
+                accounts: config::read_accounts_file(file)?,
+            },
+            (None, None) => config::AccountScope::Caller,
         })
     }
 }
@@ -466,7 +523,12 @@ fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             );
             Ok(exit::INTERRUPTED)
         }
-        Err(e @ (CollectError::NoIdentity { .. } | CollectError::NoRegions { .. })) => {
+        Err(e @ CollectError::RoleNeeded { .. }) => Ok(usage_error(e)),
+        Err(
+            e @ (CollectError::NoIdentity { .. }
+            | CollectError::NoRegions { .. }
+            | CollectError::NoOrganization { .. }),
+        ) => {
             eprintln!("error: {e}");
             Ok(exit::NOTHING_COLLECTED)
         }
@@ -485,6 +547,28 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
         "  account   {} (collected as {})",
         header.account_id, header.caller_arn
     );
+    if header.accounts.len() > 1 || header.accounts.iter().any(|a| !a.collected) {
+        let entered = header.accounts.iter().filter(|a| a.collected).count();
+        println!(
+            "  accounts  {} in scope, {entered} collected",
+            header.accounts.len()
+        );
+        for a in &header.accounts {
+            println!(
+                "    - {}{}: {}",
+                a.account_id,
+                a.name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                if a.collected {
+                    format!("collected in {} regions", a.regions.len())
+                } else {
+                    "NOT collected (see the gaps below)".to_string()
+                }
+            );
+        }
+    }
     println!(
         "  regions   {} ({})",
         header.regions.len(),
@@ -565,6 +649,28 @@ fn print_verdicts(a: &Assessment) {
         s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.checks.pass, s.checks.fail, s.checks.unknown,
         s.checks.not_applicable, s.gaps
     );
+    if s.accounts.len() > 1 || s.accounts_not_collected > 0 {
+        println!("By account:");
+        for row in &s.accounts {
+            let state = match (row.in_scope, row.collected) {
+                (_, false) => "NOT COLLECTED".to_string(),
+                (false, true) => "outside scope (owns a trail seen from it)".to_string(),
+                (true, true) => format!(
+                    "{} trails: {} PASS, {} FAIL, {} UNKNOWN",
+                    row.trails, row.rule.pass, row.rule.fail, row.rule.unknown
+                ),
+            };
+            println!(
+                "  {}{}  {state}  ({} gaps)",
+                row.account_id,
+                row.name
+                    .as_deref()
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default(),
+                row.gaps
+            );
+        }
+    }
 }
 
 fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
@@ -579,7 +685,7 @@ fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
     print_verdicts(&a);
     Ok(if a.summary.checks.fail > 0 {
         exit::CHECKS_FAILED
-    } else if a.summary.checks.unknown > 0 {
+    } else if a.summary.checks.unknown > 0 || a.summary.accounts_not_collected > 0 {
         exit::INCOMPLETE
     } else {
         exit::OK

@@ -13,7 +13,7 @@ const CONTROLS_TOML: &str = include_str!("../templates/controls.toml");
 /// Upper bound for `--concurrency`: far above what any AWS account's API quotas reward.
 pub const MAX_CONCURRENCY: usize = 256;
 /// Default number of API calls in flight.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// A validation failure of a command-line value: names the flag, the value and what is allowed.
 #[derive(Debug, thiserror::Error)]
@@ -288,9 +288,212 @@ pub struct AwsSettings {
 pub struct CollectSettings {
     pub aws: AwsSettings,
     pub out: PathBuf,
-    /// `None`: every region enabled for the account, found with EC2 DescribeRegions.
+    /// `None`: every region enabled for each account, found with EC2 DescribeRegions.
     pub regions: Option<Vec<RegionName>>,
     pub concurrency: usize,
+    /// Which accounts to collect from.
+    pub accounts: AccountScope,
+    /// How member accounts are entered; required when `accounts` names other accounts.
+    pub role: Option<RoleSettings>,
+    pub retry_mode: RetryMode,
+}
+
+/// How the SDK retries throttled and failed calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RetryMode {
+    /// Exponential backoff with jitter, up to 5 attempts per call.
+    #[default]
+    Standard,
+    /// Standard, plus a client-side rate limiter that slows down when AWS throttles.
+    Adaptive,
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(flag: &'static str, value: &str) -> Result<Self, InvalidValue> {
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(value.to_string()))
+        } else {
+            Err(InvalidValue::new(
+                flag,
+                value,
+                "a 12-digit AWS account id such as 111122223333 (digits only, leading zeros kept)",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An account to collect from, with the name an organisation gives it when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTarget {
+    pub id: AccountId,
+    pub name: Option<String>,
+}
+
+/// Which accounts `collect` covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AccountScope {
+    /// Only the account of the caller's credentials.
+    #[default]
+    Caller,
+    /// Exactly these accounts (`--accounts` or `--accounts-file`), the caller's own account included
+    /// only when listed.
+    Listed {
+        source: &'static str,
+        accounts: Vec<AccountTarget>,
+    },
+    /// Every active account of the caller's AWS Organization, found with ListAccounts.
+    Organization,
+}
+
+/// Parses `--accounts 111111111111,222222222222`: each id valid, none repeated, at least one.
+pub fn parse_account_list(value: &str) -> Result<Vec<AccountTarget>, InvalidValue> {
+    let mut accounts: Vec<AccountTarget> = Vec::new();
+    for part in value.split(',').map(str::trim) {
+        let id = AccountId::parse("--accounts", part)?;
+        if accounts.iter().any(|a| a.id == id) {
+            return Err(InvalidValue::new(
+                "--accounts",
+                value,
+                format!("each account once; {id} is repeated"),
+            ));
+        }
+        accounts.push(AccountTarget { id, name: None });
+    }
+    Ok(accounts)
+}
+
+/// Reads `--accounts-file`: CSV lines `account_id[,name]`; blank lines and `#` comments are skipped,
+/// and a first line whose first field names a column ("account_id", "Account ID") is a header.
+pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValue> {
+    const FLAG: &str = "--accounts-file";
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InvalidValue::new(
+            FLAG,
+            shown.clone(),
+            format!("a readable UTF-8 file listing account ids ({e})"),
+        )
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut accounts: Vec<AccountTarget> = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| {
+            InvalidValue::new(
+                FLAG,
+                shown.clone(),
+                format!("CSV lines `account_id[,name]` ({e})"),
+            )
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 1);
+        let first = record.get(0).unwrap_or_default();
+        if first.is_empty() {
+            continue;
+        }
+        if n == 0 && first.to_ascii_lowercase().contains("account") {
+            continue;
+        }
+        let id = AccountId::parse(FLAG, first).map_err(|e| {
+            InvalidValue::new(FLAG, format!("{shown} line {line}: {first}"), e.allowed)
+        })?;
+        if accounts.iter().any(|a| a.id == id) {
+            return Err(InvalidValue::new(
+                FLAG,
+                format!("{shown} line {line}: {id}"),
+                "each account once; this one is listed earlier in the file",
+            ));
+        }
+        let name = record.get(1).filter(|n| !n.is_empty()).map(str::to_owned);
+        accounts.push(AccountTarget { id, name });
+    }
+    if accounts.is_empty() {
+        return Err(InvalidValue::new(
+            FLAG,
+            shown,
+            "a file with at least one account id (one per line, optionally followed by ,name)",
+        ));
+    }
+    Ok(accounts)
+}
+
+/// An IAM role name, optionally with a path (`AuditRead` or `security/AuditRead`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn parse(value: &str) -> Result<Self, InvalidValue> {
+        let allowed =
+            "an IAM role name such as AuditpackReader (1-64 of A-Z a-z 0-9 + = , . @ _ -), \
+                       optionally after a path such as security/; not a full ARN";
+        let value = value.trim_start_matches('/');
+        let segments: Vec<&str> = value.split('/').collect();
+        let name = segments.last().copied().unwrap_or_default();
+        let chars_ok = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && value.len() <= 512
+            && segments.iter().all(|s| !s.is_empty() && chars_ok(s));
+        if ok {
+            Ok(Self(value.to_string()))
+        } else {
+            Err(InvalidValue::new("--role-name", value, allowed))
+        }
+    }
+
+    /// The role's ARN in `account`, in the standard partition.
+    pub fn arn_in(&self, account: &AccountId) -> String {
+        format!("arn:aws:iam::{account}:role/{}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks an STS external id: 2-1224 characters of letters, digits and `+=,.@:/-_`.
+pub fn parse_external_id(value: &str) -> Result<String, InvalidValue> {
+    let ok = (2..=1224).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(InvalidValue::new(
+            "--external-id",
+            value,
+            "2 to 1224 characters of letters, digits and + = , . @ : / - _ (as agreed with the account owner)",
+        ))
+    }
+}
+
+/// How `collect` enters member accounts: `sts:AssumeRole` on the named role in each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSettings {
+    pub role_name: RoleName,
+    pub external_id: Option<String>,
 }
 
 #[cfg(test)]

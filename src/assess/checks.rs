@@ -32,6 +32,8 @@ pub struct TrailEvidence<'a> {
     pub trail: &'a Value,
     pub trail_entry: &'a IndexEntry,
     pub arn: &'a str,
+    /// The account that owns the trail: its answers are preferred where several accounts asked.
+    pub account: &'a str,
     pub home_region: &'a str,
     pub key_ref: Option<&'a str>,
     pub bucket: Option<&'a str>,
@@ -132,9 +134,12 @@ fn unknown_from<'a>(answer: Answer<'a>, mut evidence: Vec<&'a IndexEntry>) -> Ve
 }
 
 fn logging<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let answer = t
-        .store
-        .answer("GetTrailStatus", t.arn, Some(t.home_region))?;
+    let answer = t.store.answer(
+        "GetTrailStatus",
+        t.arn,
+        Some(t.home_region),
+        Some(t.account),
+    )?;
     let Answer::Ok { entry, body } = answer else {
         return Ok(unknown_from(answer, vec![]));
     };
@@ -179,7 +184,9 @@ fn describe_key<'a>(t: &TrailEvidence<'a>) -> Result<Key<'a>, EvidenceError> {
         return Ok(Key::None);
     };
     let region = key_region(key_ref, t.home_region);
-    let answer = t.store.answer("DescribeKey", key_ref, Some(&region))?;
+    let answer = t
+        .store
+        .answer("DescribeKey", key_ref, Some(&region), Some(t.account))?;
     let Answer::Ok { entry, body } = answer else {
         return Ok(Key::Unavailable(unknown_from(answer, vec![t.trail_entry])));
     };
@@ -278,9 +285,12 @@ fn key_answer<'a>(
     };
     let arn = meta["Arn"].as_str().unwrap_or_default().to_string();
     let evidence = vec![t.trail_entry, described];
-    let answer = t
-        .store
-        .answer(operation, &arn, Some(&key_region(&arn, t.home_region)))?;
+    let answer = t.store.answer(
+        operation,
+        &arn,
+        Some(&key_region(&arn, t.home_region)),
+        Some(t.account),
+    )?;
     let Answer::Ok { entry, body } = answer else {
         return Ok(Err(unknown_from(answer, evidence)));
     };
@@ -418,7 +428,9 @@ fn bucket_default_encryption<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, E
             vec![t.trail_entry],
         ));
     };
-    let answer = t.store.answer("GetBucketEncryption", bucket, None)?;
+    let answer = t
+        .store
+        .answer("GetBucketEncryption", bucket, None, Some(t.account))?;
     let evidence = vec![t.trail_entry];
     let (entry, body) = match answer {
         Answer::Ok { entry, body } => (entry, body),

@@ -140,6 +140,30 @@ pub struct Summary {
     /// Every check of every trail.
     pub checks: StatusCounts,
     pub gaps: u64,
+    /// Accounts in scope whose evidence could not be collected at all (role not assumed, regions not
+    /// listed): nothing can be said about their trails.
+    pub accounts_not_collected: u64,
+    /// One row per account, in the order the pack lists them.
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// The per-account summary table of the reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub account_id: String,
+    /// From AWS Organizations or the accounts file.
+    pub name: Option<String>,
+    /// Whether evidence could be collected in the account.
+    pub collected: bool,
+    /// False for an account that only owns a trail seen from the accounts in scope (an organisation
+    /// trail of a management account that was not listed).
+    pub in_scope: bool,
+    /// Trails owned by the account.
+    pub trails: u64,
+    /// Per-trail verdicts of the rule (CIS AWS 3.7) for the account's trails.
+    pub rule: StatusCounts,
+    /// Evidence gaps recorded for calls made in the account.
+    pub gaps: u64,
 }
 
 /// Facts about the pack the findings came from.
@@ -191,12 +215,20 @@ struct FoundTrail<'a> {
 }
 
 /// Every trail in the pack's DescribeTrails answers, by ARN; the answer from the trail's home region wins.
+/// A trail seen by several accounts (an organisation trail) is judged from its owner's answer.
 fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
     let mut trails: BTreeMap<String, FoundTrail<'a>> = BTreeMap::new();
+    let rank = |arn: &str, trail: &Value, entry: &IndexEntry| {
+        (
+            entry
+                .account
+                .as_deref()
+                .is_some_and(|a| Some(a) == arn_account(arn)),
+            trail["HomeRegion"].as_str() == Some(entry.region.as_str()),
+        )
+    };
     for listing in store.all("DescribeTrails") {
-        let Answer::Ok { entry, body } =
-            store.answer("DescribeTrails", &listing.resource, Some(&listing.region))?
-        else {
+        let Answer::Ok { entry, body } = store.answer_from(listing)? else {
             continue;
         };
         let Ok(parsed) = serde_json::from_slice::<Value>(&body) else {
@@ -209,10 +241,9 @@ fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>
             let Some(arn) = trail["TrailARN"].as_str() else {
                 continue;
             };
-            let from_home = trail["HomeRegion"].as_str() == Some(entry.region.as_str());
-            let replace = trails.get(arn).is_none_or(|found| {
-                from_home && found.trail["HomeRegion"].as_str() != Some(found.entry.region.as_str())
-            });
+            let replace = trails
+                .get(arn)
+                .is_none_or(|found| rank(arn, trail, entry) > rank(arn, &found.trail, found.entry));
             if replace {
                 trails.insert(
                     arn.to_string(),
@@ -237,17 +268,77 @@ fn key_description(
     store: &Store<'_>,
     key_ref: Option<&str>,
     home_region: &str,
+    account: &str,
 ) -> Result<Option<String>, EvidenceError> {
     let Some(key_ref) = key_ref else {
         return Ok(None);
     };
     let region = crate::evidence::key_region(key_ref, home_region);
-    Ok(match store.answer("DescribeKey", key_ref, Some(&region))? {
-        Answer::Ok { body, .. } => serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v["KeyMetadata"]["Description"].as_str().map(str::to_owned)),
-        _ => None,
-    })
+    Ok(
+        match store.answer("DescribeKey", key_ref, Some(&region), Some(account))? {
+            Answer::Ok { body, .. } => serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["KeyMetadata"]["Description"].as_str().map(str::to_owned)),
+            _ => None,
+        },
+    )
+}
+
+/// One row per account in the pack's scope (a single-account pack from before multi-account collection
+/// has its caller's account), then any account that owns a trail but was not in scope.
+fn account_summaries(
+    header: &crate::evidence::PackHeader,
+    trails: &[TrailAssessment],
+) -> Vec<AccountSummary> {
+    let mut rows: Vec<AccountSummary> = header
+        .accounts
+        .iter()
+        .map(|a| AccountSummary {
+            account_id: a.account_id.clone(),
+            name: a.name.clone(),
+            collected: a.collected,
+            in_scope: true,
+            ..AccountSummary::default()
+        })
+        .collect();
+    if rows.is_empty() {
+        rows.push(AccountSummary {
+            account_id: header.account_id.clone(),
+            collected: true,
+            in_scope: true,
+            ..AccountSummary::default()
+        });
+    }
+    for trail in trails {
+        let index = match rows.iter().position(|r| r.account_id == trail.account_id) {
+            Some(index) => index,
+            None => {
+                rows.push(AccountSummary {
+                    account_id: trail.account_id.clone(),
+                    collected: true,
+                    ..AccountSummary::default()
+                });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[index];
+        row.trails += 1;
+        if let Some(primary) = trail.primary() {
+            row.rule.add(primary.status);
+        }
+    }
+    for gap in &header.gaps {
+        // A role that could not be assumed is a gap of the account it would have entered.
+        let account = match gap.operation.as_str() {
+            "AssumeRole" => arn_account(&gap.resource),
+            _ => gap.account.as_deref(),
+        }
+        .unwrap_or(header.account_id.as_str());
+        if let Some(row) = rows.iter_mut().find(|r| r.account_id == account) {
+            row.gaps += 1;
+        }
+    }
+    rows
 }
 
 /// Assesses every trail in the pack. Fails only when the pack itself is damaged.
@@ -274,11 +365,15 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
             .unwrap_or(entry.region.as_str());
         let key_ref = trail["KmsKeyId"].as_str().filter(|k| !k.is_empty());
         let bucket = trail["S3BucketName"].as_str().filter(|b| !b.is_empty());
+        let account = arn_account(arn)
+            .or(entry.account.as_deref())
+            .unwrap_or(pack.header.account_id.as_str());
         let evidence = TrailEvidence {
             store: &store,
             trail,
             trail_entry: entry,
             arn,
+            account,
             home_region,
             key_ref,
             bucket,
@@ -317,14 +412,12 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
             });
         }
         trails.push(TrailAssessment {
-            account_id: arn_account(arn)
-                .unwrap_or(pack.header.account_id.as_str())
-                .to_string(),
+            account_id: account.to_string(),
             region: home_region.to_string(),
             trail_name: trail["Name"].as_str().unwrap_or_default().to_string(),
             trail_arn: arn.clone(),
             kms_key_id: key_ref.map(str::to_owned),
-            kms_key_description: key_description(&store, key_ref, home_region)?,
+            kms_key_description: key_description(&store, key_ref, home_region, account)?,
             bucket: bucket.map(str::to_owned),
             findings,
         });
@@ -348,6 +441,12 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
         })
         .collect();
     let header = &pack.header;
+    summary.accounts = account_summaries(header, &trails);
+    summary.accounts_not_collected = summary
+        .accounts
+        .iter()
+        .filter(|a| a.in_scope && !a.collected)
+        .count() as u64;
     Ok(Assessment {
         format: FINDINGS_FORMAT.to_string(),
         pack: PackInfo {

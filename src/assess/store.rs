@@ -36,11 +36,21 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// Index of the final attempts of a pack's calls.
+/// Index of the final attempts of a pack's calls. A question can have an answer from several accounts
+/// (a region's DescribeTrails, a key alias); lookups say which account's answer they prefer.
 pub struct Store<'a> {
     pack: &'a Pack,
-    by_key: HashMap<(&'a str, &'a str, &'a str), &'a IndexEntry>,
-    by_resource: HashMap<(&'a str, &'a str), &'a IndexEntry>,
+    by_key: HashMap<(&'a str, &'a str, &'a str), Vec<&'a IndexEntry>>,
+    by_resource: HashMap<(&'a str, &'a str), Vec<&'a IndexEntry>>,
+}
+
+/// The entry from `account` if there is one, else the first.
+fn pick<'a>(entries: &[&'a IndexEntry], account: Option<&str>) -> Option<&'a IndexEntry> {
+    entries
+        .iter()
+        .find(|e| account.is_some() && e.account.as_deref() == account)
+        .or_else(|| entries.first())
+        .copied()
 }
 
 /// Describes a failed record for a reader: the operation, resource, region, error and record number.
@@ -74,10 +84,11 @@ impl<'a> Store<'a> {
                 entry.resource.as_str(),
                 entry.region.as_str(),
             );
-            by_key.insert(key, entry);
+            by_key.entry(key).or_insert_with(Vec::new).push(entry);
             by_resource
                 .entry((entry.operation.as_str(), entry.resource.as_str()))
-                .or_insert(entry);
+                .or_insert_with(Vec::new)
+                .push(entry);
         }
         Self {
             pack,
@@ -92,28 +103,35 @@ impl<'a> Store<'a> {
             .by_key
             .iter()
             .filter(|((op, _, _), _)| *op == operation)
-            .map(|(_, e)| *e)
+            .flat_map(|(_, e)| e.iter().copied())
             .collect();
         entries.sort_by_key(|e| e.call);
         entries
     }
 
-    /// The answer to `operation` on `resource`, in `region` when given (else in any region).
+    /// The answer to `operation` on `resource`, in `region` when given (else in any region), as
+    /// `account` got it when that account asked (else as whichever account asked).
     pub fn answer(
         &self,
         operation: &str,
         resource: &str,
         region: Option<&str>,
+        account: Option<&str>,
     ) -> Result<Answer<'a>, EvidenceError> {
-        let entry = match region {
+        let entries = match region {
             Some(region) => self.by_key.get(&(operation, resource, region)),
             None => self.by_resource.get(&(operation, resource)),
         };
-        let Some(entry) = entry.copied() else {
+        let Some(entry) = entries.and_then(|e| pick(e, account)) else {
             return Ok(Answer::Missing {
                 reason: self.missing_reason(operation, resource),
             });
         };
+        self.answer_from(entry)
+    }
+
+    /// The answer one record gives.
+    pub fn answer_from(&self, entry: &'a IndexEntry) -> Result<Answer<'a>, EvidenceError> {
         if is_success(entry) {
             let body = self.pack.body(entry)?.unwrap_or_default();
             return Ok(Answer::Ok { entry, body });

@@ -63,6 +63,7 @@ fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pac
             error_message: error_code.as_ref().map(|c| format!("{c} (test)")),
             error_code,
             sdk_error: entry.sdk_error.clone(),
+            redacted: entry.redacted.clone(),
         });
     }
     let header = source.header.clone();

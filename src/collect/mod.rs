@@ -9,10 +9,12 @@ mod scope;
 
 pub use recorder::Recorder;
 
-use crate::config::{catalogue, AwsSettings, CollectSettings};
+use crate::config::{
+    catalogue, AccountId, AccountScope, AccountTarget, AwsSettings, CollectSettings, RetryMode,
+};
 use crate::evidence::{
-    now_rfc3339, CallSpec, Counts, EvidenceError, Gap, PackHeader, PackWriter, RecordSink, RuleRef,
-    ToolInfo, PACK_FORMAT,
+    now_rfc3339, AccountRecord, CallSpec, Counts, EvidenceError, Gap, PackHeader, PackWriter,
+    RecordSink, RuleRef, ToolInfo, PACK_FORMAT,
 };
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
@@ -26,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -53,6 +55,17 @@ pub enum CollectError {
          Nothing was collected. Allow ec2:DescribeRegions or name the regions with --regions r1,r2"
     )]
     NoRegions { region: String, message: String },
+    #[error(
+        "could not list the organisation's accounts (organizations:ListAccounts in {region} failed: {message}). \
+         Nothing was collected. Run --org with credentials of the management account or of a delegated \
+         administrator allowed organizations:ListAccounts, or name the accounts with --accounts"
+    )]
+    NoOrganization { region: String, message: String },
+    #[error(
+        "--role-name is needed to enter account(s) {accounts}: the credentials belong to account {caller}. \
+         Pass --role-name NAME (a role each account trusts the caller to assume), or collect only {caller}"
+    )]
+    RoleNeeded { caller: String, accounts: String },
     #[error("collection was interrupted; no pack was written")]
     Interrupted,
 }
@@ -102,12 +115,22 @@ impl<T> Outcome<T> {
     }
 }
 
-/// Loads the SDK configuration: the standard credential chain, the profile and the endpoint override.
+/// Loads the SDK configuration: the standard credential chain, the profile and the endpoint override,
+/// with the standard retry mode.
 pub async fn load_sdk_config(aws: &AwsSettings) -> SdkConfig {
+    load_sdk_config_with(aws, RetryMode::Standard).await
+}
+
+/// [`load_sdk_config`] with a choice of retry mode.
+pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkConfig {
     let region = RegionProviderChain::default_provider().or_else(Region::new(FALLBACK_REGION));
+    let retry = match retry {
+        RetryMode::Standard => RetryConfig::standard(),
+        RetryMode::Adaptive => RetryConfig::adaptive(),
+    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .retry_config(retry.with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -139,6 +162,16 @@ fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, build: impl F
 }
 
 impl Clients {
+    fn new(sdk: SdkConfig, path_style: bool) -> Self {
+        Self {
+            sdk,
+            path_style,
+            cloudtrail: Default::default(),
+            kms: Default::default(),
+            s3: Default::default(),
+        }
+    }
+
     fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         cached(&self.cloudtrail, region, || {
             let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
@@ -175,19 +208,55 @@ impl Clients {
     }
 }
 
-/// Shared state of one collection run: clients, the concurrency bound, the record sink and the gaps.
-pub(crate) struct Collector {
-    clients: Clients,
+/// State shared by every account of one collection run: the concurrency bounds, the record sink and
+/// the gaps.
+pub(crate) struct Run {
+    /// The global bound on calls in flight (`--concurrency`).
     limit: Semaphore,
+    /// Per service and region, at most `lane_permits` calls in flight, so one slow or throttled region
+    /// cannot hold every global permit while the others wait.
+    lanes: Mutex<HashMap<(String, String), Arc<Semaphore>>>,
+    lane_permits: usize,
     sink: RecordSink,
     next_call: AtomicU64,
-    account: OnceLock<String>,
     gaps: Mutex<Vec<Gap>>,
     progress: Arc<dyn Progress>,
+    path_style: bool,
+}
+
+impl Run {
+    fn lane(&self, service: &str, region: &str) -> Arc<Semaphore> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes
+            .entry((service.to_string(), region.to_string()))
+            .or_insert_with(|| Arc::new(Semaphore::new(self.lane_permits)))
+            .clone()
+    }
+}
+
+/// Share of the global bound one service in one region may hold.
+fn lane_permits(concurrency: usize) -> usize {
+    concurrency.div_ceil(2).max(1)
+}
+
+/// Collection in one account: its clients (with its credentials) over the shared run.
+pub(crate) struct Collector {
+    run: Arc<Run>,
+    clients: Clients,
+    account: Option<String>,
 }
 
 impl Collector {
-    /// Runs one API call under the concurrency bound, recording every attempt, and classifies the result.
+    fn new(run: Arc<Run>, sdk: SdkConfig, account: Option<String>) -> Self {
+        let path_style = run.path_style;
+        Self {
+            run,
+            clients: Clients::new(sdk, path_style),
+            account,
+        }
+    }
+
+    /// Runs one API call under the concurrency bounds, recording every attempt, and classifies the result.
     pub(crate) async fn call<O, E, F, Fut>(
         &self,
         service: &str,
@@ -202,21 +271,67 @@ impl Collector {
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.progress.call_queued();
-        let permit = self.limit.acquire().await;
-        let call = self.next_call.fetch_add(1, Ordering::SeqCst) + 1;
+        self.call_inner(service, operation, region, resource, params, false, send)
+            .await
+    }
+
+    /// [`Collector::call`] for answers that carry credentials: they are stored redacted.
+    pub(crate) async fn call_redacted<O, E, F, Fut>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_inner(service, operation, region, resource, params, true, send)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_inner<O, E, F, Fut>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        redact: bool,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let run = &self.run;
+        run.progress.call_queued();
+        let lane = run.lane(service, region);
+        let lane_permit = lane.acquire().await;
+        let permit = run.limit.acquire().await;
+        let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
         let spec = Arc::new(CallSpec {
-            account: self.account.get().cloned(),
+            account: self.account.clone(),
             service: service.to_string(),
             operation: operation.to_string(),
             region: region.to_string(),
             resource: resource.to_string(),
             params,
         });
-        let recorder = Recorder::new::<E>(call, spec.clone(), self.sink.clone());
+        let mut recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
+        if redact {
+            recorder = recorder.redacting();
+        }
         let result = send(recorder).await;
         drop(permit);
-        self.progress.call_done();
+        drop(lane_permit);
+        run.progress.call_done();
         match result {
             Ok(output) => Outcome::Ok(output),
             Err(error) => self.classify_error(call, &spec, &error),
@@ -262,7 +377,8 @@ impl Collector {
             operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
             "evidence gap: {message}"
         );
-        self.gaps
+        self.run
+            .gaps
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Gap {
@@ -284,66 +400,44 @@ pub async fn collect(
     settings: &CollectSettings,
     progress: Arc<dyn Progress>,
 ) -> Result<CollectOutcome, CollectError> {
-    let sdk = load_sdk_config(&settings.aws).await;
+    let sdk = load_sdk_config_with(&settings.aws, settings.retry_mode).await;
     let pack_id = uuid::Uuid::now_v7().to_string();
     let writer = PackWriter::create(&settings.out, &pack_id)?;
     tracing::info!(pack_id = %pack_id, partial = %writer.temp_path().display(), "collection started");
     let started_at = now_rfc3339();
-    let collector = Arc::new(Collector {
-        clients: Clients {
-            sdk,
-            path_style: settings.aws.endpoint_url.is_some(),
-            cloudtrail: Default::default(),
-            kms: Default::default(),
-            s3: Default::default(),
-        },
+    let run = Arc::new(Run {
         limit: Semaphore::new(settings.concurrency),
+        lanes: Mutex::new(HashMap::new()),
+        lane_permits: lane_permits(settings.concurrency),
         sink: writer.sink(),
         next_call: AtomicU64::new(0),
-        account: OnceLock::new(),
         gaps: Mutex::new(Vec::new()),
         progress: progress.clone(),
+        path_style: settings.aws.endpoint_url.is_some(),
     });
-
-    progress.stage("identifying the caller");
-    let identity = match scope::caller_identity(&collector).await {
-        Ok(identity) => identity,
+    let scanned = match scan(settings, &run, sdk, &pack_id, progress.as_ref()).await {
+        Ok(scanned) => scanned,
         Err(e) => {
+            drop(run);
             writer.abandon();
             return Err(e);
         }
     };
-    let _ = collector.account.set(identity.account.clone());
-
-    progress.stage("listing regions");
-    let (regions, regions_source) = match &settings.regions {
-        Some(regions) => (
-            regions.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
-            "--regions".to_string(),
-        ),
-        None => match scope::enabled_regions(&collector).await {
-            Ok(regions) => (regions, "ec2:DescribeRegions".to_string()),
-            Err(e) => {
-                writer.abandon();
-                return Err(e);
-            }
-        },
-    };
-
-    progress.stage("listing trails");
-    let trails = cloudtrail::describe_all(&collector, &regions).await;
-
-    progress.stage("collecting trail, key and bucket evidence");
-    let stats = collect_dependents(&collector, &trails).await;
-
+    let Scanned {
+        identity,
+        accounts,
+        regions,
+        regions_source,
+        trails,
+        stats,
+    } = scanned;
     let gaps = {
-        let mut gaps =
-            std::mem::take(&mut *collector.gaps.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut gaps = std::mem::take(&mut *run.gaps.lock().unwrap_or_else(|p| p.into_inner()));
         gaps.sort();
         gaps
     };
-    let calls = collector.next_call.load(Ordering::SeqCst);
-    drop(collector);
+    let calls = run.next_call.load(Ordering::SeqCst);
+    drop(run);
     let finished_at = now_rfc3339();
     let catalogue = catalogue();
     let (path, header) = writer.finish(|chain| PackHeader {
@@ -388,7 +482,7 @@ pub async fn collect(
                 .collect(),
         },
         counts: Counts {
-            trails: trails.len() as u64,
+            trails,
             keys: stats.keys,
             buckets: stats.buckets,
             calls,
@@ -399,8 +493,225 @@ pub async fn collect(
         chain_head: chain.head.clone(),
         complete: gaps.is_empty(),
         gaps,
+        accounts,
     })?;
     Ok(CollectOutcome { path, header })
+}
+
+/// What the calls of a run found, before the pack is sealed.
+struct Scanned {
+    identity: scope::Identity,
+    accounts: Vec<AccountRecord>,
+    regions: Vec<String>,
+    regions_source: String,
+    trails: u64,
+    stats: DependentStats,
+}
+
+/// One account in scope, once entered (or not).
+struct EnteredAccount {
+    record: AccountRecord,
+    /// `None` when the account could not be entered or its regions listed.
+    collector: Option<Arc<Collector>>,
+    trails: BTreeMap<String, cloudtrail::TrailSummary>,
+}
+
+/// Identifies the caller, finds the accounts and their trails, then fetches everything the trails depend on.
+async fn scan(
+    settings: &CollectSettings,
+    run: &Arc<Run>,
+    sdk: SdkConfig,
+    pack_id: &str,
+    progress: &dyn Progress,
+) -> Result<Scanned, CollectError> {
+    progress.stage("identifying the caller");
+    let caller = Collector::new(run.clone(), sdk, None);
+    let identity = scope::caller_identity(&caller).await?;
+    let caller = Arc::new(Collector {
+        account: Some(identity.account.clone()),
+        ..caller
+    });
+    let caller_id = AccountId::parse("sts:GetCallerIdentity", &identity.account).map_err(|e| {
+        CollectError::NoIdentity {
+            region: caller.clients.home_region(),
+            message: e.to_string(),
+        }
+    })?;
+
+    let (targets, source) = match &settings.accounts {
+        AccountScope::Caller => (
+            vec![AccountTarget {
+                id: caller_id.clone(),
+                name: None,
+            }],
+            "caller",
+        ),
+        AccountScope::Listed { source, accounts } => (accounts.clone(), *source),
+        AccountScope::Organization => {
+            progress.stage("listing the organisation's accounts");
+            (
+                scope::organization_accounts(&caller).await?,
+                "organizations:ListAccounts",
+            )
+        }
+    };
+    let strangers: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.id != caller_id)
+        .map(|t| t.id.as_str())
+        .collect();
+    if settings.role.is_none() && !strangers.is_empty() {
+        return Err(CollectError::RoleNeeded {
+            caller: caller_id.to_string(),
+            accounts: strangers.join(", "),
+        });
+    }
+    let single = settings.accounts == AccountScope::Caller;
+
+    progress.stage(if single {
+        "listing regions and trails"
+    } else {
+        "entering accounts, listing regions and trails"
+    });
+    let session_name = format!("auditpack-{pack_id}");
+    let entered = futures::future::join_all(targets.iter().map(|target| {
+        enter_account(
+            settings,
+            run,
+            &caller,
+            &caller_id,
+            target,
+            source,
+            &session_name,
+        )
+    }))
+    .await;
+    let mut accounts = Vec::with_capacity(entered.len());
+    let mut collectors: BTreeMap<String, Arc<Collector>> = BTreeMap::new();
+    let mut trails: BTreeMap<String, (cloudtrail::TrailSummary, Arc<Collector>)> = BTreeMap::new();
+    for entered in entered {
+        let entered = entered?;
+        if let Some(collector) = &entered.collector {
+            collectors.insert(entered.record.account_id.clone(), collector.clone());
+            for (arn, trail) in entered.trails {
+                trails.entry(arn).or_insert((trail, collector.clone()));
+            }
+        }
+        accounts.push(entered.record);
+    }
+    // A trail seen from several accounts (an organisation trail) is fetched by the account that owns it.
+    for (arn, (_, collector)) in trails.iter_mut() {
+        if let Some(owner) = arn_account(arn).and_then(|a| collectors.get(a)) {
+            *collector = owner.clone();
+        }
+    }
+    if single && accounts.iter().all(|a| !a.collected) {
+        // A single-account run that could not even list its regions has nothing to offer.
+        return Err(CollectError::NoRegions {
+            region: caller.clients.home_region(),
+            message: scope::last_gap_message(&caller),
+        });
+    }
+    let (regions, regions_source) = match &settings.regions {
+        Some(regions) => (
+            regions.iter().map(|r| r.to_string()).collect(),
+            "--regions".to_string(),
+        ),
+        None => {
+            let all: BTreeSet<&String> = accounts.iter().flat_map(|a| &a.regions).collect();
+            (
+                all.into_iter().cloned().collect(),
+                "ec2:DescribeRegions".to_string(),
+            )
+        }
+    };
+
+    progress.stage("collecting trail, key and bucket evidence");
+    let stats = collect_dependents(&collectors, &trails).await;
+    Ok(Scanned {
+        identity,
+        accounts,
+        regions,
+        regions_source,
+        trails: trails.len() as u64,
+        stats,
+    })
+}
+
+/// The account in an ARN (`arn:partition:service:region:account:...`).
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Enters one account (its own credentials for the caller's account, AssumeRole otherwise), lists its
+/// regions unless they were given, and describes its trails. Fails only for a single-account run whose
+/// regions cannot be listed.
+async fn enter_account(
+    settings: &CollectSettings,
+    run: &Arc<Run>,
+    caller: &Arc<Collector>,
+    caller_id: &AccountId,
+    target: &AccountTarget,
+    source: &str,
+    session_name: &str,
+) -> Result<EnteredAccount, CollectError> {
+    let mut record = AccountRecord {
+        account_id: target.id.to_string(),
+        name: target.name.clone(),
+        source: source.to_string(),
+        role_arn: None,
+        collected: false,
+        regions: Vec::new(),
+    };
+    let collector = if &target.id == caller_id {
+        caller.clone()
+    } else {
+        let Some(role) = &settings.role else {
+            return Ok(EnteredAccount {
+                record,
+                collector: None,
+                trails: BTreeMap::new(),
+            });
+        };
+        record.role_arn = Some(role.role_name.arn_in(&target.id));
+        match scope::assume_role(caller, &target.id, role, session_name).await {
+            Some(sdk) => Arc::new(Collector::new(
+                run.clone(),
+                sdk,
+                Some(target.id.to_string()),
+            )),
+            None => {
+                tracing::warn!(account = %target.id, "the role could not be assumed; the account is an evidence gap");
+                return Ok(EnteredAccount {
+                    record,
+                    collector: None,
+                    trails: BTreeMap::new(),
+                });
+            }
+        }
+    };
+    let regions = match &settings.regions {
+        Some(regions) => regions.iter().map(|r| r.to_string()).collect(),
+        None => match scope::enabled_regions(&collector).await {
+            Ok(regions) => regions,
+            Err(e) => {
+                tracing::warn!(account = %target.id, "{e}");
+                return Ok(EnteredAccount {
+                    record,
+                    collector: None,
+                    trails: BTreeMap::new(),
+                });
+            }
+        },
+    };
+    let trails = cloudtrail::describe_all(&collector, &regions).await;
+    record.collected = true;
+    record.regions = regions;
+    Ok(EnteredAccount {
+        record,
+        collector: Some(collector),
+        trails,
+    })
 }
 
 struct DependentStats {
@@ -409,38 +720,52 @@ struct DependentStats {
 }
 
 /// Fetches, concurrently, each trail's status and selectors, each distinct key and each distinct bucket.
+/// A key is fetched by the account that owns it when that account is in scope, otherwise by the first
+/// account whose trail names it; a bucket by the first account whose trail writes to it.
 async fn collect_dependents(
-    collector: &Arc<Collector>,
-    trails: &BTreeMap<String, cloudtrail::TrailSummary>,
+    collectors: &BTreeMap<String, Arc<Collector>>,
+    trails: &BTreeMap<String, (cloudtrail::TrailSummary, Arc<Collector>)>,
 ) -> DependentStats {
-    let mut key_refs: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut buckets: BTreeMap<String, String> = BTreeMap::new();
-    for trail in trails.values() {
+    // (region, key reference, qualifier) -> collector; the qualifier keeps aliases and bare key ids of
+    // different accounts apart, while an ARN is the same key whoever names it.
+    let mut key_refs: BTreeMap<(String, String, String), Arc<Collector>> = BTreeMap::new();
+    let mut buckets: BTreeMap<String, (String, Arc<Collector>)> = BTreeMap::new();
+    for (trail, collector) in trails.values() {
         if let Some(key) = &trail.kms_key_id {
-            key_refs.insert((
-                crate::evidence::key_region(key, &trail.home_region),
-                key.clone(),
-            ));
+            let region = crate::evidence::key_region(key, &trail.home_region);
+            let (qualifier, chosen) = match arn_account(key) {
+                Some(owner) if key.starts_with("arn:") => (
+                    String::new(),
+                    collectors.get(owner).unwrap_or(collector).clone(),
+                ),
+                _ => (
+                    collector.account.clone().unwrap_or_default(),
+                    collector.clone(),
+                ),
+            };
+            key_refs
+                .entry((region, key.clone(), qualifier))
+                .or_insert(chosen);
         }
         if let Some(bucket) = &trail.bucket {
             buckets
                 .entry(bucket.clone())
-                .or_insert_with(|| trail.home_region.clone());
+                .or_insert_with(|| (trail.home_region.clone(), collector.clone()));
         }
     }
     let key_tracker = Arc::new(Mutex::new(kms::KeyTracker::default()));
     let mut tasks = tokio::task::JoinSet::new();
-    for trail in trails.values() {
+    for (trail, collector) in trails.values() {
         let (c, trail) = (collector.clone(), trail.clone());
         tasks.spawn(async move { cloudtrail::trail_details(&c, &trail).await });
     }
     let key_ref_count = key_refs.len();
-    for (region, key_ref) in key_refs {
-        let c = collector.clone();
+    for ((region, key_ref, _), collector) in key_refs {
         let tracker = key_tracker.clone();
-        tasks.spawn(async move { kms::key_evidence(&c, &region, &key_ref, &tracker).await });
+        tasks
+            .spawn(async move { kms::key_evidence(&collector, &region, &key_ref, &tracker).await });
     }
-    for (bucket, region) in buckets.iter() {
+    for (bucket, (region, collector)) in buckets.iter() {
         let c = collector.clone();
         let (bucket, region) = (bucket.clone(), region.clone());
         tasks.spawn(async move { s3::bucket_evidence(&c, &bucket, &region).await });

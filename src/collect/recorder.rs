@@ -54,6 +54,58 @@ pub struct Recorder {
     attempts: AtomicU32,
     recorded: AtomicU32,
     error_meta: ErrorMetaFn,
+    /// Replace credential values in the body before it is stored (sts:AssumeRole).
+    redact: bool,
+}
+
+/// Elements of an STS answer whose values are secrets and never reach the pack.
+const SECRET_ELEMENTS: [&str; 3] = ["AccessKeyId", "SecretAccessKey", "SessionToken"];
+/// What a secret element holds in the pack instead.
+pub const REDACTED: &str = "REDACTED";
+
+/// Replaces the text of every secret element of an XML body with `REDACTED`; returns the new body and
+/// the names of the elements that were replaced. A body that is not well-formed XML is dropped whole
+/// (`None`), since it cannot be shown to be free of secrets.
+pub(crate) fn redact_credentials(body: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
+    use quick_xml::events::{BytesText, Event};
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(body.len()));
+    // The secret element being copied, and whether its value was already replaced.
+    let mut inside: Option<(String, bool)> = None;
+    let mut replaced: Vec<String> = Vec::new();
+    loop {
+        let event = reader.read_event().ok()?;
+        match (event, inside.as_mut()) {
+            (Event::Eof, _) => break,
+            (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_), Some((name, done))) => {
+                // One REDACTED for the whole value, however many pieces the parser splits it into.
+                if !*done {
+                    *done = true;
+                    if !replaced.contains(name) {
+                        replaced.push(name.clone());
+                    }
+                    writer
+                        .write_event(Event::Text(BytesText::new(REDACTED)))
+                        .ok()?;
+                }
+            }
+            (event @ Event::Start(_), _) => {
+                if let Event::Start(start) = &event {
+                    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+                    inside = SECRET_ELEMENTS
+                        .contains(&name.as_str())
+                        .then_some((name, false));
+                }
+                writer.write_event(event).ok()?;
+            }
+            (event @ Event::End(_), _) => {
+                inside = None;
+                writer.write_event(event).ok()?;
+            }
+            (other, _) => writer.write_event(other).ok()?,
+        }
+    }
+    Some((writer.into_inner(), replaced))
 }
 
 impl Recorder {
@@ -69,7 +121,14 @@ impl Recorder {
             attempts: AtomicU32::new(0),
             recorded: AtomicU32::new(0),
             error_meta: error_meta::<E>,
+            redact: false,
         }
+    }
+
+    /// This recorder stores bodies with their credentials replaced (see [`redact_credentials`]).
+    pub fn redacting(mut self) -> Self {
+        self.redact = true;
+        self
     }
 
     fn capture(&self, attempt: u32) -> Capture {
@@ -86,6 +145,7 @@ impl Recorder {
             error_code: None,
             error_message: None,
             sdk_error: None,
+            redacted: None,
         }
     }
 
@@ -135,7 +195,18 @@ impl Intercept for Recorder {
             .or_else(|| header(headers, "x-amzn-request-id"));
         capture.server_date = header(headers, "date");
         capture.content_type = header(headers, "content-type");
-        capture.body = Some(response.body().bytes().unwrap_or_default().to_vec());
+        let body = response.body().bytes().unwrap_or_default();
+        if self.redact {
+            match redact_credentials(body) {
+                Some((clean, replaced)) => {
+                    capture.body = Some(clean);
+                    capture.redacted = Some(replaced);
+                }
+                None => capture.redacted = Some(vec!["body".to_string()]),
+            }
+        } else {
+            capture.body = Some(body.to_vec());
+        }
         if let Err(error) = context.output_or_error() {
             self.describe_error(error, &mut capture);
         }
@@ -167,5 +238,50 @@ impl Intercept for Recorder {
         self.recorded.store(attempt, Ordering::SeqCst);
         self.sink.record(capture);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An AssumeRole answer as STS sends it (shape from the STS API reference).
+    const ASSUME_ROLE: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <Credentials>
+      <AccessKeyId>ASIAEXAMPLEKEY</AccessKeyId>
+      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
+      <SessionToken>FQoGZXIvYXdzEPT//////////wEXAMPLEtoken&amp;more</SessionToken>
+      <Expiration>2026-11-28T15:00:00Z</Expiration>
+    </Credentials>
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::222222222222:assumed-role/AuditpackReader/auditpack</Arn>
+      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:auditpack</AssumedRoleId>
+    </AssumedRoleUser>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
+</AssumeRoleResponse>"#;
+
+    #[test]
+    fn credentials_are_replaced_and_everything_else_kept() {
+        let (clean, replaced) = redact_credentials(ASSUME_ROLE.as_bytes()).unwrap();
+        let clean = String::from_utf8(clean).unwrap();
+        for secret in ["ASIAEXAMPLEKEY", "wJalrXUtnFEMI", "FQoGZXIvYXdz", "more"] {
+            assert!(!clean.contains(secret), "{secret} leaked: {clean}");
+        }
+        assert_eq!(replaced, ["AccessKeyId", "SecretAccessKey", "SessionToken"]);
+        assert!(clean.contains("<SecretAccessKey>REDACTED</SecretAccessKey>"));
+        assert!(clean.contains("2026-11-28T15:00:00Z"));
+        assert!(clean.contains("assumed-role/AuditpackReader/auditpack"));
+        assert!(clean.contains("c6104cbe-af31-11e0-8154-cbc7ccf896c7"));
+    }
+
+    #[test]
+    fn an_error_answer_passes_unchanged_and_garbage_is_dropped() {
+        let denied = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>"#;
+        let (clean, replaced) = redact_credentials(denied.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(clean).unwrap(), denied);
+        assert!(replaced.is_empty());
+        assert!(redact_credentials(b"<a><SecretAccessKey>x</b>").is_none());
     }
 }

@@ -83,6 +83,8 @@ pub struct Capture {
     pub error_message: Option<String>,
     /// Why the attempt produced no usable response, when the SDK could not parse it or none arrived.
     pub sdk_error: Option<String>,
+    /// Elements whose values were replaced before the body was stored (credentials), if any.
+    pub redacted: Option<Vec<String>>,
 }
 
 /// One line of `index.jsonl`. Field order is the serialisation order and part of the format.
@@ -110,6 +112,10 @@ pub struct IndexEntry {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub sdk_error: Option<String>,
+    /// Elements whose values were replaced with `REDACTED` before the body was stored: the temporary
+    /// credentials in an `sts:AssumeRole` answer. The stored body is then not the byte-for-byte answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<Vec<String>>,
 }
 
 /// A call whose final attempt gave no usable evidence.
@@ -178,6 +184,26 @@ pub struct PackHeader {
     pub chain_head: String,
     pub complete: bool,
     pub gaps: Vec<Gap>,
+    /// Every account in scope and how it was reached. Packs from a single-account run list one.
+    #[serde(default)]
+    pub accounts: Vec<AccountRecord>,
+}
+
+/// One account of the pack's scope.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub account_id: String,
+    /// The name AWS Organizations or the accounts file gives it.
+    pub name: Option<String>,
+    /// `caller`, `--accounts`, `--accounts-file` or `organizations:ListAccounts`.
+    pub source: String,
+    /// The role assumed to enter the account; `None` for the caller's own account.
+    pub role_arn: Option<String>,
+    /// Whether evidence could be collected in the account (false: its role could not be assumed, or
+    /// its regions could not be listed; the gaps say why).
+    pub collected: bool,
+    /// The regions scanned in this account.
+    pub regions: Vec<String>,
 }
 
 /// Error codes that say "this is not configured": evidence of absence, not a gap.
@@ -233,6 +259,7 @@ mod tests {
             error_code: None,
             error_message: None,
             sdk_error: body.is_none().then(|| "timed out".to_string()),
+            redacted: None,
         }
     }
 
@@ -269,6 +296,7 @@ mod tests {
             chain_head: chain.head.clone(),
             complete: true,
             gaps: vec![],
+            accounts: vec![],
         }
     }
 

@@ -286,6 +286,7 @@ fn write_records(
             error_code: capture.error_code,
             error_message: capture.error_message,
             sdk_error: capture.sdk_error,
+            redacted: capture.redacted,
         };
         let line = serde_json::to_vec(&entry).map_err(|e| EvidenceError::Malformed {
             path: index_path.clone(),

@@ -25,6 +25,12 @@ struct Failure<'a> {
     remediation: &'a str,
 }
 
+#[derive(Serialize)]
+struct AccountRow<'a> {
+    row: &'a crate::assess::AccountSummary,
+    evidence: &'static str,
+}
+
 /// Bars for the status chart, widths scaled to the largest count.
 fn chart(a: &Assessment) -> Vec<Bar> {
     let c = &a.summary.checks;
@@ -79,6 +85,20 @@ pub fn render(a: &Assessment, integrity: Option<&Integrity>) -> Result<Vec<u8>, 
     );
     context.insert("chart_height", &(bars.len() as u64 * 28));
     context.insert("chart", &bars);
+    let accounts: Vec<AccountRow> = a
+        .summary
+        .accounts
+        .iter()
+        .map(|row| AccountRow {
+            row,
+            evidence: super::pdf_doc::account_evidence(row),
+        })
+        .collect();
+    context.insert("accounts", &accounts);
+    context.insert(
+        "accounts_in_scope",
+        &a.summary.accounts.iter().filter(|r| r.in_scope).count(),
+    );
     context.insert("checks", &catalogue().checks);
     context.insert("failures", &failures);
     context.insert("integrity", &integrity.map(|i| &i.rows));

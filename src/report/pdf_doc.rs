@@ -25,6 +25,15 @@ fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> Block {
 }
 
 /// Builds the PDF report's document from an assessment.
+/// What the per-account table says about an account's evidence.
+pub fn account_evidence(row: &crate::assess::AccountSummary) -> &'static str {
+    match (row.in_scope, row.collected) {
+        (_, false) => "NOT COLLECTED",
+        (false, true) => "outside scope",
+        (true, true) => "collected",
+    }
+}
+
 pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
     let primary_cis = a.mapping.primary_cis_aws();
     let mut blocks = vec![
@@ -35,6 +44,14 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         )),
         Block::KeyValues(vec![
             ("AWS account".into(), a.pack.account_id.clone()),
+            (
+                "Accounts in scope".into(),
+                format!(
+                    "{} ({} not collected)",
+                    a.summary.accounts.iter().filter(|r| r.in_scope).count(),
+                    a.summary.accounts_not_collected
+                ),
+            ),
             ("Collected by".into(), a.pack.caller_arn.clone()),
             (
                 "Regions".into(),
@@ -86,6 +103,31 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             ("N/A".into(), s.checks.not_applicable),
         ],
     });
+    let account_rows = s
+        .accounts
+        .iter()
+        .map(|r| {
+            vec![
+                r.account_id.clone(),
+                or_dash(r.name.as_deref()),
+                account_evidence(r).to_string(),
+                r.trails.to_string(),
+                r.rule.pass.to_string(),
+                r.rule.fail.to_string(),
+                r.rule.unknown.to_string(),
+                r.gaps.to_string(),
+            ]
+        })
+        .collect();
+    blocks.push(Block::Subheading("By account".into()));
+    blocks.push(table(
+        &[
+            "Account", "Name", "Evidence", "Trails", "PASS", "FAIL", "UNKNOWN", "Gaps",
+        ],
+        &[1.5, 2.0, 1.7, 0.8, 0.8, 0.8, 1.1, 0.8],
+        account_rows,
+    ));
+    blocks.push(Block::Subheading("By trail".into()));
     let summary_rows = a
         .trails
         .iter()
@@ -98,6 +140,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
                 .collect();
             vec![
                 t.trail_name.clone(),
+                t.account_id.clone(),
                 t.region.clone(),
                 or_dash(t.kms_key_id.as_deref()),
                 t.primary()
@@ -111,12 +154,13 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
     blocks.push(table(
         &[
             "Trail",
+            "Account",
             "Home region",
             "KMS key",
             &primary_cis,
             "Failing checks",
         ],
-        &[2.0, 1.1, 3.0, 1.2, 2.7],
+        &[1.7, 1.4, 1.1, 2.3, 1.4, 2.1],
         summary_rows,
     ));
 

@@ -49,6 +49,12 @@ impl Seeded {
 /// Runs tests/fixtures/seed.py for `scenario` in a new account.
 pub fn seed(scenario: &str, extra: &[&str]) -> Seeded {
     let (account, prefix) = unique_account();
+    seed_in(&account, &prefix, scenario, extra)
+}
+
+/// Runs tests/fixtures/seed.py for `scenario` in the given account.
+pub fn seed_in(account: &str, prefix: &str, scenario: &str, extra: &[&str]) -> Seeded {
+    let (account, prefix) = (account.to_string(), prefix.to_string());
     let output = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed.py"))
         .args([

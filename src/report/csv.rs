@@ -33,14 +33,14 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-pub fn render(a: &Assessment) -> Result<Vec<u8>, ReportError> {
+pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
     let fail = |e: csv::Error| ReportError::Render {
         format: "csv",
         message: e.to_string(),
     };
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+        .from_writer(out);
     writer.write_record(COLUMNS).map_err(fail)?;
     for t in &a.trails {
         for f in &t.findings {
@@ -75,7 +75,7 @@ pub fn render(a: &Assessment) -> Result<Vec<u8>, ReportError> {
                 .map_err(fail)?;
         }
     }
-    writer.into_inner().map_err(|e| ReportError::Render {
+    writer.flush().map_err(|e| ReportError::Render {
         format: "csv",
         message: e.to_string(),
     })

@@ -54,7 +54,11 @@ fn chart(a: &Assessment) -> Vec<Bar> {
         .collect()
 }
 
-pub fn render(a: &Assessment, integrity: Option<&Integrity>) -> Result<Vec<u8>, ReportError> {
+pub fn render_to(
+    a: &Assessment,
+    integrity: Option<&Integrity>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ReportError> {
     let fail = |e: tera::Error| ReportError::Render {
         format: "html",
         message: format!("{e:?}"),
@@ -102,7 +106,5 @@ pub fn render(a: &Assessment, integrity: Option<&Integrity>) -> Result<Vec<u8>, 
     context.insert("checks", &catalogue().checks);
     context.insert("failures", &failures);
     context.insert("integrity", &integrity.map(|i| &i.rows));
-    tera.render("report.html", &context)
-        .map(String::into_bytes)
-        .map_err(fail)
+    tera.render_to("report.html", &context, out).map_err(fail)
 }

@@ -8,6 +8,7 @@ mod pdf;
 mod pdf_doc;
 
 use crate::assess::Assessment;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Why a report could not be rendered or written.
@@ -77,33 +78,46 @@ impl Format {
     }
 }
 
-/// Renders one format.
+/// Renders one format into memory.
 pub fn render(
     assessment: &Assessment,
     integrity: Option<&Integrity>,
     format: Format,
 ) -> Result<Vec<u8>, ReportError> {
+    let mut bytes = Vec::new();
+    render_to(assessment, integrity, format, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Renders one format into `out`, as it is produced (the reports of large packs are never held
+/// whole in memory).
+pub fn render_to(
+    assessment: &Assessment,
+    integrity: Option<&Integrity>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
     match format {
-        Format::Json => render_json(assessment),
-        Format::Csv => csv::render(assessment),
-        Format::Html => html::render(assessment, integrity),
-        Format::Pdf => {
-            pdf::render(&pdf_doc::build(assessment, integrity)).map_err(|e| ReportError::Render {
+        Format::Json => render_json(assessment, out),
+        Format::Csv => csv::render_to(assessment, out),
+        Format::Html => html::render_to(assessment, integrity, out),
+        Format::Pdf => pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| {
+            ReportError::Render {
                 format: "pdf",
                 message: e.to_string(),
-            })
-        }
+            }
+        }),
     }
 }
 
 /// `findings.json`: the assessment itself, pretty-printed (see docs/findings-json.md).
-fn render_json(assessment: &Assessment) -> Result<Vec<u8>, ReportError> {
-    let mut bytes = serde_json::to_vec_pretty(assessment).map_err(|e| ReportError::Render {
+fn render_json(assessment: &Assessment, out: &mut dyn Write) -> Result<(), ReportError> {
+    let fail = |message: String| ReportError::Render {
         format: "json",
-        message: e.to_string(),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
+        message,
+    };
+    serde_json::to_writer_pretty(&mut *out, assessment).map_err(|e| fail(e.to_string()))?;
+    out.write_all(b"\n").map_err(|e| fail(e.to_string()))
 }
 
 /// Renders the formats and writes each file atomically (temporary file, then rename) into `dir`.
@@ -120,15 +134,18 @@ pub fn write(
     })?;
     let mut written = Vec::new();
     for format in formats {
-        let bytes = render(assessment, integrity, *format)?;
         let path = dir.join(format.file_name());
-        write_atomic(&path, &bytes)?;
+        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
         written.push(path);
     }
     Ok(written)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// Writes a file through `fill` into a temporary file beside it, then renames it into place.
+fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
     let io = |op: &'static str| {
         move |source| ReportError::Io {
             path: path.to_path_buf(),
@@ -141,6 +158,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = path.with_file_name(format!(".{file_name}.tmp"));
-    std::fs::write(&temp, bytes).map_err(io("write"))?;
+    let file = std::fs::File::create(&temp).map_err(io("create"))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    let filled = fill(&mut out).and_then(|()| out.flush().map_err(io("write")));
+    if let Err(e) = filled {
+        drop(out);
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    drop(out);
     std::fs::rename(&temp, path).map_err(io("rename into place"))
 }

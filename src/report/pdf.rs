@@ -106,8 +106,9 @@ fn break_quality(prev: char, next: char) -> u8 {
 }
 
 /// Pages handed to printpdf at a time: bounds the memory held as page operations, which is
-/// several times the size of the finished PDF.
-const BATCH_PAGES: usize = 256;
+/// several times the size of the finished PDF. Measured on a 1,000-trail report: 256 pages a batch
+/// peaked at 67 MiB, 16 at 49 MiB, for 5% more time.
+const BATCH_PAGES: usize = 16;
 
 /// Renders the document as an A4 PDF.
 ///
@@ -118,7 +119,7 @@ const BATCH_PAGES: usize = 256;
 /// in batches and moves each page's compressed content stream into its placeholder's slot. This
 /// is sound because the fonts are embedded whole (not subset), so glyph codes do not depend on
 /// which glyphs a batch uses, and the font resource names are fixed.
-pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
+pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), PdfError> {
     let fonts = fonts()?;
     let opts = PdfSaveOptions {
         optimize: true,
@@ -313,9 +314,16 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
     }
     // The fonts and the remaining small streams (page contents are compressed already).
     lo.compress();
-    let mut out = Vec::new();
-    lo.save_to(&mut out)
+    lo.save_to(&mut &mut *out)
         .map_err(|e| PdfError::Write(e.to_string()))?;
+    Ok(())
+}
+
+/// [`render_to`] into memory.
+#[cfg(test)]
+pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {
+    let mut out = Vec::new();
+    render_to(doc, &mut out)?;
     Ok(out)
 }
 

@@ -296,8 +296,8 @@ pub struct CollectArgs {
     /// ec2:DescribeRegions).
     #[arg(long, value_name = "R1,R2")]
     pub regions: Option<String>,
-    /// Most API calls in flight at once, over all accounts and regions; one service in one region gets
-    /// at most half, so a slow region cannot stall the rest.
+    /// Most API calls in flight at once, over all accounts and regions; one region gets at most three
+    /// quarters of them, so a slow region cannot stall the rest.
     #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Every active account of the AWS Organization (organizations:ListAccounts, run from the
@@ -587,16 +587,39 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
         "  gaps      {} (evidence that could not be collected):",
         header.gaps.len()
     );
+    let mut advice: Vec<String> = Vec::new();
     for gap in &header.gaps {
         println!(
-            "    - {} {}:{} in {}: {}: {}",
-            gap.resource, gap.service, gap.operation, gap.region, gap.error_code, gap.message
+            "    - {} {}:{} in {}{}: {}: {}",
+            gap.resource,
+            gap.service,
+            gap.operation,
+            gap.region,
+            gap.account
+                .as_deref()
+                .map(|a| format!(" (account {a})"))
+                .unwrap_or_default(),
+            gap.error_code,
+            gap.message
         );
+        let what = crate::evidence::gap_advice(gap);
+        if !advice.contains(&what) {
+            advice.push(what);
+        }
+    }
+    println!("What to do:");
+    for what in &advice {
+        println!("    - {what}");
     }
     println!(
-        "The pack is INCOMPLETE (exit {}): checks that depend on the missing evidence will be UNKNOWN. \
-         Fix access (or the resource) and collect again into a new directory.",
+        "The pack is INCOMPLETE (exit {}): checks that depend on the missing evidence will be UNKNOWN, \
+         and trails in regions that could not be listed are missing. Collect again into a new directory \
+         once the causes above are fixed.",
         exit::INCOMPLETE
+    );
+    eprintln!(
+        "warning: the pack is incomplete: {} evidence gap(s), listed in the summary and in pack.json",
+        header.gaps.len()
     );
 }
 
@@ -649,11 +672,22 @@ fn print_verdicts(a: &Assessment) {
         s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.checks.pass, s.checks.fail, s.checks.unknown,
         s.checks.not_applicable, s.gaps
     );
+    for u in &s.regions_not_listed {
+        println!(
+            "  NOT ASSESSED: the trails of {} in account {} could not be listed ({}); any trail there is missing above",
+            u.region, u.account_id, u.reason
+        );
+    }
     if s.accounts.len() > 1 || s.accounts_not_collected > 0 {
         println!("By account:");
         for row in &s.accounts {
             let state = match (row.in_scope, row.collected) {
                 (_, false) => "NOT COLLECTED".to_string(),
+                _ if !row.regions_not_listed.is_empty() => format!(
+                    "INCOMPLETE ({} trails assessed; not listed: {})",
+                    row.trails,
+                    row.regions_not_listed.join(", ")
+                ),
                 (false, true) => "outside scope (owns a trail seen from it)".to_string(),
                 (true, true) => format!(
                     "{} trails: {} PASS, {} FAIL, {} UNKNOWN",
@@ -685,7 +719,10 @@ fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
     print_verdicts(&a);
     Ok(if a.summary.checks.fail > 0 {
         exit::CHECKS_FAILED
-    } else if a.summary.checks.unknown > 0 || a.summary.accounts_not_collected > 0 {
+    } else if a.summary.checks.unknown > 0
+        || a.summary.accounts_not_collected > 0
+        || !a.summary.regions_not_listed.is_empty()
+    {
         exit::INCOMPLETE
     } else {
         exit::OK

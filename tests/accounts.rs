@@ -443,3 +443,76 @@ fn bad_account_flags_are_usage_errors_naming_the_value() {
         assert!(!out.exists(), "{args:?}");
     }
 }
+
+#[test]
+fn an_account_whose_role_cannot_be_assumed_is_a_gap_not_a_failed_run() {
+    let home = seed("standard", &[]);
+    let member = seed("standard", &[]);
+    let (refused, _) = unique_account();
+    let proxy = FaultProxy::start(&["--deny-assume-role", &refused]);
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let accounts = format!("{},{refused},{}", home.account, member.account);
+    let output = run(auditpack_as(&home)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args([
+            "collect",
+            "--out",
+            pack.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+        ])
+        .args(["--accounts", &accounts, "--role-name", "AuditpackReader"]));
+    assert_eq!(output.status.code(), Some(3), "a pack, incomplete");
+    let summary = stdout(&output);
+    assert!(
+        summary.contains(&format!("{refused}: NOT collected")),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!(
+            "arn:aws:iam::{refused}:role/AuditpackReader exists in it and trusts the caller"
+        )),
+        "the summary says what to do: {summary}"
+    );
+
+    let header = header(&pack);
+    let refused_row = header["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == refused.as_str())
+        .unwrap();
+    assert_eq!(refused_row["collected"], false);
+    let gap = header["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["operation"] == "AssumeRole")
+        .expect("the refused role is a gap");
+    assert_eq!(gap["error_code"], "AccessDenied");
+    assert_eq!(
+        gap["resource"],
+        format!("arn:aws:iam::{refused}:role/AuditpackReader").as_str()
+    );
+    // The refusal itself is evidence, recorded like any answer; the other accounts are complete.
+    let entries = index_entries(&pack);
+    assert!(entries
+        .iter()
+        .any(|e| e["operation"] == "AssumeRole" && e["http_status"] == 403));
+    assert!(entries.iter().all(|e| e["account"] != refused.as_str()));
+    let status_calls = entries
+        .iter()
+        .filter(|e| e["operation"] == "GetTrailStatus" && e["account"] == member.account.as_str())
+        .count();
+    assert_eq!(status_calls, 2, "the member's two us-east-1 trails");
+
+    let out = dir.path().join("reports");
+    report(&pack, &out);
+    let a = findings(&out);
+    assert_eq!(a["summary"]["accounts_not_collected"], 1);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("NOT COLLECTED"));
+    let assessed = run(auditpack().args(["assess", "--pack", pack.to_str().unwrap()]));
+    assert!(stdout(&assessed).contains(&format!("{refused}  NOT COLLECTED")));
+}

@@ -362,50 +362,10 @@ fn killing_collect_midway_never_leaves_a_finished_looking_pack() {
     );
 }
 
-/// Starts tests/fixtures/fault_proxy.py in front of moto; killed when dropped.
-struct FaultProxy {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl FaultProxy {
-    fn start(fail_every: u32, delay_ms: u32) -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new("python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fault_proxy.py"))
-            .args([
-                "--upstream",
-                &endpoint(),
-                "--fail-every",
-                &fail_every.to_string(),
-                "--delay-ms",
-                &delay_ms.to_string(),
-            ])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{}", line.trim()),
-        }
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn retried_calls_record_every_attempt_and_still_complete() {
     let seeded = seed("standard", &[]);
-    let proxy = FaultProxy::start(3, 0);
+    let proxy = FaultProxy::start(&["--fail-every", "3"]);
     let dir = tempdir();
     let pack = dir.path().join("pack");
     let output = run(auditpack_as(&seeded)
@@ -455,7 +415,7 @@ fn retried_calls_record_every_attempt_and_still_complete() {
 fn ctrl_c_stops_within_a_second_and_leaves_no_pack() {
     let seeded = seed("standard", &[]);
     // 300 ms per answer: the run is still collecting when interrupted.
-    let proxy = FaultProxy::start(0, 300);
+    let proxy = FaultProxy::start(&["--delay-ms", "300"]);
     let dir = tempdir();
     let pack = dir.path().join("pack");
     let mut child = auditpack_as(&seeded)

@@ -145,6 +145,18 @@ pub struct Summary {
     pub accounts_not_collected: u64,
     /// One row per account, in the order the pack lists them.
     pub accounts: Vec<AccountSummary>,
+    /// Regions whose trails could not be listed (DescribeTrails failed): any trail there is missing
+    /// from the findings, so the rule is not established for them.
+    pub regions_not_listed: Vec<UnlistedRegion>,
+}
+
+/// A region of an account whose trails could not be listed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnlistedRegion {
+    pub account_id: String,
+    pub region: String,
+    /// The failed call, as [`describe_failure`] words it.
+    pub reason: String,
 }
 
 /// The per-account summary table of the reports.
@@ -164,6 +176,8 @@ pub struct AccountSummary {
     pub rule: StatusCounts,
     /// Evidence gaps recorded for calls made in the account.
     pub gaps: u64,
+    /// Regions of this account whose trails could not be listed.
+    pub regions_not_listed: Vec<String>,
 }
 
 /// Facts about the pack the findings came from.
@@ -282,6 +296,32 @@ fn key_description(
             _ => None,
         },
     )
+}
+
+/// Every (account, region) whose final DescribeTrails attempt gave no list of trails.
+fn unlisted_regions(
+    store: &Store<'_>,
+    header: &crate::evidence::PackHeader,
+) -> Result<Vec<UnlistedRegion>, EvidenceError> {
+    let mut unlisted = Vec::new();
+    for listing in store.all("DescribeTrails") {
+        let reason = match store.answer_from(listing)? {
+            Answer::Ok { .. } => continue,
+            Answer::Failed { reason, .. } => reason,
+            Answer::Absent { entry } => describe_failure(entry),
+            Answer::Missing { reason } => reason,
+        };
+        unlisted.push(UnlistedRegion {
+            account_id: listing
+                .account
+                .clone()
+                .unwrap_or_else(|| header.account_id.clone()),
+            region: listing.region.clone(),
+            reason,
+        });
+    }
+    unlisted.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    Ok(unlisted)
 }
 
 /// One row per account in the pack's scope (a single-account pack from before multi-account collection
@@ -441,7 +481,16 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
         })
         .collect();
     let header = &pack.header;
+    summary.regions_not_listed = unlisted_regions(&store, header)?;
     summary.accounts = account_summaries(header, &trails);
+    for row in summary.accounts.iter_mut() {
+        row.regions_not_listed = summary
+            .regions_not_listed
+            .iter()
+            .filter(|u| u.account_id == row.account_id)
+            .map(|u| u.region.clone())
+            .collect();
+    }
     summary.accounts_not_collected = summary
         .accounts
         .iter()

@@ -2,9 +2,7 @@
 //! event selectors in its home region.
 
 use super::{Collector, Outcome};
-use futures::future::join_all;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 /// What the collector needs to know about a trail to fetch what it depends on.
 #[derive(Debug, Clone)]
@@ -15,26 +13,21 @@ pub(crate) struct TrailSummary {
     pub bucket: Option<String>,
 }
 
-/// Describes the trails of every region concurrently and deduplicates them by ARN.
-pub(crate) async fn describe_all(
-    c: &Collector,
-    regions: &[String],
-) -> BTreeMap<String, TrailSummary> {
-    let lists = join_all(regions.iter().map(|region| describe_region(c, region))).await;
-    let mut trails = BTreeMap::new();
-    for (region, trail_list) in regions.iter().zip(lists) {
-        for trail in trail_list {
-            let Some(arn) = trail.trail_arn else { continue };
-            let home_region = trail.home_region.unwrap_or_else(|| region.clone());
-            trails.entry(arn.clone()).or_insert(TrailSummary {
-                arn,
-                home_region,
+/// The trails DescribeTrails lists in one region (shadow trails of multi-region trails included),
+/// as soon as that region answers.
+pub(crate) async fn list_region(c: &Collector, region: &str) -> Vec<TrailSummary> {
+    describe_region(c, region)
+        .await
+        .into_iter()
+        .filter_map(|trail| {
+            Some(TrailSummary {
+                arn: trail.trail_arn?,
+                home_region: trail.home_region.unwrap_or_else(|| region.to_string()),
                 kms_key_id: trail.kms_key_id.filter(|k| !k.is_empty()),
                 bucket: trail.s3_bucket_name.filter(|b| !b.is_empty()),
-            });
-        }
-    }
-    trails
+            })
+        })
+        .collect()
 }
 
 async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail::types::Trail> {

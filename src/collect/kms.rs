@@ -10,10 +10,12 @@ use std::sync::Mutex;
 /// Bound on ListAliases pages for one key; a key with more aliases than this is unheard of.
 const MAX_ALIAS_PAGES: usize = 100;
 
-/// Which keys were already fetched, so a key named by many trails (or by alias and ARN) is fetched once.
+/// Which keys each account already fetched, so a key named by many trails (or by alias and ARN) is
+/// fetched once per account.
 #[derive(Debug, Default)]
 pub(crate) struct KeyTracker {
-    pub arns: BTreeSet<String>,
+    /// (account, key ARN)
+    pub arns: BTreeSet<(String, String)>,
     pub resolved_refs: usize,
 }
 
@@ -48,7 +50,9 @@ pub(crate) async fn key_evidence(
     let first = {
         let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
         tracker.resolved_refs += 1;
-        tracker.arns.insert(arn.clone())
+        tracker
+            .arns
+            .insert((c.account.clone().unwrap_or_default(), arn.clone()))
     };
     if !first {
         return;

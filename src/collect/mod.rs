@@ -213,9 +213,9 @@ impl Clients {
 pub(crate) struct Run {
     /// The global bound on calls in flight (`--concurrency`).
     limit: Semaphore,
-    /// Per service and region, at most `lane_permits` calls in flight, so one slow or throttled region
-    /// cannot hold every global permit while the others wait.
-    lanes: Mutex<HashMap<(String, String), Arc<Semaphore>>>,
+    /// Per region (all services and accounts together), at most `lane_permits` calls in flight, so one
+    /// slow or throttled region cannot hold every global permit while the others wait.
+    lanes: Mutex<HashMap<String, Arc<Semaphore>>>,
     lane_permits: usize,
     sink: RecordSink,
     next_call: AtomicU64,
@@ -225,18 +225,19 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    fn lane(&self, service: &str, region: &str) -> Arc<Semaphore> {
+    fn lane(&self, region: &str) -> Arc<Semaphore> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
         lanes
-            .entry((service.to_string(), region.to_string()))
+            .entry(region.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.lane_permits)))
             .clone()
     }
 }
 
-/// Share of the global bound one service in one region may hold.
+/// Share of the global bound one region may hold: three quarters, so a single-region run keeps most
+/// of its concurrency while a slow region always leaves a quarter to the others.
 fn lane_permits(concurrency: usize) -> usize {
-    concurrency.div_ceil(2).max(1)
+    (concurrency - concurrency.div_ceil(4)).max(1)
 }
 
 /// Collection in one account: its clients (with its credentials) over the shared run.
@@ -312,7 +313,7 @@ impl Collector {
     {
         let run = &self.run;
         run.progress.call_queued();
-        let lane = run.lane(service, region);
+        let lane = run.lane(region);
         let lane_permit = lane.acquire().await;
         let permit = run.limit.acquire().await;
         let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
@@ -508,12 +509,9 @@ struct Scanned {
     stats: DependentStats,
 }
 
-/// One account in scope, once entered (or not).
+/// One account in scope, once entered (or not) and its trails listed.
 struct EnteredAccount {
     record: AccountRecord,
-    /// `None` when the account could not be entered or its regions listed.
-    collector: Option<Arc<Collector>>,
-    trails: BTreeMap<String, cloudtrail::TrailSummary>,
 }
 
 /// Identifies the caller, finds the accounts and their trails, then fetches everything the trails depend on.
@@ -573,6 +571,10 @@ async fn scan(
     } else {
         "entering accounts, listing regions and trails"
     });
+    let dispatch = Dispatch {
+        in_scope: targets.iter().map(|t| t.id.to_string()).collect(),
+        ..Dispatch::default()
+    };
     let session_name = format!("auditpack-{pack_id}");
     let entered = futures::future::join_all(targets.iter().map(|target| {
         enter_account(
@@ -583,28 +585,11 @@ async fn scan(
             target,
             source,
             &session_name,
+            &dispatch,
         )
     }))
     .await;
-    let mut accounts = Vec::with_capacity(entered.len());
-    let mut collectors: BTreeMap<String, Arc<Collector>> = BTreeMap::new();
-    let mut trails: BTreeMap<String, (cloudtrail::TrailSummary, Arc<Collector>)> = BTreeMap::new();
-    for entered in entered {
-        let entered = entered?;
-        if let Some(collector) = &entered.collector {
-            collectors.insert(entered.record.account_id.clone(), collector.clone());
-            for (arn, trail) in entered.trails {
-                trails.entry(arn).or_insert((trail, collector.clone()));
-            }
-        }
-        accounts.push(entered.record);
-    }
-    // A trail seen from several accounts (an organisation trail) is fetched by the account that owns it.
-    for (arn, (_, collector)) in trails.iter_mut() {
-        if let Some(owner) = arn_account(arn).and_then(|a| collectors.get(a)) {
-            *collector = owner.clone();
-        }
-    }
+    let accounts: Vec<AccountRecord> = entered.into_iter().map(|e| e.record).collect();
     if single && accounts.iter().all(|a| !a.collected) {
         // A single-account run that could not even list its regions has nothing to offer.
         return Err(CollectError::NoRegions {
@@ -627,15 +612,109 @@ async fn scan(
     };
 
     progress.stage("collecting trail, key and bucket evidence");
-    let stats = collect_dependents(&collectors, &trails).await;
+    let stats = dispatch.finish().await;
     Ok(Scanned {
         identity,
         accounts,
         regions,
         regions_source,
-        trails: trails.len() as u64,
+        trails: stats.trails,
         stats,
     })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A trail as one account listed it: (that account, the trail, the account's collector).
+type Sighting = (String, cloudtrail::TrailSummary, Arc<Collector>);
+
+/// Hands out the work each listed trail brings, as soon as its region has been listed, so a slow
+/// or dead region holds up nothing but itself: the trail's status and selectors once per trail, and
+/// its key and bucket once per account (each account's view of them is its own evidence).
+#[derive(Default)]
+struct Dispatch {
+    tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// Accounts in scope: an organisation trail seen from a member is fetched by its owner.
+    in_scope: BTreeSet<String>,
+    trails: Mutex<BTreeSet<String>>,
+    /// Trails owned by another account in scope, by ARN, with every account that listed them.
+    foreign: Mutex<BTreeMap<String, Vec<Sighting>>>,
+    /// (account, region, key reference)
+    keys: Mutex<BTreeSet<(String, String, String)>>,
+    /// (account, bucket)
+    buckets: Mutex<BTreeSet<(String, String)>>,
+    key_tracker: Arc<Mutex<kms::KeyTracker>>,
+}
+
+impl Dispatch {
+    /// A trail DescribeTrails listed in `collector`'s account.
+    fn listed(&self, collector: &Arc<Collector>, trail: cloudtrail::TrailSummary) {
+        let seer = collector.account.clone().unwrap_or_default();
+        match arn_account(&trail.arn) {
+            Some(owner) if owner != seer && self.in_scope.contains(owner) => {
+                lock(&self.foreign)
+                    .entry(trail.arn.clone())
+                    .or_default()
+                    .push((seer, trail, collector.clone()));
+            }
+            _ => self.dispatch(collector, trail),
+        }
+    }
+
+    fn dispatch(&self, collector: &Arc<Collector>, trail: cloudtrail::TrailSummary) {
+        if !lock(&self.trails).insert(trail.arn.clone()) {
+            return;
+        }
+        let account = collector.account.clone().unwrap_or_default();
+        let mut tasks = lock(&self.tasks);
+        if let Some(key) = &trail.kms_key_id {
+            let region = crate::evidence::key_region(key, &trail.home_region);
+            if lock(&self.keys).insert((account.clone(), region.clone(), key.clone())) {
+                let (c, tracker, key) = (collector.clone(), self.key_tracker.clone(), key.clone());
+                tasks.spawn(async move { kms::key_evidence(&c, &region, &key, &tracker).await });
+            }
+        }
+        if let Some(bucket) = &trail.bucket {
+            if lock(&self.buckets).insert((account, bucket.clone())) {
+                let c = collector.clone();
+                let (bucket, region) = (bucket.clone(), trail.home_region.clone());
+                tasks.spawn(async move { s3::bucket_evidence(&c, &bucket, &region).await });
+            }
+        }
+        let c = collector.clone();
+        tasks.spawn(async move { cloudtrail::trail_details(&c, &trail).await });
+    }
+
+    /// Once every account is listed: organisation trails whose owner did not list them (it could
+    /// not be entered) go to the first account, by id, that saw them; then waits for all the work.
+    async fn finish(&self) -> DependentStats {
+        let foreign = std::mem::take(&mut *lock(&self.foreign));
+        for (_, mut seers) in foreign {
+            seers.sort_by(|a, b| a.0.cmp(&b.0));
+            if let Some((_, trail, collector)) = seers.into_iter().next() {
+                self.dispatch(&collector, trail);
+            }
+        }
+        let mut tasks = std::mem::take(&mut *lock(&self.tasks));
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "a collection task failed");
+            }
+        }
+        let tracker = lock(&self.key_tracker);
+        let key_refs = lock(&self.keys).len();
+        let unresolved = key_refs.saturating_sub(tracker.resolved_refs);
+        let distinct_keys: BTreeSet<&String> = tracker.arns.iter().map(|(_, arn)| arn).collect();
+        let distinct_buckets: BTreeSet<String> =
+            lock(&self.buckets).iter().map(|(_, b)| b.clone()).collect();
+        DependentStats {
+            trails: lock(&self.trails).len() as u64,
+            keys: (distinct_keys.len() + unresolved) as u64,
+            buckets: distinct_buckets.len() as u64,
+        }
+    }
 }
 
 /// The account in an ARN (`arn:partition:service:region:account:...`).
@@ -644,8 +723,9 @@ fn arn_account(arn: &str) -> Option<&str> {
 }
 
 /// Enters one account (its own credentials for the caller's account, AssumeRole otherwise), lists its
-/// regions unless they were given, and describes its trails. Fails only for a single-account run whose
-/// regions cannot be listed.
+/// regions unless they were given, and lists each region's trails, handing them to `dispatch` region
+/// by region.
+#[allow(clippy::too_many_arguments)]
 async fn enter_account(
     settings: &CollectSettings,
     run: &Arc<Run>,
@@ -654,7 +734,8 @@ async fn enter_account(
     target: &AccountTarget,
     source: &str,
     session_name: &str,
-) -> Result<EnteredAccount, CollectError> {
+    dispatch: &Dispatch,
+) -> EnteredAccount {
     let mut record = AccountRecord {
         account_id: target.id.to_string(),
         name: target.name.clone(),
@@ -667,11 +748,7 @@ async fn enter_account(
         caller.clone()
     } else {
         let Some(role) = &settings.role else {
-            return Ok(EnteredAccount {
-                record,
-                collector: None,
-                trails: BTreeMap::new(),
-            });
+            return EnteredAccount { record };
         };
         record.role_arn = Some(role.role_name.arn_in(&target.id));
         match scope::assume_role(caller, &target.id, role, session_name).await {
@@ -682,11 +759,7 @@ async fn enter_account(
             )),
             None => {
                 tracing::warn!(account = %target.id, "the role could not be assumed; the account is an evidence gap");
-                return Ok(EnteredAccount {
-                    record,
-                    collector: None,
-                    trails: BTreeMap::new(),
-                });
+                return EnteredAccount { record };
             }
         }
     };
@@ -696,89 +769,23 @@ async fn enter_account(
             Ok(regions) => regions,
             Err(e) => {
                 tracing::warn!(account = %target.id, "{e}");
-                return Ok(EnteredAccount {
-                    record,
-                    collector: None,
-                    trails: BTreeMap::new(),
-                });
+                return EnteredAccount { record };
             }
         },
     };
-    let trails = cloudtrail::describe_all(&collector, &regions).await;
+    futures::future::join_all(regions.iter().map(|region| async {
+        for trail in cloudtrail::list_region(&collector, region).await {
+            dispatch.listed(&collector, trail);
+        }
+    }))
+    .await;
     record.collected = true;
     record.regions = regions;
-    Ok(EnteredAccount {
-        record,
-        collector: Some(collector),
-        trails,
-    })
+    EnteredAccount { record }
 }
 
 struct DependentStats {
+    trails: u64,
     keys: u64,
     buckets: u64,
-}
-
-/// Fetches, concurrently, each trail's status and selectors, each distinct key and each distinct bucket.
-/// A key is fetched by the account that owns it when that account is in scope, otherwise by the first
-/// account whose trail names it; a bucket by the first account whose trail writes to it.
-async fn collect_dependents(
-    collectors: &BTreeMap<String, Arc<Collector>>,
-    trails: &BTreeMap<String, (cloudtrail::TrailSummary, Arc<Collector>)>,
-) -> DependentStats {
-    // (region, key reference, qualifier) -> collector; the qualifier keeps aliases and bare key ids of
-    // different accounts apart, while an ARN is the same key whoever names it.
-    let mut key_refs: BTreeMap<(String, String, String), Arc<Collector>> = BTreeMap::new();
-    let mut buckets: BTreeMap<String, (String, Arc<Collector>)> = BTreeMap::new();
-    for (trail, collector) in trails.values() {
-        if let Some(key) = &trail.kms_key_id {
-            let region = crate::evidence::key_region(key, &trail.home_region);
-            let (qualifier, chosen) = match arn_account(key) {
-                Some(owner) if key.starts_with("arn:") => (
-                    String::new(),
-                    collectors.get(owner).unwrap_or(collector).clone(),
-                ),
-                _ => (
-                    collector.account.clone().unwrap_or_default(),
-                    collector.clone(),
-                ),
-            };
-            key_refs
-                .entry((region, key.clone(), qualifier))
-                .or_insert(chosen);
-        }
-        if let Some(bucket) = &trail.bucket {
-            buckets
-                .entry(bucket.clone())
-                .or_insert_with(|| (trail.home_region.clone(), collector.clone()));
-        }
-    }
-    let key_tracker = Arc::new(Mutex::new(kms::KeyTracker::default()));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (trail, collector) in trails.values() {
-        let (c, trail) = (collector.clone(), trail.clone());
-        tasks.spawn(async move { cloudtrail::trail_details(&c, &trail).await });
-    }
-    let key_ref_count = key_refs.len();
-    for ((region, key_ref, _), collector) in key_refs {
-        let tracker = key_tracker.clone();
-        tasks
-            .spawn(async move { kms::key_evidence(&collector, &region, &key_ref, &tracker).await });
-    }
-    for (bucket, (region, collector)) in buckets.iter() {
-        let c = collector.clone();
-        let (bucket, region) = (bucket.clone(), region.clone());
-        tasks.spawn(async move { s3::bucket_evidence(&c, &bucket, &region).await });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined {
-            tracing::error!(error = %e, "a collection task failed");
-        }
-    }
-    let tracker = key_tracker.lock().unwrap_or_else(|p| p.into_inner());
-    let unresolved = key_ref_count.saturating_sub(tracker.resolved_refs);
-    DependentStats {
-        keys: (tracker.arns.len() + unresolved) as u64,
-        buckets: buckets.len() as u64,
-    }
 }

@@ -217,6 +217,67 @@ pub fn absence_codes(operation: &str) -> &'static [&'static str] {
     }
 }
 
+/// What to do about a gap, by the kind of failure its error code shows.
+pub fn gap_advice(gap: &Gap) -> String {
+    const THROTTLED: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "SlowDown",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+    ];
+    const DENIED: &[&str] = &[
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AWSOrganizationsNotInUseException",
+    ];
+    let code = gap.error_code.as_str();
+    if gap.operation == "AssumeRole" {
+        return format!(
+            "the account could not be entered: make sure {} exists in it and trusts the caller (and the \
+             --external-id, if its trust policy requires one), then collect again",
+            gap.resource
+        );
+    }
+    if THROTTLED.contains(&code) {
+        "still throttled after every retry: collect again with a lower --concurrency, or with \
+         --retry-mode adaptive"
+            .to_string()
+    } else if DENIED.contains(&code) {
+        format!(
+            "allow {}:{} to the identity collecting in this account, then collect again",
+            gap.service, gap.operation
+        )
+    } else if code == "NoResponse"
+        || code.starts_with("HttpStatus5")
+        || code.starts_with("Internal")
+        || code == "ServiceUnavailable"
+    {
+        format!(
+            "no usable answer after every retry: check network access to the {} endpoint in {} (proxy, \
+             firewall, VPC endpoint) and collect again, or leave the region out with --regions and tell \
+             the assessor why",
+            gap.service, gap.region
+        )
+    } else if code == "UnparseableResponse" {
+        "the answer is kept in the pack but the SDK could not read it: an emulator or proxy answered \
+         in the wrong shape"
+            .to_string()
+    } else if code.starts_with("NoSuch") || code.ends_with("NotFoundException") {
+        "a trail names a resource that does not exist: fix the trail's configuration".to_string()
+    } else {
+        "see the message; the failed answer is in the pack".to_string()
+    }
+}
+
 /// The region a trail's key reference is resolved in: the ARN's region, or the trail's home region for
 /// key ids and aliases. `kms:DescribeKey` records use it as their region.
 pub fn key_region(key_ref: &str, home_region: &str) -> String {

@@ -28,7 +28,7 @@ struct Failure<'a> {
 #[derive(Serialize)]
 struct AccountRow<'a> {
     row: &'a crate::assess::AccountSummary,
-    evidence: &'static str,
+    evidence: String,
 }
 
 /// Bars for the status chart, widths scaled to the largest count.
@@ -99,6 +99,7 @@ pub fn render_to(
         })
         .collect();
     context.insert("accounts", &accounts);
+    context.insert("unlisted_warning", &super::pdf_doc::unlisted_warning(a));
     context.insert(
         "accounts_in_scope",
         &a.summary.accounts.iter().filter(|r| r.in_scope).count(),

@@ -26,12 +26,34 @@ fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> Block {
 
 /// Builds the PDF report's document from an assessment.
 /// What the per-account table says about an account's evidence.
-pub fn account_evidence(row: &crate::assess::AccountSummary) -> &'static str {
+pub fn account_evidence(row: &crate::assess::AccountSummary) -> String {
     match (row.in_scope, row.collected) {
-        (_, false) => "NOT COLLECTED",
-        (false, true) => "outside scope",
-        (true, true) => "collected",
+        (_, false) => "NOT COLLECTED".to_string(),
+        _ if !row.regions_not_listed.is_empty() => format!(
+            "INCOMPLETE: trails not listed in {}",
+            row.regions_not_listed.join(", ")
+        ),
+        (false, true) => "outside scope".to_string(),
+        (true, true) => "collected".to_string(),
     }
+}
+
+/// The warning the reports give when some regions could not be listed, if any.
+pub fn unlisted_warning(a: &Assessment) -> Option<String> {
+    let unlisted = &a.summary.regions_not_listed;
+    if unlisted.is_empty() {
+        return None;
+    }
+    let places: Vec<String> = unlisted
+        .iter()
+        .map(|u| format!("{} in account {}", u.region, u.account_id))
+        .collect();
+    Some(format!(
+        "The trails of {} region(s) could not be listed ({}): any trail there is missing from this \
+         report, so the rule is not established for those regions. See Evidence gaps.",
+        unlisted.len(),
+        places.join("; ")
+    ))
 }
 
 pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
@@ -95,6 +117,9 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         s.checks.unknown,
         s.checks.not_applicable
     )));
+    if let Some(warning) = unlisted_warning(a) {
+        blocks.push(Block::Paragraph(warning));
+    }
     blocks.push(Block::BarChart {
         bars: vec![
             ("PASS".into(), s.checks.pass),
@@ -110,7 +135,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             vec![
                 r.account_id.clone(),
                 or_dash(r.name.as_deref()),
-                account_evidence(r).to_string(),
+                account_evidence(r),
                 r.trails.to_string(),
                 r.rule.pass.to_string(),
                 r.rule.fail.to_string(),

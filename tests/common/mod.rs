@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::disallowed_macros)]
 
 use serde_json::Value;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -175,5 +176,55 @@ pub fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), target).unwrap();
         }
+    }
+}
+
+/// tests/fixtures/fault_proxy.py in front of moto (see its docstring for the faults it injects); killed when dropped.
+pub struct FaultProxy {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl FaultProxy {
+    /// Starts the proxy with `args` (after `--upstream`); `--fail-every 0` unless `args` say otherwise.
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fault_proxy.py"))
+            .args(["--upstream", &endpoint(), "--fail-every", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(!line.trim().is_empty(), "fault_proxy.py did not start");
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{}", line.trim()),
+        }
+    }
+
+    /// The proxy's own counts: requests seen, forwarded, faults by kind.
+    pub fn stats(&self) -> Value {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "GET /__proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (_, body) = response.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body).unwrap()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -54,6 +54,18 @@ fn chart(a: &Assessment) -> Vec<Bar> {
         .collect()
 }
 
+/// The assessment without its per-trail parts: what the page's fixed sections show.
+#[derive(Serialize)]
+struct Overview<'a> {
+    pack: &'a crate::assess::PackInfo,
+    rule: &'a crate::config::Rule,
+    mapping: &'a crate::config::Mapping,
+    summary: &'a crate::assess::Summary,
+    gaps: &'a [crate::evidence::Gap],
+}
+
+/// Renders the page part by part (see the template's header) straight into `out`, so memory does
+/// not grow with the number of trails.
 pub fn render_to(
     a: &Assessment,
     integrity: Option<&Integrity>,
@@ -67,28 +79,7 @@ pub fn render_to(
     tera.autoescape_on(vec![".html"]);
     tera.add_raw_template("report.html", TEMPLATE)
         .map_err(fail)?;
-    let failures: Vec<Failure> = a
-        .failures()
-        .map(|(t, f)| Failure {
-            trail: &t.trail_name,
-            check_id: &f.check_id,
-            reason: &f.reason,
-            remediation: f.remediation.as_deref().unwrap_or_default(),
-        })
-        .collect();
     let bars = chart(a);
-    let mut context = tera::Context::new();
-    context.insert("a", a);
-    context.insert("primary_cis", &a.mapping.primary_cis_aws());
-    context.insert(
-        "check_total",
-        &(a.summary.checks.pass
-            + a.summary.checks.fail
-            + a.summary.checks.unknown
-            + a.summary.checks.not_applicable),
-    );
-    context.insert("chart_height", &(bars.len() as u64 * 28));
-    context.insert("chart", &bars);
     let accounts: Vec<AccountRow> = a
         .summary
         .accounts
@@ -98,14 +89,72 @@ pub fn render_to(
             evidence: super::pdf_doc::account_evidence(row),
         })
         .collect();
-    context.insert("accounts", &accounts);
-    context.insert("unlisted_warning", &super::pdf_doc::unlisted_warning(a));
-    context.insert(
+    let mut page = tera::Context::new();
+    page.insert(
+        "a",
+        &Overview {
+            pack: &a.pack,
+            rule: &a.rule,
+            mapping: &a.mapping,
+            summary: &a.summary,
+            gaps: &a.gaps,
+        },
+    );
+    page.insert("primary_cis", &a.mapping.primary_cis_aws());
+    page.insert(
+        "check_total",
+        &(a.summary.checks.pass
+            + a.summary.checks.fail
+            + a.summary.checks.unknown
+            + a.summary.checks.not_applicable),
+    );
+    page.insert("chart_height", &(bars.len() as u64 * 28));
+    page.insert("chart", &bars);
+    page.insert("accounts", &accounts);
+    page.insert(
         "accounts_in_scope",
         &a.summary.accounts.iter().filter(|r| r.in_scope).count(),
     );
-    context.insert("checks", &catalogue().checks);
-    context.insert("failures", &failures);
-    context.insert("integrity", &integrity.map(|i| &i.rows));
-    tera.render_to("report.html", &context, out).map_err(fail)
+    page.insert("unlisted_warning", &super::pdf_doc::unlisted_warning(a));
+    page.insert("checks", &catalogue().checks);
+    page.insert("failure_count", &a.failures().count());
+    page.insert("integrity", &integrity.map(|i| &i.rows));
+
+    let mut part = |name: &str, context: &mut tera::Context| -> Result<(), ReportError> {
+        context.insert("part", name);
+        tera.render_to("report.html", context, &mut *out)
+            .map_err(fail)
+    };
+    let mut item = tera::Context::new();
+    part("head", &mut page)?;
+    for (i, t) in a.trails.iter().enumerate() {
+        item.insert("t", t);
+        item.insert("index", &(i + 1));
+        part("trail_row", &mut item)?;
+    }
+    part("middle", &mut page)?;
+    for (i, t) in a.trails.iter().enumerate() {
+        item.insert("t", t);
+        item.insert("index", &(i + 1));
+        part("trail_section", &mut item)?;
+    }
+    part("remediation", &mut page)?;
+    for (t, f) in a.failures() {
+        item.insert(
+            "f",
+            &Failure {
+                trail: &t.trail_name,
+                check_id: &f.check_id,
+                reason: &f.reason,
+                remediation: f.remediation.as_deref().unwrap_or_default(),
+            },
+        );
+        part("failure_row", &mut item)?;
+    }
+    part("gaps", &mut page)?;
+    for r in &a.evidence {
+        item.insert("r", r);
+        part("evidence_row", &mut item)?;
+    }
+    part("tail", &mut page)
 }

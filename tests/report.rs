@@ -359,3 +359,66 @@ fn collect_then_report_escapes_html_and_neutralises_csv_formulas() {
         }
     }
 }
+
+/// The organisation sample (scripts/record_org_sample.py): four accounts, one whose role was refused.
+#[test]
+fn the_organisation_sample_opens_with_a_row_per_account() {
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-org-2026-Q4");
+    let header: Value =
+        serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap();
+    let accounts = header["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 4);
+    let refused = accounts
+        .iter()
+        .find(|a| a["collected"] == false)
+        .expect("one account was not collected");
+    let refused_id = refused["account_id"].as_str().unwrap();
+
+    let dir = tempdir();
+    assert_eq!(
+        report(&pack, dir.path(), "html,pdf,json").status.code(),
+        Some(0)
+    );
+    let a: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
+    let rows = a["summary"]["accounts"].as_array().unwrap();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["account_id"].as_str().unwrap())
+        .collect();
+    let listed: Vec<&str> = accounts
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, listed, "one row per account, in the pack's order");
+    // Each row counts exactly the trails whose ARN names its account.
+    for row in rows {
+        let id = row["account_id"].as_str().unwrap();
+        let owned = a["trails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["trail_arn"].as_str().unwrap().split(':').nth(4) == Some(id))
+            .count() as u64;
+        assert_eq!(row["trails"], owned, "{id}");
+    }
+    assert_eq!(a["summary"]["accounts_not_collected"], 1);
+
+    // The per-account table comes before the trail details, in the HTML and the PDF.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let table = html.find("id=\"accounts\"").unwrap();
+    assert!(table < html.find("id=\"findings\"").unwrap());
+    assert!(html[table..].contains(refused_id));
+    let text = pdftotext(&dir.path().join("report.pdf"));
+    let by_account = text.find("By account").unwrap();
+    assert!(by_account < text.find("Findings by trail").unwrap());
+    let refused_line = text[by_account..]
+        .lines()
+        .find(|l| l.contains(refused_id))
+        .unwrap();
+    assert!(refused_line.contains("NOT COLLECTED"), "{refused_line}");
+
+    let assessed = run(auditpack().args(["assess", "--pack", pack.to_str().unwrap()]));
+    assert_eq!(assessed.status.code(), Some(5));
+    assert!(stdout(&assessed).contains(&format!("{refused_id} acme-002  NOT COLLECTED")));
+}

@@ -329,7 +329,9 @@ impl Collector {
         if redact {
             recorder = recorder.redacting();
         }
-        let result = send(recorder).await;
+        // Boxed, so that a task still waiting for its permits stays small: thousands of trails mean
+        // thousands of waiting tasks, and an SDK call's state is kilobytes.
+        let result = Box::pin(send(recorder)).await;
         drop(permit);
         drop(lane_permit);
         run.progress.call_done();

@@ -115,6 +115,7 @@ pub fn render_to(
         "accounts_in_scope",
         &a.summary.accounts.iter().filter(|r| r.in_scope).count(),
     );
+    page.insert("scope", &super::pdf_doc::scope_label(a));
     page.insert("unlisted_warning", &super::pdf_doc::unlisted_warning(a));
     page.insert("checks", &catalogue().checks);
     page.insert("failure_count", &a.failures().count());

@@ -38,6 +38,17 @@ pub fn account_evidence(row: &crate::assess::AccountSummary) -> String {
     }
 }
 
+/// What the report covers, for titles and footers: "account 111122223333", or "4 accounts" when the
+/// pack spans several.
+pub fn scope_label(a: &Assessment) -> String {
+    let in_scope = a.summary.accounts.iter().filter(|r| r.in_scope).count();
+    if in_scope > 1 {
+        format!("{in_scope} accounts")
+    } else {
+        format!("account {}", a.pack.account_id)
+    }
+}
+
 /// The warning the reports give when some regions could not be listed, if any.
 pub fn unlisted_warning(a: &Assessment) -> Option<String> {
     let unlisted = &a.summary.regions_not_listed;
@@ -65,7 +76,14 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             a.mapping.cce, a.mapping.cis_v7.control, a.mapping.cis_v7.title, a.rule.id
         )),
         Block::KeyValues(vec![
-            ("AWS account".into(), a.pack.account_id.clone()),
+            (
+                if a.summary.accounts.len() > 1 {
+                    "Caller's account".into()
+                } else {
+                    "AWS account".into()
+                },
+                a.pack.account_id.clone(),
+            ),
             (
                 "Accounts in scope".into(),
                 format!(
@@ -393,11 +411,8 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         blocks.push(Block::KeyValues(integrity.rows.clone()));
     }
     Document {
-        title: format!("{} — account {}", a.rule.title, a.pack.account_id),
-        footer: format!(
-            "auditpack · pack {} · account {}",
-            a.pack.pack_id, a.pack.account_id
-        ),
+        title: format!("{} — {}", a.rule.title, scope_label(a)),
+        footer: format!("auditpack · pack {} · {}", a.pack.pack_id, scope_label(a)),
         blocks,
     }
 }

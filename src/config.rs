@@ -462,9 +462,9 @@ impl RoleName {
         }
     }
 
-    /// The role's ARN in `account`, in the standard partition.
-    pub fn arn_in(&self, account: &AccountId) -> String {
-        format!("arn:aws:iam::{account}:role/{}", self.0)
+    /// The role's ARN in `account`, in `partition` (`aws`, `aws-us-gov`, `aws-cn`, ...).
+    pub fn arn_in(&self, partition: &str, account: &AccountId) -> String {
+        format!("arn:{partition}:iam::{account}:role/{}", self.0)
     }
 
     pub fn as_str(&self) -> &str {

@@ -222,6 +222,8 @@ pub(crate) struct Run {
     gaps: Mutex<Vec<Gap>>,
     progress: Arc<dyn Progress>,
     path_style: bool,
+    /// From the caller's ARN (`arn:<partition>:sts::...`), for the ARNs of member roles.
+    partition: std::sync::OnceLock<String>,
 }
 
 impl Run {
@@ -248,6 +250,15 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
+    /// The AWS partition of this collection (from the caller's ARN once known; `aws` before).
+    pub(crate) fn partition(&self) -> String {
+        self.run
+            .partition
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "aws".to_string())
+    }
+
     fn new(run: Arc<Run>, sdk: SdkConfig, account: Option<String>) -> Self {
         let path_style = run.path_style;
         Self {
@@ -417,6 +428,7 @@ pub async fn collect(
         gaps: Mutex::new(Vec::new()),
         progress: progress.clone(),
         path_style: settings.aws.endpoint_url.is_some(),
+        partition: std::sync::OnceLock::new(),
     });
     let scanned = match scan(settings, &run, sdk, &pack_id, progress.as_ref()).await {
         Ok(scanned) => scanned,
@@ -527,6 +539,9 @@ async fn scan(
     progress.stage("identifying the caller");
     let caller = Collector::new(run.clone(), sdk, None);
     let identity = scope::caller_identity(&caller).await?;
+    if let Some(partition) = identity.arn.split(':').nth(1).filter(|p| !p.is_empty()) {
+        let _ = run.partition.set(partition.to_string());
+    }
     let caller = Arc::new(Collector {
         account: Some(identity.account.clone()),
         ..caller
@@ -752,7 +767,7 @@ async fn enter_account(
         let Some(role) = &settings.role else {
             return EnteredAccount { record };
         };
-        record.role_arn = Some(role.role_name.arn_in(&target.id));
+        record.role_arn = Some(role.role_name.arn_in(&caller.partition(), &target.id));
         match scope::assume_role(caller, &target.id, role, session_name).await {
             Some(sdk) => Arc::new(Collector::new(
                 run.clone(),

@@ -186,7 +186,7 @@ pub(crate) async fn assume_role(
     session_name: &str,
 ) -> Option<SdkConfig> {
     let region = c.clients.home_region();
-    let role_arn = role.role_name.arn_in(account);
+    let role_arn = role.role_name.arn_in(&c.partition(), account);
     let conf = aws_sdk_sts::config::Builder::from(&c.clients.sdk).build();
     let client = aws_sdk_sts::Client::from_conf(conf);
     let outcome = c

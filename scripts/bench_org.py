@@ -1,0 +1,563 @@
+#!/usr/bin/env python3
+"""Organisation-scale benchmark, one command: auditpack vs a bare-SDK ceiling vs Prowler, on one moto.
+
+    scripts/bench_org.py [--trails 1000] [--accounts 3] [--regions 5] [--binary target/release/auditpack]
+                         [--skip-prowler] [--latency-ms 50] [--scale-trails 10000] [--json out.json]
+
+In one run it:
+  1. starts its own moto_server on a free loopback port (stopped at the end);
+  2. seeds --trails trails over --accounts accounts (111111111111, 222222222222, ...; the first is the
+     management account auditpack runs as) and --regions regions with tests/fixtures/seed.py's `bench`
+     scenario: half encrypted, one key per 25 encrypted trails, one bucket per 10 trails;
+  3. times examples/sdk_ceiling.rs, a bare SDK GetTrailStatus loop (the ceiling moto allows);
+  4. times `auditpack collect --accounts ... --role-name ...` then `auditpack report`;
+  5. times Prowler (`cloudtrail_kms_encryption_enabled`), once per account, from its own virtualenv in
+     target/bench/prowler-venv (created and installed from PyPI if missing);
+  6. checks that both tools give every trail the same CIS 3.7 verdict, by trail ARN, and that both match
+     what was seeded; prints any disagreement and exits 1 if there is one;
+  7. prints a summary table (and --json FILE writes it as JSON).
+
+Peak memory is each measured process's own ru_maxrss, from os.wait4 on that child alone.
+--latency-ms N also puts tests/fixtures/fault_proxy.py (N ms added to every answer) between auditpack
+and moto and times collect at the default concurrency vs --concurrency 1 (the latter takes minutes).
+--scale-trails N also seeds a second, fresh moto with N trails and measures collect+report peak memory
+there (skipped if seeding takes longer than --scale-seed-timeout seconds).
+
+Builds `cargo build --release --bin auditpack --example sdk_ceiling` first unless --binary is given.
+Talks only to servers it starts on loopback addresses; never runs `prowler --version`.
+"""
+import argparse
+import csv
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = os.path.join(ROOT, "tests", "fixtures", "seed.py")
+FAULT_PROXY = os.path.join(ROOT, "tests", "fixtures", "fault_proxy.py")
+PROWLER_VENV = os.path.join(ROOT, "target", "bench", "prowler-venv")
+PROWLER_SPEC = "prowler==5.46.0"
+PROWLER_CHECK = "cloudtrail_kms_encryption_enabled"
+AUDITPACK_CHECK = "cloudtrail-kms-encryption"
+ALL_REGIONS = ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2", "eu-central-1",
+               "us-east-2", "eu-west-2", "ap-northeast-1", "ca-central-1", "sa-east-1"]
+ROLE_NAME = "AuditpackReader"
+STARTED = time.perf_counter()
+
+
+def say(message):
+    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------- processes and moto
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_moto(work):
+    port = free_port()
+    log = open(os.path.join(work, f"moto-{port}.log"), "w")
+    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/")
+            return proc, endpoint
+        except Exception:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("moto_server did not start")
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def aws_env(endpoint, creds):
+    """The environment for a measured tool: no AWS_* of ours, the account's credentials, the emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(creds)
+    env.update({"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
+def measure(cmd, env, log_path, progress=None):
+    """Runs cmd with stdout+stderr to log_path; returns wall seconds, exit code and the child's own peak
+    RSS (os.wait4 gives that child's rusage alone, not a max over all children so far)."""
+    stop_progress = threading.Event()
+    start = time.perf_counter()
+    if progress:
+        def tick():
+            while not stop_progress.wait(15):
+                say(f"  {progress}: still running ({time.perf_counter() - start:.0f} s)")
+        threading.Thread(target=tick, daemon=True).start()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    stop_progress.set()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall_s": wall, "rc": proc.returncode, "peak_rss_kib": usage.ru_maxrss, "log": log_path}
+
+
+def tail(path, lines=15):
+    with open(path, errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------- seeding
+
+def account_ids(n):
+    if not 1 <= n <= 9:
+        sys.exit("--accounts must be 1..9")
+    return [str(d) * 12 for d in range(1, n + 1)]
+
+
+def split(total, parts):
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def seed_one(endpoint, account, prefix, trails, regions, timeout):
+    out = subprocess.run(
+        [sys.executable, SEED, "--endpoint", endpoint, "--account", account, "--prefix", prefix,
+         "--trails", str(trails), "--regions", ",".join(regions), "bench"],
+        capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        sys.exit(f"seed.py failed for {account}: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def seed_org(endpoint, accounts, trails, regions, timeout=None):
+    """Seeds every account at once (one seed.py per account, each assuming a role in its account)."""
+    counts = split(trails, len(accounts))
+    with ThreadPoolExecutor(len(accounts)) as pool:
+        jobs = [pool.submit(seed_one, endpoint, a, f"o{i + 1}", n, regions, timeout)
+                for i, (a, n) in enumerate(zip(accounts, counts))]
+        return [j.result() for j in jobs]
+
+
+# ---------------------------------------------------------------------------- building and the ceiling
+
+def build(args):
+    binary = args.binary or os.path.join(ROOT, "target", "release", "auditpack")
+    ceiling = os.path.join(ROOT, "target", "release", "examples", "sdk_ceiling")
+    targets = [] if args.binary else ["--bin", "auditpack"]
+    if not args.binary or not os.path.exists(ceiling):
+        targets += ["--example", "sdk_ceiling"]
+        say(f"cargo build --release {' '.join(targets)} (may wait for the target/ lock)")
+        subprocess.run(["cargo", "build", "--release", "--quiet", *targets], cwd=ROOT, check=True)
+    return binary, ceiling
+
+
+def collect_help(binary):
+    return subprocess.run([binary, "collect", "--help"], capture_output=True, text=True).stdout
+
+
+def default_concurrency(help_text):
+    m = re.search(r"--concurrency <N>.*?\[default: (\d+)\]", help_text, re.S)
+    return int(m.group(1)) if m else 32
+
+
+def run_ceiling(ceiling, endpoint, creds, trail_arns, concurrency, calls, work):
+    env = aws_env(endpoint, creds)
+    res = measure([ceiling, "--endpoint-url", endpoint, "--trails", ",".join(trail_arns), "--concurrency", str(concurrency),
+                   "--calls", str(calls)], env, os.path.join(work, "ceiling.log"))
+    with open(res["log"]) as f:
+        line = [l for l in f if l.startswith("{")]
+    if res["rc"] != 0 or not line:
+        sys.exit(f"sdk_ceiling failed ({res['rc']}):\n{tail(res['log'])}")
+    return json.loads(line[-1])
+
+
+# ---------------------------------------------------------------------------- auditpack
+
+def collect_command(binary, out, accounts, regions, concurrency, multi_account):
+    """The one place that knows the collect flags: the multi-account form once the binary has it."""
+    cmd = [binary, "collect", "--quiet", "--out", out, "--regions", ",".join(regions)]
+    if multi_account:
+        cmd += ["--accounts", ",".join(accounts), "--role-name", ROLE_NAME]
+    if concurrency:
+        cmd += ["--concurrency", str(concurrency)]
+    return cmd
+
+
+def run_collect(binary, endpoint, creds, accounts, regions, out, multi, concurrency=None, progress=None):
+    res = measure(collect_command(binary, out, accounts, regions, concurrency, multi),
+                  aws_env(endpoint, creds), out + ".log", progress)
+    if res["rc"] not in (0, 3):  # 3: incomplete, as moto answers two S3 calls unparseably
+        sys.exit(f"collect failed ({res['rc']}):\n{tail(res['log'])}")
+    with open(os.path.join(out, "pack.json")) as f:
+        res["counts"] = json.load(f)["counts"]
+    return res
+
+
+def run_report(binary, pack, out):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # report never calls AWS
+    res = measure([binary, "report", "--quiet", "--pack", pack, "--out", out], env, out + ".log")
+    if res["rc"] != 0:
+        sys.exit(f"report failed ({res['rc']}):\n{tail(res['log'])}")
+    with open(os.path.join(out, "findings.json")) as f:
+        res["summary"] = json.load(f)["summary"]
+    return res
+
+
+def auditpack_verdicts(report_dir):
+    """{trail ARN: status} of the primary check, from findings.csv (one row per trail and check)."""
+    verdicts, clashes = {}, []
+    with open(os.path.join(report_dir, "findings.csv"), newline="") as f:
+        for row in csv.DictReader(f):
+            if row["check_id"] == AUDITPACK_CHECK:
+                arn = row["trail_arn"]
+                if verdicts.get(arn, row["status"]) != row["status"]:
+                    clashes.append(arn)
+                verdicts[arn] = row["status"]
+    return verdicts, clashes
+
+
+# ---------------------------------------------------------------------------- Prowler
+
+def ensure_prowler():
+    prowler = os.path.join(PROWLER_VENV, "bin", "prowler")
+    if not os.path.exists(prowler):
+        say(f"installing {PROWLER_SPEC} into {PROWLER_VENV}")
+        subprocess.run([sys.executable, "-m", "venv", PROWLER_VENV], check=True)
+        pip = os.path.join(PROWLER_VENV, "bin", "pip")
+        subprocess.run([pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+        subprocess.run([pip, "install", "--quiet", PROWLER_SPEC], check=True)
+    return prowler
+
+
+def prowler_version():
+    out = subprocess.run([os.path.join(PROWLER_VENV, "bin", "pip"), "show", "prowler"],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"^Version: (.+)$", out, re.M)
+    return m.group(1).strip() if m else "unknown"
+
+
+def run_prowler(prowler, endpoint, facts, regions, work):
+    """One Prowler run for one account; returns its measurement and its output directory."""
+    out = os.path.join(work, f"prowler-{facts['account']}")
+    cmd = [prowler, "aws", "--checks", PROWLER_CHECK, "--region", *regions, "--no-banner", "--no-color",
+           "--ignore-exit-code-3", "--output-directory", out, "--output-formats", "json-ocsf", "csv"]
+    res = measure(cmd, aws_env(endpoint, facts["credentials"]), out + ".log",
+                  progress=f"prowler {facts['account']}")
+    res["out"] = out
+    if res["rc"] != 0:
+        print(f"prowler failed for {facts['account']} ({res['rc']}):\n{tail(res['log'])}", file=sys.stderr)
+    return res
+
+
+def prowler_verdicts(out_dirs):
+    """{trail ARN: PASS/FAIL} from Prowler's OCSF JSON: one finding per trail, status_code PASS or FAIL,
+    the trail ARN in resources[].uid."""
+    verdicts, clashes = {}, []
+    for out in out_dirs:
+        for path in glob.glob(os.path.join(out, "*.ocsf.json")):
+            with open(path) as f:
+                for finding in json.load(f):
+                    for resource in finding["resources"]:
+                        arn = resource["uid"]
+                        if verdicts.get(arn, finding["status_code"]) != finding["status_code"]:
+                            clashes.append(arn)
+                        verdicts[arn] = finding["status_code"]
+    return verdicts, clashes
+
+
+# ---------------------------------------------------------------------------- agreement
+
+def seeded_verdicts(facts):
+    return {t["arn"]: "PASS" if t["encrypted"] else "FAIL" for f in facts for t in f["trails"]}
+
+
+def compare(truth, auditpack, prowler):
+    """Rows (arn, seeded, auditpack, prowler) wherever any of them differ; prowler None means skipped."""
+    arns = set(truth) | set(auditpack) | set(prowler or {})
+    rows = []
+    for arn in sorted(arns):
+        row = (arn, truth.get(arn, "-"), auditpack.get(arn, "-"),
+               "skipped" if prowler is None else prowler.get(arn, "-"))
+        if len({v for v in row[1:] if v != "skipped"}) > 1:
+            rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+def main_run(args, binary, ceiling, work, regions, accounts, multi):
+    proc, endpoint = start_moto(work)
+    result = {"endpoint": endpoint}
+    try:
+        t0 = time.perf_counter()
+        facts = seed_org(endpoint, accounts, args.trails, regions)
+        result["seed_s"] = time.perf_counter() - t0
+        result["seeded"] = {"trails": sum(len(f["trails"]) for f in facts), "keys": sum(f["keys"] for f in facts),
+                            "buckets": sum(f["buckets"] for f in facts)}
+        say(f"seeded {result['seeded']['trails']} trails, {result['seeded']['keys']} keys, "
+            f"{result['seeded']['buckets']} buckets over {len(accounts)} accounts x {len(regions)} regions "
+            f"in {result['seed_s']:.1f} s")
+        mgmt = facts[0]["credentials"]
+        concurrency = default_concurrency(collect_help(binary))
+        say(f"ceiling: sdk_ceiling GetTrailStatus x {args.ceiling_calls}, concurrency {concurrency}")
+        result["ceiling"] = run_ceiling(ceiling, endpoint, mgmt, [t["arn"] for t in facts[0]["trails"]],
+                                        concurrency, args.ceiling_calls, work)
+        say(f"ceiling {result['ceiling']['calls_per_s']:.0f} calls/s")
+
+        pack, reports = os.path.join(work, "pack"), os.path.join(work, "reports")
+        say("auditpack collect" + (" (multi-account form)" if multi else " (single-account form)"))
+        result["collect"] = run_collect(binary, endpoint, mgmt, accounts, regions, pack, multi)
+        say(f"collect {result['collect']['wall_s']:.2f} s, exit {result['collect']['rc']}; auditpack report")
+        result["report"] = run_report(binary, pack, reports)
+        say(f"report {result['report']['wall_s']:.2f} s")
+        ap, ap_clash = auditpack_verdicts(reports)
+
+        pw, pw_clash = None, []
+        if not args.skip_prowler:
+            prowler = ensure_prowler()
+            result["prowler_version"] = prowler_version()
+            result["prowler"] = []
+            for f in facts:
+                say(f"prowler {result['prowler_version']} for account {f['account']}")
+                result["prowler"].append(run_prowler(prowler, endpoint, f, regions, work))
+                say(f"prowler {f['account']}: {result['prowler'][-1]['wall_s']:.1f} s")
+            pw, pw_clash = prowler_verdicts([r["out"] for r in result["prowler"]])
+            result["prowler_counts"] = {s: sum(1 for v in pw.values() if v == s) for s in sorted(set(pw.values()))}
+        truth = seeded_verdicts(facts)
+        if not multi:  # the single-account form collects the management account only
+            truth = {a: v for a, v in truth.items() if f":{accounts[0]}:" in a}
+        result["agreement"] = {
+            "trails_seeded": len(truth), "trails_auditpack": len(ap),
+            "trails_prowler": None if pw is None else len(pw),
+            "disagreements": compare(truth, ap, pw), "clashes": ap_clash + pw_clash,
+            "prowler_failed": [r["rc"] for r in result.get("prowler", []) if r["rc"] != 0],
+        }
+        if args.latency_ms:
+            result["latency"] = latency_run(args, binary, endpoint, mgmt, accounts, regions, multi, work)
+    finally:
+        stop(proc)
+    return result
+
+
+def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work):
+    proxy = subprocess.Popen([sys.executable, FAULT_PROXY, "--upstream", endpoint, "--fail-every", "0",
+                              "--delay-ms", str(args.latency_ms)], stdout=subprocess.PIPE, text=True)
+    try:
+        target = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
+        say(f"latency mode: every answer delayed {args.latency_ms} ms through {target}")
+        runs = {}
+        for label, concurrency in (("default", None), ("c1", 1)):
+            say(f"collect through the proxy, concurrency {concurrency or 'default'}")
+            out = os.path.join(work, f"pack-latency-{label}")
+            runs[label] = run_collect(binary, target, creds, accounts, regions, out, multi, concurrency,
+                                      progress=f"collect --concurrency {concurrency or 'default'}")
+            say(f"  {runs[label]['wall_s']:.1f} s, {runs[label]['counts']['calls']} calls")
+        runs["speedup"] = runs["c1"]["wall_s"] / runs["default"]["wall_s"]
+        return runs
+    finally:
+        stop(proxy)
+
+
+def scale_run(args, binary, work, regions, accounts, multi):
+    """Peak memory of collect+report at --scale-trails on a fresh moto; None with a reason if too slow."""
+    sub = os.path.join(work, "scale")
+    os.makedirs(sub)
+    proc, endpoint = start_moto(sub)
+    try:
+        say(f"scale: seeding {args.scale_trails} trails (gives up after {args.scale_seed_timeout} s)")
+        t0 = time.perf_counter()
+        try:
+            facts = seed_org(endpoint, accounts, args.scale_trails, regions, timeout=args.scale_seed_timeout)
+        except subprocess.TimeoutExpired:
+            return {"skipped": f"seeding {args.scale_trails} trails took over {args.scale_seed_timeout} s"}
+        seed_s = time.perf_counter() - t0
+        say(f"scale: seeded in {seed_s:.0f} s; collect")
+        pack, reports = os.path.join(sub, "pack"), os.path.join(sub, "reports")
+        col = run_collect(binary, endpoint, facts[0]["credentials"], accounts, regions, pack, multi,
+                          progress="scale collect")
+        rep = run_report(binary, pack, reports)
+        return {"trails": args.scale_trails, "seed_s": seed_s, "collect": col, "report": rep}
+    finally:
+        stop(proc)
+
+
+# ---------------------------------------------------------------------------- summary
+
+def mib(kib):
+    return kib / 1024
+
+
+def summarise(args, r, regions, accounts, multi):
+    col, rep = r["collect"], r["report"]
+    end_to_end = col["wall_s"] + rep["wall_s"]
+    ap_peak = max(col["peak_rss_kib"], rep["peak_rss_kib"])
+    calls_per_s = col["counts"]["calls"] / col["wall_s"]
+    s = {
+        "trails": args.trails, "accounts": accounts, "regions": regions,
+        "collect_form": "multi-account" if multi else "single-account (management account only)",
+        "seed_s": r["seed_s"], "seeded": r["seeded"],
+        "ceiling_calls_per_s": r["ceiling"]["calls_per_s"], "ceiling": r["ceiling"],
+        "collect_s": col["wall_s"], "collect_exit": col["rc"], "report_s": rep["wall_s"],
+        "auditpack_end_to_end_s": end_to_end,
+        "collect_peak_rss_mib": mib(col["peak_rss_kib"]), "report_peak_rss_mib": mib(rep["peak_rss_kib"]),
+        "pack_counts": col["counts"], "rule_summary": rep["summary"].get("rule"),
+        "collect_calls_per_s": calls_per_s, "fraction_of_ceiling": calls_per_s / r["ceiling"]["calls_per_s"],
+        "agreement": r["agreement"],
+    }
+    if "prowler" in r:
+        runs = r["prowler"]
+        total = sum(p["wall_s"] for p in runs)
+        pw_peak = max(p["peak_rss_kib"] for p in runs)
+        s.update({
+            "prowler_version": r["prowler_version"],
+            "prowler_runs": [{"account": a, "wall_s": p["wall_s"], "peak_rss_mib": mib(p["peak_rss_kib"]),
+                              "exit": p["rc"]} for a, p in zip(accounts, runs)],
+            "prowler_total_s": total, "prowler_peak_rss_mib": mib(pw_peak),
+            "prowler_findings": r["prowler_counts"],
+            "time_ratio_prowler_over_auditpack": total / end_to_end,
+            "memory_ratio_prowler_over_auditpack": pw_peak / ap_peak,
+        })
+    if "latency" in r:
+        lat = r["latency"]
+        s["latency"] = {"delay_ms": args.latency_ms, "default_s": lat["default"]["wall_s"],
+                        "c1_s": lat["c1"]["wall_s"], "speedup": lat["speedup"],
+                        "calls": lat["default"]["counts"]["calls"]}
+    if "scale" in r:
+        sc = r["scale"]
+        if "skipped" in sc:
+            s["scale"] = sc
+        else:
+            peak = max(sc["collect"]["peak_rss_kib"], sc["report"]["peak_rss_kib"])
+            s["scale"] = {"trails": sc["trails"], "seed_s": sc["seed_s"], "collect_s": sc["collect"]["wall_s"],
+                          "report_s": sc["report"]["wall_s"],
+                          "collect_peak_rss_mib": mib(sc["collect"]["peak_rss_kib"]),
+                          "report_peak_rss_mib": mib(sc["report"]["peak_rss_kib"]),
+                          "peak_ratio_vs_main": peak / ap_peak, "pack_counts": sc["collect"]["counts"]}
+    return s
+
+
+def print_summary(s):
+    line = lambda k, v: print(f"  {k:<42} {v}")
+    c = s["pack_counts"]
+    print(f"\n== auditpack org benchmark: {s['trails']} trails, {len(s['accounts'])} accounts, "
+          f"{len(s['regions'])} regions ==")
+    line("collect form", s["collect_form"])
+    line("seeded", f"{s['seeded']['trails']} trails, {s['seeded']['keys']} keys, {s['seeded']['buckets']} "
+                   f"buckets ({s['seed_s']:.1f} s)")
+    line("pack", f"{c['trails']} trails, {c['keys']} keys, {c['buckets']} buckets, {c['calls']} calls, "
+                 f"{c['records']} records, {c['gaps']} gaps (collect exit {s['collect_exit']})")
+    rule = s["rule_summary"] or {}
+    line("auditpack 3.7 verdicts", f"{rule.get('pass')} PASS, {rule.get('fail')} FAIL, {rule.get('unknown')} UNKNOWN")
+    print("  -- wall time --")
+    line("auditpack collect", f"{s['collect_s']:8.2f} s")
+    line("auditpack report", f"{s['report_s']:8.2f} s")
+    line("auditpack end to end (collect + report)", f"{s['auditpack_end_to_end_s']:8.2f} s")
+    for p in s.get("prowler_runs", []):
+        line(f"prowler account {p['account']}", f"{p['wall_s']:8.2f} s  (exit {p['exit']})")
+    if "prowler_total_s" in s:
+        line("prowler total", f"{s['prowler_total_s']:8.2f} s")
+    print("  -- peak RSS --")
+    line("auditpack collect", f"{s['collect_peak_rss_mib']:8.1f} MiB")
+    line("auditpack report", f"{s['report_peak_rss_mib']:8.1f} MiB")
+    for p in s.get("prowler_runs", []):
+        line(f"prowler account {p['account']}", f"{p['peak_rss_mib']:8.1f} MiB")
+    if "prowler_peak_rss_mib" in s:
+        line("prowler max", f"{s['prowler_peak_rss_mib']:8.1f} MiB")
+    print("  -- throughput and ratios --")
+    line("ceiling (bare SDK GetTrailStatus)", f"{s['ceiling_calls_per_s']:8.0f} calls/s "
+                                              f"(concurrency {s['ceiling']['concurrency']})")
+    line("collect", f"{s['collect_calls_per_s']:8.0f} calls/s = {100 * s['fraction_of_ceiling']:.0f}% of ceiling "
+                    f"(goal >= 90%)")
+    if "prowler_total_s" in s:
+        line("prowler total / auditpack end to end", f"{s['time_ratio_prowler_over_auditpack']:8.1f}x")
+        line("prowler peak / auditpack peak", f"{s['memory_ratio_prowler_over_auditpack']:8.1f}x")
+        line("prowler findings", ", ".join(f"{n} {k}" for k, n in s["prowler_findings"].items()))
+    if "latency" in s:
+        lat = s["latency"]
+        line(f"collect +{lat['delay_ms']} ms/answer: default", f"{lat['default_s']:8.1f} s ({lat['calls']} calls)")
+        line(f"collect +{lat['delay_ms']} ms/answer: --concurrency 1", f"{lat['c1_s']:8.1f} s")
+        line("speed-up default over --concurrency 1", f"{lat['speedup']:8.1f}x (goal >= 15x at 1,000 trails)")
+    if "scale" in s:
+        sc = s["scale"]
+        if "skipped" in sc:
+            line("scale run", "skipped: " + sc["skipped"])
+        else:
+            line(f"{sc['trails']} trails: collect / report", f"{sc['collect_s']:.1f} s / {sc['report_s']:.1f} s")
+            line(f"{sc['trails']} trails: peak RSS collect / report",
+                 f"{sc['collect_peak_rss_mib']:.1f} / {sc['report_peak_rss_mib']:.1f} MiB "
+                 f"({sc['peak_ratio_vs_main']:.1f}x the {s['trails']}-trail peak)")
+    a = s["agreement"]
+    print("  -- agreement on CIS 3.7, by trail ARN --")
+    line("trails seeded / auditpack / prowler", f"{a['trails_seeded']} / {a['trails_auditpack']} / "
+                                                f"{a['trails_prowler'] if a['trails_prowler'] is not None else 'skipped'}")
+    for arn, truth, ap, pw in a["disagreements"][:50]:
+        print(f"    DISAGREE {arn}: seeded {truth}, auditpack {ap}, prowler {pw}")
+    if len(a["disagreements"]) > 50:
+        print(f"    ... and {len(a['disagreements']) - 50} more")
+    for arn in a["clashes"]:
+        print(f"    CLASH {arn}: one tool gave this trail two different verdicts")
+    if a["prowler_failed"]:
+        print(f"    prowler exited nonzero: {a['prowler_failed']}")
+    ok = not (a["disagreements"] or a["clashes"] or a["prowler_failed"])
+    line("result", "AGREE on every trail" if ok else "DISAGREEMENT")
+    return ok
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trails", type=int, default=1000)
+    parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--regions", type=int, default=5)
+    parser.add_argument("--binary", help="auditpack binary to use; skips building")
+    parser.add_argument("--skip-prowler", action="store_true")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--ceiling-calls", type=int, default=5000)
+    parser.add_argument("--scale-trails", type=int, default=0, help="also measure memory at this many trails")
+    parser.add_argument("--scale-seed-timeout", type=int, default=600)
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--json", help="also write the summary as JSON to this file")
+    args = parser.parse_args()
+    if not 1 <= args.regions <= len(ALL_REGIONS):
+        sys.exit(f"--regions must be 1..{len(ALL_REGIONS)}")
+    regions, accounts = ALL_REGIONS[: args.regions], account_ids(args.accounts)
+    binary, ceiling = build(args)
+    multi = "--accounts" in collect_help(binary)
+    work = tempfile.mkdtemp(prefix="auditpack-bench-org-")
+    say(f"work directory {work}")
+    try:
+        result = main_run(args, binary, ceiling, work, regions, accounts, multi)
+        if args.scale_trails:
+            result["scale"] = scale_run(args, binary, work, regions, accounts, multi)
+        summary = summarise(args, result, regions, accounts, multi)
+        ok = print_summary(summary)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(summary, f, indent=2)
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

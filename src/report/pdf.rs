@@ -138,48 +138,71 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
     used.text(false, &doc.footer);
     used.text(false, "page of 0123456789…");
 
-    // The skeleton: one placeholder page per page, the first showing every character used so
-    // that printpdf maps them all; its content is replaced like every other page's.
+    // The skeleton: printpdf serializes a one-page document whose page shows every character used,
+    // so that the fonts carry widths and /ToUnicode entries for all of them. Its objects are the fixed
+    // part of the file; its page dictionary is the template of every page (all pages share the
+    // fonts, and nothing else, as resources).
     let mut skeleton = PdfDocument::new(&doc.title);
     skeleton.metadata.info.creator = "auditpack".to_string();
     skeleton.metadata.info.producer = "auditpack (printpdf)".to_string();
     add_fonts(&mut skeleton, fonts);
-    skeleton.pages = (0..total)
-        .map(|i| {
-            let ops = if i == 0 {
-                used.inventory(fonts)
-            } else {
-                Vec::new()
-            };
-            PdfPage::new(Mm(PAGE_W_MM), Mm(PAGE_H_MM), ops)
-        })
-        .collect();
+    skeleton.pages = vec![PdfPage::new(
+        Mm(PAGE_W_MM),
+        Mm(PAGE_H_MM),
+        used.inventory(fonts),
+    )];
     let mut warnings = Vec::new();
     let mut lo = skeleton.to_lopdf_document(&opts, &mut warnings);
     drop(skeleton);
     check(warnings)?;
-    let mut slots: Vec<(u32, u16)> = Vec::with_capacity(total);
-    for page_id in lo.get_pages().into_values() {
-        let contents = lo
-            .get_object(page_id)
-            .and_then(|o| o.as_dict())
-            .and_then(|d| d.get(b"Contents"))
-            .and_then(|o| o.as_reference())
-            .map_err(|e| {
-                PdfError::Build(format!(
-                    "printpdf wrote a page without a content stream: {e}"
-                ))
-            })?;
-        slots.push(contents);
-    }
-    if slots.len() != total {
-        return Err(PdfError::Build(format!(
-            "printpdf wrote {} pages instead of {total}",
-            slots.len()
-        )));
+    let broken = |what: &str| PdfError::Build(format!("printpdf wrote no {what}"));
+    let pages_id = lo
+        .catalog()
+        .and_then(|c| c.get(b"Pages"))
+        .and_then(|o| o.as_reference())
+        .map_err(|_| broken("page tree"))?;
+    let template_id = *lo
+        .get_pages()
+        .values()
+        .next()
+        .ok_or_else(|| broken("page"))?;
+    let template = match lo.objects.remove(&template_id) {
+        Some(lopdf::Object::Dictionary(page)) => page,
+        _ => return Err(broken("page dictionary")),
+    };
+    let template_contents = template
+        .get(b"Contents")
+        .and_then(|o| o.as_reference())
+        .map_err(|_| broken("page content stream"))?;
+    lo.objects.remove(&template_contents);
+    let mut page_tree = match lo.objects.remove(&pages_id) {
+        Some(lopdf::Object::Dictionary(tree)) => tree,
+        _ => return Err(broken("page tree dictionary")),
+    };
+    fix_trailer_and_info(&mut lo, doc);
+    // The fonts and the other small streams (page contents are compressed as they are written).
+    lo.compress();
+
+    // Object numbers: the skeleton's, with its page and content stream reused for page 1, then two
+    // new ones (page, content stream) for each further page.
+    let next = lo.max_id + 1;
+    let page_ids = |i: usize| -> (lopdf::ObjectId, lopdf::ObjectId) {
+        if i == 0 {
+            (template_id, template_contents)
+        } else {
+            let n = next + 2 * (i as u32 - 1);
+            ((n, 0), (n + 1, 0))
+        }
+    };
+    let size = next + 2 * (total.max(1) as u32 - 1);
+    let mut file = PdfFile::start(out, &lo, size)?;
+    for (id, object) in std::mem::take(&mut lo.objects) {
+        file.object(id, object)?;
     }
 
-    // Pass 2.
+    // Pass 2: pages are laid out again, with footers, serialized by printpdf in batches, and each
+    // page's dictionary and compressed content stream written out at once: memory does not grow with
+    // the number of pages.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -214,38 +237,28 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
                 .ok_or_else(|| PdfError::Build("a page's content stream is missing".to_string()))?;
             contents.push(stream);
         }
+        drop(plo);
         if contents.len() != count || placed + count > total {
             return Err(PdfError::Build(format!(
                 "the layout passes disagree: {} pages after {placed} of {total}",
                 contents.len()
             )));
         }
-        // Flate at lopdf's fixed best-compression level is the slowest step for large reports:
-        // spread it over the cores. Each stream is compressed on its own, so the bytes do not
-        // depend on the number of threads.
+        // Deflate is the slowest step for large reports: spread it over the cores. Each stream is
+        // compressed on its own, so the bytes do not depend on the number of threads.
         let chunk = count.div_ceil(threads).max(1);
-        if threads == 1 || count == 1 {
-            contents
-                .iter_mut()
-                .filter_map(|o| o.as_stream_mut().ok())
-                .for_each(|s| {
-                    let _ = s.compress();
-                });
-        } else {
-            std::thread::scope(|scope| {
-                for part in contents.chunks_mut(chunk) {
-                    scope.spawn(move || {
-                        part.iter_mut()
-                            .filter_map(|o| o.as_stream_mut().ok())
-                            .for_each(|s| {
-                                let _ = s.compress();
-                            });
-                    });
-                }
-            });
-        }
+        std::thread::scope(|scope| {
+            for part in contents.chunks_mut(chunk) {
+                scope.spawn(move || part.iter_mut().for_each(deflate));
+            }
+        });
         for stream in contents {
-            lo.objects.insert(slots[placed], stream);
+            let (page_id, contents_id) = page_ids(placed);
+            let mut page = template.clone();
+            page.set("Contents", lopdf::Object::Reference(contents_id));
+            page.set("Parent", lopdf::Object::Reference(pages_id));
+            file.object(page_id, lopdf::Object::Dictionary(page))?;
+            file.object(contents_id, stream)?;
             placed += 1;
         }
         Ok(())
@@ -275,10 +288,42 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
             "the layout passes disagree: {number} pages laid out, {placed} written, {total} expected"
         )));
     }
+    page_tree.set(
+        "Kids",
+        (0..total)
+            .map(|i| lopdf::Object::Reference(page_ids(i).0))
+            .collect::<Vec<_>>(),
+    );
+    page_tree.set("Count", total as i64);
+    file.object(pages_id, lopdf::Object::Dictionary(page_tree))?;
+    file.finish(&lo.trailer)
+}
 
-    // printpdf fills the trailer /ID from a process-wide counter, so two renders of the same
-    // document differ. Replace it with a digest of the content (as reproducible-build PDF
-    // producers do); both halves are equal, as for a newly created file.
+/// Deflates a page's content stream (zlib's default level: a fifth of the time of the best level
+/// for a few percent more bytes).
+fn deflate(object: &mut lopdf::Object) {
+    use std::io::Write;
+    let Ok(stream) = object.as_stream_mut() else {
+        return;
+    };
+    if stream.dict.get(b"Filter").is_ok() {
+        return;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    if encoder.write_all(&stream.content).is_ok() {
+        if let Ok(compressed) = encoder.finish() {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(compressed);
+        }
+    }
+}
+
+/// printpdf fills the trailer /ID from a process-wide counter, so two renders of the same document
+/// would differ: it is replaced with a digest of the content (as reproducible-build PDF producers
+/// do; both halves equal, as for a newly created file). The info dictionary always carries
+/// CreationDate/ModDate (the Unix epoch unless set) and empty PDF/X fields; what would be
+/// meaningless is left out.
+fn fix_trailer_and_info(lo: &mut lopdf::Document, doc: &Document) {
     let id = document_id(doc);
     if let Ok(pair) = lo.trailer.get_mut(b"ID").and_then(|o| o.as_array_mut()) {
         for part in pair.iter_mut() {
@@ -287,8 +332,6 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
             }
         }
     }
-    // The info dictionary always carries CreationDate/ModDate (the Unix epoch unless set) and
-    // empty PDF/X fields; leave out what would be meaningless.
     if let Ok(info_id) = lo.trailer.get(b"Info").and_then(|o| o.as_reference()) {
         if let Ok(info) = lo.get_object_mut(info_id).and_then(|o| o.as_dict_mut()) {
             for key in [
@@ -312,11 +355,124 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
             }
         }
     }
-    // The fonts and the remaining small streams (page contents are compressed already).
-    lo.compress();
-    lo.save_to(&mut &mut *out)
+}
+
+/// A PDF file written object by object: each object is written as soon as it is ready, with its
+/// offset noted for the cross-reference table at the end. The bytes of an object (and of the trailer)
+/// are lopdf's own: each is saved as the only content of a throwaway lopdf document and cut out of
+/// it, so the file is what lopdf's `Document::save` would write, without holding every object first.
+struct PdfFile<'w> {
+    out: &'w mut dyn std::io::Write,
+    written: u64,
+    offsets: Vec<Option<u32>>,
+}
+
+/// A lopdf document holding only `objects`, saved with a classic cross-reference table.
+fn save_alone(
+    objects: Vec<(lopdf::ObjectId, lopdf::Object)>,
+    trailer: Option<lopdf::Dictionary>,
+    max_id: u32,
+) -> Result<(Vec<u8>, usize), PdfError> {
+    let mut alone = lopdf::Document::new();
+    alone.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+    alone.max_id = max_id;
+    alone.objects.extend(objects);
+    if let Some(trailer) = trailer {
+        alone.trailer = trailer;
+    }
+    let header = format!("%PDF-{}\n", alone.version).len() + alone.binary_mark.len() + 2;
+    let mut bytes = Vec::new();
+    alone
+        .save_to(&mut bytes)
         .map_err(|e| PdfError::Write(e.to_string()))?;
-    Ok(())
+    Ok((bytes, header))
+}
+
+/// The last position of `needle` in `bytes`.
+fn rfind(bytes: &[u8], needle: &[u8]) -> Option<usize> {
+    bytes.windows(needle.len()).rposition(|w| w == needle)
+}
+
+impl<'w> PdfFile<'w> {
+    fn start(
+        out: &'w mut dyn std::io::Write,
+        lo: &lopdf::Document,
+        size: u32,
+    ) -> Result<Self, PdfError> {
+        let mut file = Self {
+            out,
+            written: 0,
+            offsets: vec![None; size as usize + 1],
+        };
+        let mut header = format!("%PDF-{}\n%", lo.version).into_bytes();
+        header.extend_from_slice(&lo.binary_mark);
+        header.push(b'\n');
+        file.bytes(&header)?;
+        Ok(file)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) -> Result<(), PdfError> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| PdfError::Write(e.to_string()))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `id 0 obj ... endobj`.
+    fn object(&mut self, id: lopdf::ObjectId, object: lopdf::Object) -> Result<(), PdfError> {
+        let offset = u32::try_from(self.written)
+            .map_err(|_| PdfError::Write("the PDF is larger than 4 GiB".to_string()))?;
+        match self.offsets.get_mut(id.0 as usize) {
+            Some(slot) => *slot = Some(offset),
+            None => {
+                return Err(PdfError::Build(format!(
+                    "object {} is outside the cross-reference table",
+                    id.0
+                )))
+            }
+        }
+        let (bytes, header) = save_alone(vec![(id, object)], None, id.0)?;
+        // The object runs from the header to the cross-reference table (binary stream content may
+        // contain anything, but the table is the last `xref` keyword).
+        let end = rfind(&bytes, b"xref\n")
+            .filter(|&end| end >= header)
+            .ok_or_else(|| PdfError::Write("lopdf wrote no cross-reference table".to_string()))?;
+        self.bytes(&bytes[header..end])
+    }
+
+    /// The cross-reference table, the trailer and `startxref`.
+    fn finish(mut self, trailer: &lopdf::Dictionary) -> Result<(), PdfError> {
+        use lopdf::xref::{XrefEntry, XrefSection};
+        let start = self.written;
+        let mut section = XrefSection::new(0);
+        section.add_unusable_free_entry();
+        for offset in &self.offsets[1..] {
+            section.add_entry(match offset {
+                Some(offset) => XrefEntry::Normal {
+                    offset: *offset,
+                    generation: 0,
+                },
+                None => XrefEntry::Free,
+            });
+        }
+        let mut bytes = b"xref\n".to_vec();
+        section
+            .write_xref_section(&mut bytes)
+            .map_err(|e| PdfError::Write(e.to_string()))?;
+        // lopdf sets the trailer's /Size from the largest object number.
+        let max_id = self.offsets.len() as u32 - 1;
+        let (alone, _) = save_alone(Vec::new(), Some(trailer.clone()), max_id)?;
+        let from = rfind(&alone, b"trailer\n");
+        let to = rfind(&alone, b"\nstartxref");
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(PdfError::Write("lopdf wrote no trailer".to_string()));
+        };
+        bytes.extend_from_slice(&alone[from..to]);
+        bytes.extend(format!("\nstartxref\n{start}\n%%EOF").into_bytes());
+        self.bytes(&bytes)?;
+        self.out.flush().map_err(|e| PdfError::Write(e.to_string()))
+    }
 }
 
 /// [`render_to`] into memory.

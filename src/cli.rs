@@ -136,16 +136,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Asymmetric AWS KMS key (ECC_NIST_P256) to sign with.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub kms_key_id: Option<String>,
     /// Archive bucket; without it the pack is not uploaded.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = config::parse_bucket_name)]
     pub bucket: Option<String>,
     /// Key prefix in the archive bucket.
     #[arg(long, value_name = "P")]
     pub prefix: Option<String>,
     /// Encrypt archived objects with this KMS key (SSE-KMS).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub sse_kms_key_id: Option<String>,
     /// Object Lock retention (COMPLIANCE) in days for archived objects.
     #[arg(long, value_name = "N")]
@@ -158,13 +158,13 @@ pub struct UploadArgs {
     #[arg(long, value_name = "DIR")]
     pub pack: PathBuf,
     /// The archive bucket.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = config::parse_bucket_name)]
     pub bucket: String,
     /// Key prefix before <account-id>/<YYYY>-Q<n>/<pack-id>/.
     #[arg(long, value_name = "P")]
     pub prefix: Option<String>,
     /// Encrypt objects with this KMS key (SSE-KMS) instead of SSE-S3.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub sse_kms_key_id: Option<String>,
     /// Keep every object under Object Lock retention in COMPLIANCE mode for N days (the bucket must
     /// have Object Lock enabled).
@@ -192,7 +192,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Asymmetric AWS KMS key (ECC_NIST_P256) to sign with, by ARN, id or alias.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub kms_key_id: Option<String>,
 }
 
@@ -210,7 +210,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
     /// The KMS key the pack must have been signed with.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub kms_key_id: Option<String>,
 }
 
@@ -915,13 +915,6 @@ fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
 
 fn run_upload(args: &UploadArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let settings = (|| -> Result<crate::archive::UploadSettings, InvalidValue> {
-        if args.bucket.is_empty() || args.bucket.contains('/') {
-            return Err(InvalidValue {
-                flag: "--bucket",
-                value: args.bucket.clone(),
-                allowed: "an S3 bucket name (no s3:// and no slashes)".into(),
-            });
-        }
         if args.retain_days == Some(0) {
             return Err(InvalidValue {
                 flag: "--retain-days",

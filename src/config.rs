@@ -489,6 +489,70 @@ pub fn parse_external_id(value: &str) -> Result<String, InvalidValue> {
     }
 }
 
+/// Checks a KMS key reference: a key ARN (`arn:aws:kms:<region>:<account>:key/<id>`), an alias ARN,
+/// a key id (a UUID or a multi-Region `mrk-` id) or an alias name (`alias/<name>`). For clap's
+/// `value_parser`: the flag name is added by clap.
+pub fn parse_kms_key_ref(value: &str) -> Result<String, String> {
+    let alias_ok = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 250
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    };
+    let id_ok = |id: &str| {
+        let uuid = id.len() == 36
+            && id.chars().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        let mrk = id
+            .strip_prefix("mrk-")
+            .is_some_and(|hex| hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()));
+        uuid || mrk
+    };
+    let ok = match value.split(':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, "kms", region, account, resource] => {
+            partition.starts_with("aws")
+                && RegionName::parse(region).is_ok()
+                && AccountId::parse("", account).is_ok()
+                && (resource.strip_prefix("key/").is_some_and(id_ok)
+                    || resource.strip_prefix("alias/").is_some_and(alias_ok))
+        }
+        [single] => single.strip_prefix("alias/").is_some_and(alias_ok) || id_ok(single),
+        _ => false,
+    };
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(
+            "expected a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), an alias ARN, a key id \
+             (UUID or mrk-...) or an alias name (alias/NAME)"
+                .to_string(),
+        )
+    }
+}
+
+/// Checks an S3 bucket name: 3-63 characters of lowercase letters, digits, `.` and `-`, starting and
+/// ending with a letter or digit, not shaped like an IP address. For clap's `value_parser`.
+pub fn parse_bucket_name(value: &str) -> Result<String, String> {
+    let ok = (3..=63).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !value.contains("..")
+        && value.parse::<std::net::Ipv4Addr>().is_err();
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err("expected an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', starting and \
+             ending with a letter or digit (no s3:// prefix, no path)"
+            .to_string())
+    }
+}
+
 /// How `collect` enters member accounts: `sts:AssumeRole` on the named role in each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleSettings {

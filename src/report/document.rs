@@ -1,14 +1,35 @@
 //! A page-independent description of a report: headings, paragraphs, key/value lists and tables.
-//! Built once from an assessment; the PDF renderer lays it out on pages.
+//! The PDF renderer lays it out on pages.
 
 /// A whole report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Document {
+pub struct Document<'a> {
     /// Shown on the first page and in the PDF metadata.
     pub title: String,
     /// Printed in every page footer beside "page n of m" (the pack id).
     pub footer: String,
-    pub blocks: Vec<Block>,
+    pub blocks: Blocks<'a>,
+}
+
+/// Makes a document's blocks, handing each to the given function in reading order.
+pub type MakeBlocks<'a> = Box<dyn Fn(&mut dyn FnMut(Block)) + 'a>;
+
+/// The content of a document, in reading order.
+pub enum Blocks<'a> {
+    /// Every block, held in memory.
+    List(Vec<Block>),
+    /// Blocks made on demand, each time the document is read (the renderer reads it more than once):
+    /// a report of any size holds one block at a time.
+    Made(MakeBlocks<'a>),
+}
+
+impl Blocks<'_> {
+    /// Calls `f` with each block in order.
+    pub fn for_each(&self, f: &mut dyn FnMut(&Block)) {
+        match self {
+            Blocks::List(blocks) => blocks.iter().for_each(f),
+            Blocks::Made(make) => make(&mut |block| f(&block)),
+        }
+    }
 }
 
 /// One piece of content, in reading order.

@@ -1,6 +1,6 @@
 //! The PDF report's content: the same sections as the HTML report, as a page-independent document.
 
-use super::document::{Block, Document};
+use super::document::{Block, Blocks, Document};
 use super::Integrity;
 use crate::assess::{Assessment, Status};
 use crate::config::catalogue;
@@ -67,63 +67,72 @@ pub fn unlisted_warning(a: &Assessment) -> Option<String> {
     ))
 }
 
-pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
+/// The PDF report of an assessment. Its blocks are made on demand from the assessment (see
+/// [`Blocks::Made`]), so only one is in memory at a time.
+pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Document<'a> {
+    Document {
+        title: format!("{} — {}", a.rule.title, scope_label(a)),
+        footer: format!("auditpack · pack {} · {}", a.pack.pack_id, scope_label(a)),
+        blocks: Blocks::Made(Box::new(move |out| emit(a, integrity, out))),
+    }
+}
+
+/// Hands each block of the report to `out`, in reading order.
+fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block)) {
     let primary_cis = a.mapping.primary_cis_aws();
-    let mut blocks = vec![
-        heading(&a.rule.title, false),
-        Block::Paragraph(format!(
-            "{primary_cis} · {} · CIS Controls v7 {} \"{}\" · rule {}",
-            a.mapping.cce, a.mapping.cis_v7.control, a.mapping.cis_v7.title, a.rule.id
-        )),
-        Block::KeyValues(vec![
-            (
-                if a.summary.accounts.len() > 1 {
-                    "Caller's account".into()
-                } else {
-                    "AWS account".into()
-                },
-                a.pack.account_id.clone(),
+    out(heading(&a.rule.title, false));
+    out(Block::Paragraph(format!(
+        "{primary_cis} · {} · CIS Controls v7 {} \"{}\" · rule {}",
+        a.mapping.cce, a.mapping.cis_v7.control, a.mapping.cis_v7.title, a.rule.id
+    )));
+    out(Block::KeyValues(vec![
+        (
+            if a.summary.accounts.len() > 1 {
+                "Caller's account".into()
+            } else {
+                "AWS account".into()
+            },
+            a.pack.account_id.clone(),
+        ),
+        (
+            "Accounts in scope".into(),
+            format!(
+                "{} ({} not collected)",
+                a.summary.accounts.iter().filter(|r| r.in_scope).count(),
+                a.summary.accounts_not_collected
             ),
-            (
-                "Accounts in scope".into(),
-                format!(
-                    "{} ({} not collected)",
-                    a.summary.accounts.iter().filter(|r| r.in_scope).count(),
-                    a.summary.accounts_not_collected
-                ),
-            ),
-            ("Collected by".into(), a.pack.caller_arn.clone()),
-            (
-                "Regions".into(),
-                format!("{} ({})", a.pack.regions.join(", "), a.pack.regions_source),
-            ),
-            (
-                "Collection window".into(),
-                format!("{} – {}", a.pack.started_at, a.pack.finished_at),
-            ),
-            ("Tool".into(), a.pack.tool_version.clone()),
-            ("Pack id".into(), a.pack.pack_id.clone()),
-            (
-                "Record chain head".into(),
-                format!("{} ({} records)", a.pack.chain_head, a.pack.records),
-            ),
-        ]),
-    ];
+        ),
+        ("Collected by".into(), a.pack.caller_arn.clone()),
+        (
+            "Regions".into(),
+            format!("{} ({})", a.pack.regions.join(", "), a.pack.regions_source),
+        ),
+        (
+            "Collection window".into(),
+            format!("{} – {}", a.pack.started_at, a.pack.finished_at),
+        ),
+        ("Tool".into(), a.pack.tool_version.clone()),
+        ("Pack id".into(), a.pack.pack_id.clone()),
+        (
+            "Record chain head".into(),
+            format!("{} ({} records)", a.pack.chain_head, a.pack.records),
+        ),
+    ]));
     if let Some(endpoint) = &a.pack.endpoint_url {
-        blocks.push(Block::Paragraph(format!(
+        out(Block::Paragraph(format!(
             "Collected from {endpoint}, not the public AWS endpoint."
         )));
     }
     if !a.pack.complete {
-        blocks.push(Block::Paragraph(format!(
+        out(Block::Paragraph(format!(
             "The pack has {} evidence gap(s): checks that depend on them are UNKNOWN, never PASS.",
             a.summary.gaps
         )));
     }
 
     let s = &a.summary;
-    blocks.push(heading("Executive summary", false));
-    blocks.push(Block::Paragraph(format!(
+    out(heading("Executive summary", false));
+    out(Block::Paragraph(format!(
         "{} trail(s) assessed. The rule passes for {}, fails for {} and could not be decided for {}. \
          Across all checks: {} PASS, {} FAIL, {} UNKNOWN, {} not applicable.",
         s.trails,
@@ -136,9 +145,9 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         s.checks.not_applicable
     )));
     if let Some(warning) = unlisted_warning(a) {
-        blocks.push(Block::Paragraph(warning));
+        out(Block::Paragraph(warning));
     }
-    blocks.push(Block::BarChart {
+    out(Block::BarChart {
         bars: vec![
             ("PASS".into(), s.checks.pass),
             ("FAIL".into(), s.checks.fail),
@@ -162,15 +171,15 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             ]
         })
         .collect();
-    blocks.push(Block::Subheading("By account".into()));
-    blocks.push(table(
+    out(Block::Subheading("By account".into()));
+    out(table(
         &[
             "Account", "Name", "Evidence", "Trails", "PASS", "FAIL", "UNKNOWN", "Gaps",
         ],
         &[1.5, 2.0, 1.7, 0.8, 0.8, 0.8, 1.1, 0.8],
         account_rows,
     ));
-    blocks.push(Block::Subheading("By trail".into()));
+    out(Block::Subheading("By trail".into()));
     let summary_rows = a
         .trails
         .iter()
@@ -194,7 +203,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             ]
         })
         .collect();
-    blocks.push(table(
+    out(table(
         &[
             "Trail",
             "Account",
@@ -207,7 +216,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         summary_rows,
     ));
 
-    blocks.push(heading("Control mapping", true));
+    out(heading("Control mapping", true));
     let mut mapping_rows: Vec<Vec<String>> = a
         .mapping
         .cis_aws
@@ -240,19 +249,19 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
     for e in &a.mapping.equivalents {
         mapping_rows.push(vec!["Equivalent check".into(), e.clone()]);
     }
-    blocks.push(table(&["Framework", "Control"], &[1.0, 2.0], mapping_rows));
+    out(table(&["Framework", "Control"], &[1.0, 2.0], mapping_rows));
     for (title, text) in [
         ("Description", &a.rule.description),
         ("Rationale", &a.rule.rationale),
         ("Impact", &a.rule.impact),
         ("Default value", &a.rule.default_value),
     ] {
-        blocks.push(Block::Subheading(title.into()));
-        blocks.push(Block::Paragraph(text.clone()));
+        out(Block::Subheading(title.into()));
+        out(Block::Paragraph(text.clone()));
     }
-    blocks.push(Block::Subheading("Remediation".into()));
-    blocks.push(Block::Bullets(a.rule.remediation.clone()));
-    blocks.push(Block::Subheading("References".into()));
+    out(Block::Subheading("Remediation".into()));
+    out(Block::Bullets(a.rule.remediation.clone()));
+    out(Block::Subheading("References".into()));
     let mut references: Vec<String> = a
         .rule
         .references
@@ -260,9 +269,9 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         .map(|r| format!("{}: {}", r.title, r.url))
         .collect();
     references.push(a.mapping.cce.clone());
-    blocks.push(Block::Bullets(references));
-    blocks.push(Block::Subheading("Checks".into()));
-    blocks.push(table(
+    out(Block::Bullets(references));
+    out(Block::Subheading("Checks".into()));
+    out(table(
         &["Check id", "What it verifies", "CIS AWS", "CIS v7"],
         &[2.2, 3.6, 1.4, 0.8],
         catalogue()
@@ -279,9 +288,9 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             .collect(),
     ));
 
-    blocks.push(heading("Findings by trail", true));
+    out(heading("Findings by trail", true));
     for t in &a.trails {
-        blocks.push(Block::Subheading(format!(
+        out(Block::Subheading(format!(
             "{} ({})",
             t.trail_name, t.trail_arn
         )));
@@ -290,7 +299,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             (Some(id), None) => id.clone(),
             _ => "none".into(),
         };
-        blocks.push(Block::Paragraph(format!(
+        out(Block::Paragraph(format!(
             "Account {} · home region {} · KMS key {} · bucket {}",
             t.account_id,
             t.region,
@@ -316,14 +325,14 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
                 ]
             })
             .collect();
-        blocks.push(table(
+        out(table(
             &["Check", "Status", "Reason", "Controls", "Evidence"],
             &[2.2, 1.1, 4.4, 1.5, 1.0],
             rows,
         ));
     }
 
-    blocks.push(heading("Remediation of failures", true));
+    out(heading("Remediation of failures", true));
     let failures: Vec<Vec<String>> = a
         .failures()
         .map(|(t, f)| {
@@ -336,25 +345,25 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         })
         .collect();
     if failures.is_empty() {
-        blocks.push(Block::Paragraph("No check failed.".into()));
+        out(Block::Paragraph("No check failed.".into()));
     } else {
-        blocks.push(table(
+        out(table(
             &["Trail", "Check", "Why", "What to do"],
             &[1.6, 1.8, 3.0, 3.4],
             failures,
         ));
     }
 
-    blocks.push(heading("Evidence gaps", false));
+    out(heading("Evidence gaps", false));
     if a.gaps.is_empty() {
-        blocks.push(Block::Paragraph(
+        out(Block::Paragraph(
             "None: every call gave usable evidence.".into(),
         ));
     } else {
-        blocks.push(Block::Paragraph(
+        out(Block::Paragraph(
             "These calls gave no usable evidence. Checks that depend on them are UNKNOWN.".into(),
         ));
-        blocks.push(table(
+        out(table(
             &["Resource", "Operation", "Region", "Error", "Message"],
             &[2.4, 1.8, 1.1, 1.6, 3.3],
             a.gaps
@@ -372,11 +381,11 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
         ));
     }
 
-    blocks.push(heading("Evidence index", true));
-    blocks.push(Block::Paragraph(
+    out(heading("Evidence index", true));
+    out(Block::Paragraph(
         "Every record a verdict was derived from. Each body is in the pack at the path shown; its SHA-256 is chained into the pack's index.".into(),
     ));
-    blocks.push(table(
+    out(table(
         &[
             "#",
             "Operation",
@@ -407,12 +416,7 @@ pub fn build(a: &Assessment, integrity: Option<&Integrity>) -> Document {
             .collect(),
     ));
     if let Some(integrity) = integrity {
-        blocks.push(heading("Integrity", false));
-        blocks.push(Block::KeyValues(integrity.rows.clone()));
-    }
-    Document {
-        title: format!("{} — {}", a.rule.title, scope_label(a)),
-        footer: format!("auditpack · pack {} · {}", a.pack.pack_id, scope_label(a)),
-        blocks,
+        out(heading("Integrity", false));
+        out(Block::KeyValues(integrity.rows.clone()));
     }
 }

@@ -590,6 +590,7 @@ async fn scan(
     });
     let dispatch = Dispatch {
         in_scope: targets.iter().map(|t| t.id.to_string()).collect(),
+        active_per_region: settings.concurrency * 2,
         ..Dispatch::default()
     };
     let session_name = format!("auditpack-{pack_id}");
@@ -663,6 +664,9 @@ struct Dispatch {
     /// (account, bucket)
     buckets: Mutex<BTreeSet<(String, String)>>,
     key_tracker: Arc<Mutex<kms::KeyTracker>>,
+    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Twice the concurrency bound: enough to keep every permit busy.
+    active_per_region: usize,
 }
 
 impl Dispatch {
@@ -690,18 +694,40 @@ impl Dispatch {
             let region = crate::evidence::key_region(key, &trail.home_region);
             if lock(&self.keys).insert((account.clone(), region.clone(), key.clone())) {
                 let (c, tracker, key) = (collector.clone(), self.key_tracker.clone(), key.clone());
-                tasks.spawn(async move { kms::key_evidence(&c, &region, &key, &tracker).await });
+                let gate = self.gate(&region);
+                tasks.spawn(async move {
+                    let _active = gate.acquire().await;
+                    Box::pin(kms::key_evidence(&c, &region, &key, &tracker)).await
+                });
             }
         }
         if let Some(bucket) = &trail.bucket {
             if lock(&self.buckets).insert((account, bucket.clone())) {
                 let c = collector.clone();
                 let (bucket, region) = (bucket.clone(), trail.home_region.clone());
-                tasks.spawn(async move { s3::bucket_evidence(&c, &bucket, &region).await });
+                let gate = self.gate(&region);
+                tasks.spawn(async move {
+                    let _active = gate.acquire().await;
+                    Box::pin(s3::bucket_evidence(&c, &bucket, &region)).await
+                });
             }
         }
         let c = collector.clone();
-        tasks.spawn(async move { cloudtrail::trail_details(&c, &trail).await });
+        let gate = self.gate(&trail.home_region);
+        tasks.spawn(async move {
+            let _active = gate.acquire().await;
+            Box::pin(cloudtrail::trail_details(&c, &trail)).await
+        });
+    }
+
+    /// The gate of a region: at most `active_per_region` of its pieces of work under way, so that the
+    /// tasks waiting for the rest stay small (what they will do is allocated only once they pass).
+    /// One gate per region, so a slow region's backlog never blocks another's.
+    fn gate(&self, region: &str) -> Arc<Semaphore> {
+        lock(&self.gates)
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.active_per_region)))
+            .clone()
     }
 
     /// Once every account is listed: organisation trails whose owner did not list them (it could

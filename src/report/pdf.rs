@@ -107,10 +107,10 @@ fn break_quality(prev: char, next: char) -> u8 {
     }
 }
 
-/// Pages handed to printpdf at a time: bounds the memory held as page operations, which is
-/// several times the size of the finished PDF. Measured on a 1,000-trail report: 256 pages a batch
-/// peaked at 67 MiB, 16 at 49 MiB, for 5% more time.
-const BATCH_PAGES: usize = 16;
+/// Pages handed to printpdf at a time. Each batch costs printpdf a serialization of both fonts, and
+/// holds its pages' operations until they are written. Measured on a 1,000-trail report (1,023
+/// pages): 16 a batch 1.05 s and 31 MiB, 64 0.9 s and 30 MiB, 256 0.85 s and 45 MiB.
+const BATCH_PAGES: usize = 64;
 
 /// Renders the document as an A4 PDF.
 ///
@@ -183,7 +183,7 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
     };
     fix_trailer_and_info(&mut lo, doc);
     // The fonts and the other small streams (page contents are compressed as they are written).
-    lo.compress();
+    lo.objects.values_mut().for_each(deflate);
 
     // Object numbers: the skeleton's, with its page and content stream reused for page 1, then two
     // new ones (page, content stream) for each further page.
@@ -301,8 +301,9 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
     file.finish(&lo.trailer)
 }
 
-/// Deflates a page's content stream (zlib's default level: a fifth of the time of the best level
-/// for a few percent more bytes).
+/// Deflates a stream that is not compressed yet, at zlib's fastest level: deflate was the largest
+/// cost of large reports at lopdf's best level, and the fastest level costs few bytes on page
+/// content (1,000-trail report: see the commit that made it).
 fn deflate(object: &mut lopdf::Object) {
     use std::io::Write;
     let Ok(stream) = object.as_stream_mut() else {

@@ -215,11 +215,18 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
         }
         let count = batch.len();
         let mut part = PdfDocument::new("");
-        add_fonts(&mut part, fonts);
+        for (face, light) in [&fonts.regular, &fonts.bold].iter().zip(&fonts.light) {
+            part.resources
+                .fonts
+                .map
+                .insert(face.id.clone(), light.clone());
+        }
         part.pages = std::mem::take(batch);
         let mut warnings = Vec::new();
         let mut plo = part.to_lopdf_document(&opts, &mut warnings);
         drop(part);
+        // The light fonts are not embedded, as intended: their font objects are discarded.
+        warnings.retain(|w| !w.msg.contains("has no source bytes"));
         check(warnings)?;
         let mut contents = Vec::with_capacity(count);
         for page_id in plo.get_pages().into_values() {
@@ -856,6 +863,10 @@ impl Face {
 struct Fonts {
     regular: Face,
     bold: Face,
+    /// The two fonts without their file bytes, for the batch documents whose only product is page
+    /// content: printpdf encodes text from the glyph maps alone, and would otherwise embed and
+    /// deflate both whole fonts again for every batch (their font objects are discarded).
+    light: [PdfFont; 2],
 }
 
 impl Fonts {
@@ -878,9 +889,17 @@ fn fonts() -> Result<&'static Fonts, PdfError> {
                 other => (name, other.to_string()),
             })
         };
+        let regular = parse("DejaVuSans", FONT_REGULAR)?;
+        let bold = parse("DejaVuSans-Bold", FONT_BOLD)?;
+        let light = [&regular, &bold].map(|face| {
+            let mut font = face.font.clone();
+            font.original_bytes = Vec::new();
+            PdfFont::new(font)
+        });
         Ok(Fonts {
-            regular: parse("DejaVuSans", FONT_REGULAR)?,
-            bold: parse("DejaVuSans-Bold", FONT_BOLD)?,
+            regular,
+            bold,
+            light,
         })
     });
     parsed.as_ref().map_err(|(name, detail)| PdfError::Font {

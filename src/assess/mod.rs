@@ -12,7 +12,8 @@ use crate::evidence::{EvidenceError, Gap, IndexEntry, Pack};
 use checks::TrailEvidence;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use store::{Answer, Store};
 
 /// Format identifier of the findings document (`findings.json`).
@@ -54,22 +55,24 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EvidenceLink {
     pub seq: u64,
-    pub sha256: Option<String>,
+    /// Shared by every finding that links the record (a trail's listing is linked by all eight).
+    pub sha256: Option<Arc<str>>,
 }
 
 /// One check's verdict for one trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    pub check_id: String,
-    pub check_title: String,
+    /// The catalogue's text, shared by every trail's finding for the check.
+    pub check_id: Arc<str>,
+    pub check_title: Arc<str>,
     /// The rule's own verdict (CIS AWS 3.7) rather than a supporting check.
     pub primary: bool,
     pub status: Status,
     pub reason: String,
-    pub cis_aws_control: String,
-    pub cis_v7_control: String,
+    pub cis_aws_control: Arc<str>,
+    pub cis_v7_control: Arc<str>,
     /// What to do, for failures.
-    pub remediation: Option<String>,
+    pub remediation: Option<Arc<str>>,
     pub evidence: Vec<EvidenceLink>,
 }
 
@@ -228,6 +231,30 @@ struct FoundTrail<'a> {
     entry: &'a IndexEntry,
 }
 
+/// The fields of a DescribeTrails trail object that the checks and reports read; the rest stay in the
+/// pack (and the evidence index points to the record), but not in memory for every trail.
+fn judged_fields(trail: &Value) -> Value {
+    const FIELDS: [&str; 7] = [
+        "Name",
+        "TrailARN",
+        "HomeRegion",
+        "KmsKeyId",
+        "S3BucketName",
+        "LogFileValidationEnabled",
+        "IsMultiRegionTrail",
+    ];
+    let Some(object) = trail.as_object() else {
+        return trail.clone();
+    };
+    Value::Object(
+        object
+            .iter()
+            .filter(|(k, _)| FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
 /// Every trail in the pack's DescribeTrails answers, by ARN; the answer from the trail's home region wins.
 /// A trail seen by several accounts (an organisation trail) is judged from its owner's answer.
 fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
@@ -262,7 +289,7 @@ fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>
                 trails.insert(
                     arn.to_string(),
                     FoundTrail {
-                        trail: trail.clone(),
+                        trail: judged_fields(trail),
                         entry,
                     },
                 );
@@ -399,6 +426,16 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
     };
     let mut referenced: BTreeSet<u64> = BTreeSet::new();
     let mut trails = Vec::with_capacity(found.len());
+    // One copy of each text many findings repeat: record hashes and the catalogue's words.
+    let mut shared: HashMap<String, Arc<str>> = HashMap::new();
+    let mut share = |text: &str| -> Arc<str> {
+        if let Some(arc) = shared.get(text) {
+            return arc.clone();
+        }
+        let arc: Arc<str> = Arc::from(text);
+        shared.insert(text.to_string(), arc.clone());
+        arc
+    };
     for (arn, FoundTrail { trail, entry }) in &found {
         let home_region = trail["HomeRegion"]
             .as_str()
@@ -429,7 +466,7 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
                 .iter()
                 .map(|e| EvidenceLink {
                     seq: e.seq,
-                    sha256: e.body_sha256.clone(),
+                    sha256: e.body_sha256.as_deref().map(&mut share),
                 })
                 .collect();
             links.sort();
@@ -440,14 +477,14 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
                 summary.rule.add(verdict.status);
             }
             findings.push(Finding {
-                check_id: info.id.clone(),
-                check_title: info.title.clone(),
+                check_id: share(&info.id),
+                check_title: share(&info.title),
                 primary: info.primary,
                 status: verdict.status,
                 reason: verdict.reason,
-                cis_aws_control: info.cis_aws.clone(),
-                cis_v7_control: info.cis_v7.clone(),
-                remediation: (verdict.status == Status::Fail).then(|| info.remediation.clone()),
+                cis_aws_control: share(&info.cis_aws),
+                cis_v7_control: share(&info.cis_v7),
+                remediation: (verdict.status == Status::Fail).then(|| share(&info.remediation)),
                 evidence: links,
             });
         }

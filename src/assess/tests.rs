@@ -93,7 +93,7 @@ fn finding<'a>(a: &'a Assessment, suffix: &str, check: &str) -> &'a Finding {
     trail(a, suffix)
         .findings
         .iter()
-        .find(|f| f.check_id == check)
+        .find(|f| &*f.check_id == check)
         .unwrap_or_else(|| panic!("no {check} for *{suffix}"))
 }
 
@@ -191,7 +191,7 @@ fn findings_link_to_the_records_they_came_from() {
         .iter()
         .map(|l| {
             let e = pack.entries.iter().find(|e| e.seq == l.seq).unwrap();
-            assert_eq!(l.sha256, e.body_sha256);
+            assert_eq!(l.sha256.as_deref(), e.body_sha256.as_deref());
             e.operation.as_str()
         })
         .collect();

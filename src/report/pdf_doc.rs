@@ -188,7 +188,7 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
                 .findings
                 .iter()
                 .filter(|f| f.status == Status::Fail)
-                .map(|f| f.check_id.as_str())
+                .map(|f| &*f.check_id)
                 .collect();
             vec![
                 t.trail_name.clone(),
@@ -317,7 +317,7 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
                 let evidence: Vec<String> =
                     f.evidence.iter().map(|e| format!("#{}", e.seq)).collect();
                 vec![
-                    f.check_id.clone(),
+                    f.check_id.to_string(),
                     f.status.as_str().to_string(),
                     reason,
                     format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control),
@@ -338,9 +338,9 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
         .map(|(t, f)| {
             vec![
                 t.trail_name.clone(),
-                f.check_id.clone(),
+                f.check_id.to_string(),
                 f.reason.clone(),
-                f.remediation.clone().unwrap_or_default(),
+                f.remediation.as_deref().unwrap_or_default().to_string(),
             ]
         })
         .collect();

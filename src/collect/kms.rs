@@ -48,7 +48,7 @@ pub(crate) async fn key_evidence(
     };
     let arn = meta.arn.clone().unwrap_or_else(|| meta.key_id.clone());
     let first = {
-        let mut tracker = tracker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tracker = super::lock(tracker);
         tracker.resolved_refs += 1;
         tracker
             .arns

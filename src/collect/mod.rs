@@ -157,7 +157,7 @@ struct Clients {
 }
 
 fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, build: impl FnOnce() -> C) -> C {
-    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    let mut map = lock(map);
     map.entry(region.to_string()).or_insert_with(build).clone()
 }
 
@@ -228,7 +228,7 @@ pub(crate) struct Run {
 
 impl Run {
     fn lane(&self, region: &str) -> Arc<Semaphore> {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut lanes = lock(&self.lanes);
         lanes
             .entry(region.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.lane_permits)))
@@ -268,7 +268,8 @@ impl Collector {
         }
     }
 
-    /// Runs one API call under the concurrency bounds, recording every attempt, and classifies the result.
+    /// Runs one API call under the concurrency bounds, recording every attempt (answers that carry
+    /// credentials are stored redacted, see [`Recorder`]), and classifies the result.
     pub(crate) async fn call<O, E, F, Fut>(
         &self,
         service: &str,
@@ -276,45 +277,6 @@ impl Collector {
         region: &str,
         resource: &str,
         params: serde_json::Value,
-        send: F,
-    ) -> Outcome<O>
-    where
-        F: FnOnce(Recorder) -> Fut,
-        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        self.call_inner(service, operation, region, resource, params, false, send)
-            .await
-    }
-
-    /// [`Collector::call`] for answers that carry credentials: they are stored redacted.
-    pub(crate) async fn call_redacted<O, E, F, Fut>(
-        &self,
-        service: &str,
-        operation: &str,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        send: F,
-    ) -> Outcome<O>
-    where
-        F: FnOnce(Recorder) -> Fut,
-        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        self.call_inner(service, operation, region, resource, params, true, send)
-            .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn call_inner<O, E, F, Fut>(
-        &self,
-        service: &str,
-        operation: &str,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        redact: bool,
         send: F,
     ) -> Outcome<O>
     where
@@ -336,10 +298,7 @@ impl Collector {
             resource: resource.to_string(),
             params,
         });
-        let mut recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
-        if redact {
-            recorder = recorder.redacting();
-        }
+        let recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
         // Boxed, so that a task still waiting for its permits stays small: thousands of trails mean
         // thousands of waiting tasks, and an SDK call's state is kilobytes.
         let result = Box::pin(send(recorder)).await;
@@ -391,20 +350,16 @@ impl Collector {
             operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
             "evidence gap: {message}"
         );
-        self.run
-            .gaps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Gap {
-                account: spec.account.clone(),
-                service: spec.service.clone(),
-                operation: spec.operation.clone(),
-                region: spec.region.clone(),
-                resource: spec.resource.clone(),
-                error_code: code.clone(),
-                message,
-                call,
-            });
+        lock(&self.run.gaps).push(Gap {
+            account: spec.account.clone(),
+            service: spec.service.clone(),
+            operation: spec.operation.clone(),
+            region: spec.region.clone(),
+            resource: spec.resource.clone(),
+            error_code: code.clone(),
+            message,
+            call,
+        });
         Outcome::Gap(code)
     }
 }
@@ -447,7 +402,7 @@ pub async fn collect(
         stats,
     } = scanned;
     let gaps = {
-        let mut gaps = std::mem::take(&mut *run.gaps.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut gaps = std::mem::take(&mut *lock(&run.gaps));
         gaps.sort();
         gaps
     };
@@ -641,7 +596,8 @@ async fn scan(
     })
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex; a panic elsewhere while it was held leaves the data usable here.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -689,15 +645,12 @@ impl Dispatch {
             return;
         }
         let account = collector.account.clone().unwrap_or_default();
-        let mut tasks = lock(&self.tasks);
         if let Some(key) = &trail.kms_key_id {
             let region = crate::evidence::key_region(key, &trail.home_region);
             if lock(&self.keys).insert((account.clone(), region.clone(), key.clone())) {
                 let (c, tracker, key) = (collector.clone(), self.key_tracker.clone(), key.clone());
-                let gate = self.gate(&region);
-                tasks.spawn(async move {
-                    let _active = gate.acquire().await;
-                    Box::pin(kms::key_evidence(&c, &region, &key, &tracker)).await
+                self.spawn_gated(&region.clone(), move || async move {
+                    kms::key_evidence(&c, &region, &key, &tracker).await
                 });
             }
         }
@@ -705,29 +658,33 @@ impl Dispatch {
             if lock(&self.buckets).insert((account, bucket.clone())) {
                 let c = collector.clone();
                 let (bucket, region) = (bucket.clone(), trail.home_region.clone());
-                let gate = self.gate(&region);
-                tasks.spawn(async move {
-                    let _active = gate.acquire().await;
-                    Box::pin(s3::bucket_evidence(&c, &bucket, &region)).await
+                self.spawn_gated(&region.clone(), move || async move {
+                    s3::bucket_evidence(&c, &bucket, &region).await
                 });
             }
         }
         let c = collector.clone();
-        let gate = self.gate(&trail.home_region);
-        tasks.spawn(async move {
-            let _active = gate.acquire().await;
-            Box::pin(cloudtrail::trail_details(&c, &trail)).await
+        self.spawn_gated(&trail.home_region.clone(), move || async move {
+            cloudtrail::trail_details(&c, &trail).await
         });
     }
 
-    /// The gate of a region: at most `active_per_region` of its pieces of work under way, so that the
-    /// tasks waiting for the rest stay small (what they will do is allocated only once they pass).
-    /// One gate per region, so a slow region's backlog never blocks another's.
-    fn gate(&self, region: &str) -> Arc<Semaphore> {
-        lock(&self.gates)
+    /// Spawns `work` behind its region's gate: at most `active_per_region` pieces of a region's work
+    /// under way, so that the tasks waiting for the rest stay small (the work's future is made only
+    /// once it passes). One gate per region, so a slow region's backlog never blocks another's.
+    fn spawn_gated<W, F>(&self, region: &str, work: W)
+    where
+        W: FnOnce() -> F + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let gate = lock(&self.gates)
             .entry(region.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.active_per_region)))
-            .clone()
+            .clone();
+        lock(&self.tasks).spawn(async move {
+            let _active = gate.acquire().await;
+            Box::pin(work()).await
+        });
     }
 
     /// Once every account is listed: organisation trails whose owner did not list them (it could

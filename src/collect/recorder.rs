@@ -54,8 +54,12 @@ pub struct Recorder {
     attempts: AtomicU32,
     recorded: AtomicU32,
     error_meta: ErrorMetaFn,
-    /// Replace credential values in the body before it is stored (sts:AssumeRole).
-    redact: bool,
+}
+
+/// Whether a call's answers hold credentials, which never reach the pack: sts:AssumeRole, the only
+/// such operation auditpack calls. Its bodies are stored through [`redact_credentials`].
+fn carries_credentials(spec: &CallSpec) -> bool {
+    spec.service == "sts" && spec.operation == "AssumeRole"
 }
 
 /// Elements of an STS answer whose values are secrets and never reach the pack.
@@ -121,14 +125,7 @@ impl Recorder {
             attempts: AtomicU32::new(0),
             recorded: AtomicU32::new(0),
             error_meta: error_meta::<E>,
-            redact: false,
         }
-    }
-
-    /// This recorder stores bodies with their credentials replaced (see [`redact_credentials`]).
-    pub fn redacting(mut self) -> Self {
-        self.redact = true;
-        self
     }
 
     fn capture(&self, attempt: u32) -> Capture {
@@ -196,7 +193,7 @@ impl Intercept for Recorder {
         capture.server_date = header(headers, "date");
         capture.content_type = header(headers, "content-type");
         let body = response.body().bytes().unwrap_or_default();
-        if self.redact {
+        if carries_credentials(&self.spec) {
             match redact_credentials(body) {
                 Some((clean, replaced)) => {
                     capture.body = Some(clean);

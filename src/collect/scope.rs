@@ -190,7 +190,7 @@ pub(crate) async fn assume_role(
     let conf = aws_sdk_sts::config::Builder::from(&c.clients.sdk).build();
     let client = aws_sdk_sts::Client::from_conf(conf);
     let outcome = c
-        .call_redacted(
+        .call(
             "sts",
             "AssumeRole",
             &region,
@@ -233,7 +233,7 @@ pub(crate) async fn assume_role(
 }
 
 pub(crate) fn last_gap_message(c: &Collector) -> String {
-    let gaps = c.run.gaps.lock().unwrap_or_else(|p| p.into_inner());
+    let gaps = super::lock(&c.run.gaps);
     gaps.last()
         .map(|g| format!("{}: {}", g.error_code, g.message))
         .unwrap_or_else(|| "no answer".into())

@@ -33,18 +33,18 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from local_aws import aws_env, start_moto, start_proxy, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "tests", "fixtures", "seed.py")
-FAULT_PROXY = os.path.join(ROOT, "tests", "fixtures", "fault_proxy.py")
 PROWLER_VENV = os.path.join(ROOT, "target", "bench", "prowler-venv")
 PROWLER_SPEC = "prowler==5.46.0"
 PROWLER_CHECK = "cloudtrail_kms_encryption_enabled"
@@ -60,46 +60,6 @@ def say(message):
 
 
 # ---------------------------------------------------------------------------- processes and moto
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto(work):
-    port = free_port()
-    log = open(os.path.join(work, f"moto-{port}.log"), "w")
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/")
-            return proc, endpoint
-        except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("moto_server did not start")
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def aws_env(endpoint, creds):
-    """The environment for a measured tool: no AWS_* of ours, the account's credentials, the emulator."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(creds)
-    env.update({"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
-                "AWS_EC2_METADATA_DISABLED": "true"})
-    return env
-
 
 def measure(cmd, env, log_path, progress=None):
     """Runs cmd with stdout+stderr to log_path; returns wall seconds, exit code and the child's own peak
@@ -358,10 +318,8 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
 
 
 def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work):
-    proxy = subprocess.Popen([sys.executable, FAULT_PROXY, "--upstream", endpoint, "--fail-every", "0",
-                              "--delay-ms", str(args.latency_ms)], stdout=subprocess.PIPE, text=True)
+    proxy, target = start_proxy(endpoint, "--delay-ms", str(args.latency_ms))
     try:
-        target = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
         say(f"latency mode: every answer delayed {args.latency_ms} ms through {target}")
         runs = {}
         for label, concurrency in (("default", None), ("c1", 1)):

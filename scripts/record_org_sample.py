@@ -15,38 +15,16 @@ Talks only to the moto server it starts on a loopback port; refuses to overwrite
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from local_aws import ROOT, aws_env, start_moto, start_proxy, stop  # noqa: E402
+
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 MANAGEMENT = "210987654321"
 REGIONS = "us-east-1,eu-west-1,us-west-2"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto():
-    port = free_port()
-    log = open(os.path.join(tempfile.gettempdir(), f"sample-moto-{port}.log"), "w")
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/")
-            return proc, endpoint
-        except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("moto_server did not start")
 
 
 def run_json(args):
@@ -61,7 +39,7 @@ def main():
     args = parser.parse_args()
     if os.path.exists(args.out):
         sys.exit(f"{args.out} exists; remove it first to record a new sample")
-    moto, endpoint = start_moto()
+    moto, endpoint = start_moto(tempfile.gettempdir())
     proxy = None
     try:
         org = run_json([os.path.join(FIXTURES, "seed_org.py"), "--endpoint", endpoint,
@@ -74,22 +52,15 @@ def main():
                   "--regions", REGIONS, "bench"])
         run_json([seed, "--endpoint", endpoint, "--account", locked, "--prefix", "acme-locked", "--trails", "2",
                   "--regions", REGIONS, "bench"])
-        proxy = subprocess.Popen([sys.executable, os.path.join(FIXTURES, "fault_proxy.py"), "--upstream", endpoint,
-                                  "--fail-every", "0", "--deny-assume-role", locked],
-                                 stdout=subprocess.PIPE, text=True)
-        target = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(org["credentials"])
-        env.update({"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": target, "AWS_EC2_METADATA_DISABLED": "true"})
+        proxy, target = start_proxy(endpoint, "--deny-assume-role", locked)
         done = subprocess.run([args.binary, "collect", "--quiet", "--out", args.out, "--regions", REGIONS,
-                               "--org", "--role-name", "AuditpackReader"], env=env, text=True)
+                               "--org", "--role-name", "AuditpackReader"],
+                              env=aws_env(target, org["credentials"]), text=True)
         if done.returncode not in (0, 3):
             sys.exit(f"collect failed with exit {done.returncode}")
     finally:
-        if proxy:
-            proxy.terminate()
-        moto.terminate()
-        moto.wait()
+        stop(proxy)
+        stop(moto)
 
 
 if __name__ == "__main__":

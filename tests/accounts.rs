@@ -431,16 +431,8 @@ fn bad_account_flags_are_usage_errors_naming_the_value() {
         (vec!["--regions", "us-east-1,us-east-1"], "repeated"),
     ];
     for (args, needle) in cases {
-        let output = run(auditpack()
-            .args(["collect", "--out", out.to_str().unwrap()])
-            .args(&args));
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&output).contains(needle),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!out.exists(), "{args:?}");
+        let args = [&["collect", "--out", out.to_str().unwrap()][..], &args].concat();
+        assert_usage_error(&args, needle, &out);
     }
 }
 

@@ -297,16 +297,8 @@ fn bad_flags_are_usage_errors_naming_the_value() {
         (vec!["--concurrency", "0"], "--concurrency"),
         (vec!["--endpoint-url", "localhost:5000"], "--endpoint-url"),
     ] {
-        let output = run(auditpack()
-            .args(["collect", "--out", out.to_str().unwrap()])
-            .args(&args));
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&output).contains(needle),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!out.exists());
+        let args = [&["collect", "--out", out.to_str().unwrap()][..], &args].concat();
+        assert_usage_error(&args, needle, &out);
     }
 }
 

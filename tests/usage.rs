@@ -140,14 +140,7 @@ fn bad_values_are_usage_errors_naming_the_flag() {
         (vec!["keygen", "--out", sample], "refusing to overwrite"),
     ];
     for (args, needle) in cases {
-        let output = run(auditpack().args(&args));
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert!(
-            stderr(&output).contains(needle),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!Path::new(out).exists(), "{args:?} wrote {out}");
+        assert_usage_error(&args, needle, Path::new(out));
     }
 }
 

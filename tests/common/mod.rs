@@ -134,6 +134,23 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `auditpack ARGS` and checks it is refused as a usage error: exit 2, a message containing
+/// `needle` (the flag, the value or what is allowed), and nothing written at `untouched`.
+pub fn assert_usage_error(args: &[&str], needle: &str, untouched: &Path) {
+    let output = run(auditpack().args(args));
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    assert!(
+        stderr(&output).contains(needle),
+        "{args:?}: {}",
+        stderr(&output)
+    );
+    assert!(
+        !untouched.exists(),
+        "{args:?} wrote {}",
+        untouched.display()
+    );
+}
+
 /// A temporary directory that lives as long as the test.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

@@ -86,7 +86,7 @@ pub fn render_to(
         .iter()
         .map(|row| AccountRow {
             row,
-            evidence: super::pdf_doc::account_evidence(row),
+            evidence: super::account_evidence(row),
         })
         .collect();
     let mut page = tera::Context::new();
@@ -115,8 +115,8 @@ pub fn render_to(
         "accounts_in_scope",
         &a.summary.accounts.iter().filter(|r| r.in_scope).count(),
     );
-    page.insert("scope", &super::pdf_doc::scope_label(a));
-    page.insert("unlisted_warning", &super::pdf_doc::unlisted_warning(a));
+    page.insert("scope", &super::scope_label(a));
+    page.insert("unlisted_warning", &super::unlisted_warning(a));
     page.insert("checks", &catalogue().checks);
     page.insert("failure_count", &a.failures().count());
     page.insert("integrity", &integrity.map(|i| &i.rows));

@@ -78,6 +78,50 @@ impl Format {
     }
 }
 
+// Texts the HTML and the PDF both show.
+
+/// What the per-account table says about an account's evidence.
+pub(crate) fn account_evidence(row: &crate::assess::AccountSummary) -> String {
+    match (row.in_scope, row.collected) {
+        (_, false) => "NOT COLLECTED".to_string(),
+        _ if !row.regions_not_listed.is_empty() => format!(
+            "INCOMPLETE: trails not listed in {}",
+            row.regions_not_listed.join(", ")
+        ),
+        (false, true) => "outside scope".to_string(),
+        (true, true) => "collected".to_string(),
+    }
+}
+
+/// What the report covers, for titles and footers: "account 111122223333", or "4 accounts" when the
+/// pack spans several.
+pub(crate) fn scope_label(a: &Assessment) -> String {
+    let in_scope = a.summary.accounts.iter().filter(|r| r.in_scope).count();
+    if in_scope > 1 {
+        format!("{in_scope} accounts")
+    } else {
+        format!("account {}", a.pack.account_id)
+    }
+}
+
+/// The warning the reports give when some regions could not be listed, if any.
+pub(crate) fn unlisted_warning(a: &Assessment) -> Option<String> {
+    let unlisted = &a.summary.regions_not_listed;
+    if unlisted.is_empty() {
+        return None;
+    }
+    let places: Vec<String> = unlisted
+        .iter()
+        .map(|u| format!("{} in account {}", u.region, u.account_id))
+        .collect();
+    Some(format!(
+        "The trails of {} region(s) could not be listed ({}): any trail there is missing from this \
+         report, so the rule is not established for those regions. See Evidence gaps.",
+        unlisted.len(),
+        places.join("; ")
+    ))
+}
+
 /// Renders one format into memory.
 pub fn render(
     assessment: &Assessment,

@@ -1,7 +1,7 @@
 //! The PDF report's content: the same sections as the HTML report, as a page-independent document.
 
 use super::document::{Block, Blocks, Document};
-use super::Integrity;
+use super::{account_evidence, scope_label, unlisted_warning, Integrity};
 use crate::assess::{Assessment, Status};
 use crate::config::catalogue;
 
@@ -25,48 +25,6 @@ fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> Block {
 }
 
 /// Builds the PDF report's document from an assessment.
-/// What the per-account table says about an account's evidence.
-pub fn account_evidence(row: &crate::assess::AccountSummary) -> String {
-    match (row.in_scope, row.collected) {
-        (_, false) => "NOT COLLECTED".to_string(),
-        _ if !row.regions_not_listed.is_empty() => format!(
-            "INCOMPLETE: trails not listed in {}",
-            row.regions_not_listed.join(", ")
-        ),
-        (false, true) => "outside scope".to_string(),
-        (true, true) => "collected".to_string(),
-    }
-}
-
-/// What the report covers, for titles and footers: "account 111122223333", or "4 accounts" when the
-/// pack spans several.
-pub fn scope_label(a: &Assessment) -> String {
-    let in_scope = a.summary.accounts.iter().filter(|r| r.in_scope).count();
-    if in_scope > 1 {
-        format!("{in_scope} accounts")
-    } else {
-        format!("account {}", a.pack.account_id)
-    }
-}
-
-/// The warning the reports give when some regions could not be listed, if any.
-pub fn unlisted_warning(a: &Assessment) -> Option<String> {
-    let unlisted = &a.summary.regions_not_listed;
-    if unlisted.is_empty() {
-        return None;
-    }
-    let places: Vec<String> = unlisted
-        .iter()
-        .map(|u| format!("{} in account {}", u.region, u.account_id))
-        .collect();
-    Some(format!(
-        "The trails of {} region(s) could not be listed ({}): any trail there is missing from this \
-         report, so the rule is not established for those regions. See Evidence gaps.",
-        unlisted.len(),
-        places.join("; ")
-    ))
-}
-
 /// The PDF report of an assessment. Its blocks are made on demand from the assessment (see
 /// [`Blocks::Made`]), so only one is in memory at a time.
 pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Document<'a> {

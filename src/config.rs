@@ -173,19 +173,29 @@ impl fmt::Display for RegionName {
 
 /// Parses `r1,r2,...`: each region valid, none repeated, at least one.
 pub fn parse_region_list(value: &str) -> Result<Vec<RegionName>, InvalidValue> {
-    let mut regions = Vec::new();
+    parse_unique_list("--regions", "region", value, RegionName::parse)
+}
+
+/// Parses a comma-separated `flag` value of `what`s: each part valid, none repeated, at least one.
+fn parse_unique_list<T: PartialEq + fmt::Display>(
+    flag: &'static str,
+    what: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, InvalidValue>,
+) -> Result<Vec<T>, InvalidValue> {
+    let mut items: Vec<T> = Vec::new();
     for part in value.split(',').map(str::trim) {
-        let region = RegionName::parse(part)?;
-        if regions.contains(&region) {
+        let item = parse(part)?;
+        if items.contains(&item) {
             return Err(InvalidValue::new(
-                "--regions",
+                flag,
                 value,
-                format!("each region once; {region} is repeated"),
+                format!("each {what} once; {item} is repeated"),
             ));
         }
-        regions.push(region);
+        items.push(item);
     }
-    Ok(regions)
+    Ok(items)
 }
 
 /// A validated endpoint URL such as `http://127.0.0.1:5000`.
@@ -362,19 +372,13 @@ pub enum AccountScope {
 
 /// Parses `--accounts 111111111111,222222222222`: each id valid, none repeated, at least one.
 pub fn parse_account_list(value: &str) -> Result<Vec<AccountTarget>, InvalidValue> {
-    let mut accounts: Vec<AccountTarget> = Vec::new();
-    for part in value.split(',').map(str::trim) {
-        let id = AccountId::parse("--accounts", part)?;
-        if accounts.iter().any(|a| a.id == id) {
-            return Err(InvalidValue::new(
-                "--accounts",
-                value,
-                format!("each account once; {id} is repeated"),
-            ));
-        }
-        accounts.push(AccountTarget { id, name: None });
-    }
-    Ok(accounts)
+    let ids = parse_unique_list("--accounts", "account", value, |part| {
+        AccountId::parse("--accounts", part)
+    })?;
+    Ok(ids
+        .into_iter()
+        .map(|id| AccountTarget { id, name: None })
+        .collect())
 }
 
 /// Reads `--accounts-file`: CSV lines `account_id[,name]`; blank lines and `#` comments are skipped,

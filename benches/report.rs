@@ -241,14 +241,23 @@ fn synthesise(dir: &std::path::Path, trails: usize) -> std::path::PathBuf {
         .0
 }
 
+/// Starts a phase: Linux resets the peak RSS (`VmHWM`) to the current RSS.
+fn phase_start() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
         .and_then(|l| {
             l.split_whitespace()
                 .nth(1)
@@ -268,9 +277,13 @@ fn main() {
     let path = synthesise(dir.path(), trails);
     let synth = start.elapsed();
     let start = Instant::now();
+    let base = rss_mib();
+    phase_start();
     let pack = Pack::open(&path).unwrap();
+    let opened = (peak_rss_mib(), rss_mib());
     let assessment = assess(&pack).unwrap();
     let assessed = start.elapsed();
+    let after_assess = (peak_rss_mib(), rss_mib());
     // As `auditpack report` does: the pack's index is not needed once assessed.
     drop(pack);
     assert_eq!(assessment.trails.len(), trails);
@@ -281,13 +294,23 @@ fn main() {
         assessed.as_secs_f64()
     );
     let out = dir.path().join("reports");
+    // RSS by phase (peaks reset at each phase's start): where a report's memory goes.
+    let mut phases = format!(
+        "trails {trails}: RSS MiB before open {base:.1}; open peak {:.1} now {:.1}; \
+         assess peak {:.1} now {:.1}",
+        opened.0, opened.1, after_assess.0, after_assess.1
+    );
+    let mut report_peak = opened.0.max(after_assess.0);
     for format in Format::ALL {
+        phase_start();
         let start = Instant::now();
         // As `auditpack report` does: each format streamed into its file.
         let written = write(&assessment, None, &[format], &out).unwrap();
         let took = start.elapsed();
         total += took;
         let size = std::fs::metadata(&written[0]).unwrap().len();
+        report_peak = report_peak.max(peak_rss_mib());
+        phases.push_str(&format!("; {} peak {:.1}", format.name(), peak_rss_mib()));
         line.push_str(&format!(
             ", {} {:.3}s ({} KiB)",
             format.name(),
@@ -296,9 +319,10 @@ fn main() {
         ));
     }
     println!("{line}");
+    println!("{phases}");
     println!(
         "trails {trails}: report stage total {:.3}s, peak RSS {:.1} MiB",
         total.as_secs_f64(),
-        peak_rss_mib()
+        report_peak
     );
 }

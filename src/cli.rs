@@ -641,13 +641,14 @@ fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
     })
 }
 
-fn print_verdicts(a: &Assessment) {
+fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
     let primary = a.mapping.primary_cis_aws();
     println!(
         "{} — account {} — pack {}",
         a.rule.title, a.pack.account_id, a.pack.pack_id
     );
-    for t in &a.trails {
+    for t in a.trails.iter() {
+        let t = t?;
         let status = t.primary().map(|f| f.status.as_str()).unwrap_or("UNKNOWN");
         let others: Vec<String> = t
             .findings
@@ -705,6 +706,7 @@ fn print_verdicts(a: &Assessment) {
             );
         }
     }
+    Ok(())
 }
 
 fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
@@ -716,7 +718,7 @@ fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
-    print_verdicts(&a);
+    print_verdicts(&a).context("listing the verdicts")?;
     Ok(if a.summary.checks.fail > 0 {
         exit::CHECKS_FAILED
     } else if a.summary.checks.unknown > 0

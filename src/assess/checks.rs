@@ -25,11 +25,44 @@ impl<'a> Verdict<'a> {
     }
 }
 
+/// The fields of a DescribeTrails trail object that the checks and reports read. The rest stay in
+/// the pack (every finding links the record), but not in memory for every trail.
+#[derive(Debug, Clone, Default)]
+pub struct TrailFacts {
+    pub name: String,
+    pub home_region: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub bucket: Option<String>,
+    pub log_file_validation: Option<bool>,
+    pub multi_region: Option<bool>,
+}
+
+impl TrailFacts {
+    pub fn from_json(trail: &Value) -> Self {
+        let text = |field: &str| trail.get(field).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            name: text("Name").unwrap_or_default(),
+            home_region: text("HomeRegion"),
+            kms_key_id: text("KmsKeyId"),
+            bucket: text("S3BucketName"),
+            log_file_validation: flag(trail, LOG_FILE_VALIDATION),
+            multi_region: flag(trail, MULTI_REGION),
+        }
+    }
+}
+
+fn flag(value: &Value, field: &str) -> Option<bool> {
+    value.get(field).and_then(Value::as_bool)
+}
+
+const LOG_FILE_VALIDATION: &str = "LogFileValidationEnabled";
+const MULTI_REGION: &str = "IsMultiRegionTrail";
+
 /// Everything the checks may look at for one trail.
 pub struct TrailEvidence<'a> {
     pub store: &'a Store<'a>,
-    /// The trail object from DescribeTrails, and the record it came from.
-    pub trail: &'a Value,
+    /// The trail from DescribeTrails, and the record it came from.
+    pub trail: &'a TrailFacts,
     pub trail_entry: &'a IndexEntry,
     pub arn: &'a str,
     /// The account that owns the trail: its answers are preferred where several accounts asked.
@@ -59,10 +92,6 @@ pub const CHECKS: &[(&str, CheckFn)] = &[
     ),
 ];
 
-fn flag(trail: &Value, field: &str) -> Option<bool> {
-    trail.get(field).and_then(Value::as_bool)
-}
-
 /// CIS AWS 3.7, the rule itself: the trail names a KMS key.
 fn kms_encryption<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
     let evidence = vec![t.trail_entry];
@@ -83,11 +112,12 @@ fn kms_encryption<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceErro
 fn trail_flag<'a>(
     t: &TrailEvidence<'a>,
     field: &str,
+    value: Option<bool>,
     on: &str,
     off: &str,
 ) -> Result<Verdict<'a>, EvidenceError> {
     let evidence = vec![t.trail_entry];
-    Ok(match flag(t.trail, field) {
+    Ok(match value {
         Some(true) => Verdict::new(Status::Pass, format!("{field} is true: {on}"), evidence),
         Some(false) => Verdict::new(Status::Fail, format!("{field} is false: {off}"), evidence),
         None => Verdict::new(
@@ -104,7 +134,8 @@ fn trail_flag<'a>(
 fn log_file_validation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
     trail_flag(
         t,
-        "LogFileValidationEnabled",
+        LOG_FILE_VALIDATION,
+        t.trail.log_file_validation,
         "CloudTrail writes signed digest files, so changes to delivered logs can be detected",
         "changes to delivered log files cannot be detected",
     )
@@ -113,7 +144,8 @@ fn log_file_validation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evidenc
 fn multi_region<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
     trail_flag(
         t,
-        "IsMultiRegionTrail",
+        MULTI_REGION,
+        t.trail.multi_region,
         "the trail records API activity in every region",
         "the trail records only its home region",
     )

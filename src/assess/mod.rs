@@ -2,14 +2,16 @@
 //! pack always gives the same `Assessment`, so an assessor can re-derive every verdict.
 
 mod checks;
+mod spool;
 mod store;
 
 pub use checks::{policy_allows_cloudtrail, CHECKS};
+pub use spool::{Spool, SpoolError, SpoolWriter};
 pub use store::describe_failure;
 
 use crate::config::{catalogue, Mapping, Rule};
 use crate::evidence::{EvidenceError, Gap, IndexEntry, Pack};
-use checks::TrailEvidence;
+use checks::{TrailEvidence, TrailFacts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,6 +26,8 @@ pub const FINDINGS_FORMAT: &str = "auditpack-findings/1";
 pub enum AssessError {
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
     #[error("{path}: the pack's record chain is broken ({problem}); run `auditpack verify --pack {path}` for details")]
     BrokenChain { path: String, problem: String },
 }
@@ -95,6 +99,11 @@ impl TrailAssessment {
     /// The primary (CIS AWS 3.7) finding.
     pub fn primary(&self) -> Option<&Finding> {
         self.findings.iter().find(|f| f.primary)
+    }
+
+    /// The failing findings, in check order: what the remediation lists show.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.status == Status::Fail)
     }
 }
 
@@ -200,7 +209,9 @@ pub struct PackInfo {
     pub chain_head: String,
 }
 
-/// Everything the reports show; `findings.json` is this value.
+/// Everything the reports show; `findings.json` is this value. The per-trail findings and the
+/// evidence index are [`Spool`]s: in memory for an ordinary pack, streamed from a temporary file for
+/// a very large one (see [`Limits`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub format: String,
@@ -208,64 +219,46 @@ pub struct Assessment {
     pub rule: Rule,
     pub mapping: Mapping,
     pub summary: Summary,
-    pub trails: Vec<TrailAssessment>,
+    pub trails: Spool<TrailAssessment>,
     pub gaps: Vec<Gap>,
-    pub evidence: Vec<EvidenceRecord>,
+    pub evidence: Spool<EvidenceRecord>,
 }
 
-impl Assessment {
-    /// Every failing finding with its trail, in report order: the remediation list of the reports.
-    pub fn failures(&self) -> impl Iterator<Item = (&TrailAssessment, &Finding)> {
-        self.trails.iter().flat_map(|t| {
-            t.findings
-                .iter()
-                .filter(|f| f.status == Status::Fail)
-                .map(move |f| (t, f))
-        })
+/// How many trails and evidence records an assessment keeps in memory before it moves them to a
+/// temporary file. Past these, memory no longer grows with the size of the pack's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub trails_in_memory: usize,
+    pub records_in_memory: usize,
+}
+
+impl Default for Limits {
+    /// About 8 MiB of trail findings and 4 MiB of evidence index: a 2,000-trail pack stays in memory.
+    fn default() -> Self {
+        Self {
+            trails_in_memory: 2_000,
+            records_in_memory: 8_000,
+        }
     }
 }
 
 /// A trail as found in the DescribeTrails answers, with the record it is judged from.
 struct FoundTrail<'a> {
-    trail: Value,
+    trail: TrailFacts,
     entry: &'a IndexEntry,
-}
-
-/// The fields of a DescribeTrails trail object that the checks and reports read; the rest stay in the
-/// pack (and the evidence index points to the record), but not in memory for every trail.
-fn judged_fields(trail: &Value) -> Value {
-    const FIELDS: [&str; 7] = [
-        "Name",
-        "TrailARN",
-        "HomeRegion",
-        "KmsKeyId",
-        "S3BucketName",
-        "LogFileValidationEnabled",
-        "IsMultiRegionTrail",
-    ];
-    let Some(object) = trail.as_object() else {
-        return trail.clone();
-    };
-    Value::Object(
-        object
-            .iter()
-            .filter(|(k, _)| FIELDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    )
 }
 
 /// Every trail in the pack's DescribeTrails answers, by ARN; the answer from the trail's home region wins.
 /// A trail seen by several accounts (an organisation trail) is judged from its owner's answer.
 fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
     let mut trails: BTreeMap<String, FoundTrail<'a>> = BTreeMap::new();
-    let rank = |arn: &str, trail: &Value, entry: &IndexEntry| {
+    let rank = |arn: &str, home_region: Option<&str>, entry: &IndexEntry| {
         (
             entry
                 .account
                 .as_deref()
                 .is_some_and(|a| Some(a) == arn_account(arn)),
-            trail["HomeRegion"].as_str() == Some(entry.region.as_str()),
+            home_region == Some(entry.region.as_str()),
         )
     };
     for listing in store.all("DescribeTrails") {
@@ -282,14 +275,15 @@ fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>
             let Some(arn) = trail["TrailARN"].as_str() else {
                 continue;
             };
-            let replace = trails
-                .get(arn)
-                .is_none_or(|found| rank(arn, trail, entry) > rank(arn, &found.trail, found.entry));
+            let replace = trails.get(arn).is_none_or(|found| {
+                rank(arn, trail["HomeRegion"].as_str(), entry)
+                    > rank(arn, found.trail.home_region.as_deref(), found.entry)
+            });
             if replace {
                 trails.insert(
                     arn.to_string(),
                     FoundTrail {
-                        trail: judged_fields(trail),
+                        trail: TrailFacts::from_json(trail),
                         entry,
                     },
                 );
@@ -352,10 +346,11 @@ fn unlisted_regions(
 }
 
 /// One row per account in the pack's scope (a single-account pack from before multi-account collection
-/// has its caller's account), then any account that owns a trail but was not in scope.
-fn account_summaries(
+/// has its caller's account), then any account that owns a trail but was not in scope, in the order
+/// their trails come. `trails` gives each trail's account and rule verdict.
+fn account_summaries<'t>(
     header: &crate::evidence::PackHeader,
-    trails: &[TrailAssessment],
+    trails: impl IntoIterator<Item = (&'t str, Option<Status>)>,
 ) -> Vec<AccountSummary> {
     let mut rows: Vec<AccountSummary> = header
         .accounts
@@ -376,22 +371,23 @@ fn account_summaries(
             ..AccountSummary::default()
         });
     }
-    for trail in trails {
-        let index = match rows.iter().position(|r| r.account_id == trail.account_id) {
-            Some(index) => index,
-            None => {
-                rows.push(AccountSummary {
-                    account_id: trail.account_id.clone(),
-                    collected: true,
-                    ..AccountSummary::default()
-                });
-                rows.len() - 1
-            }
-        };
-        let row = &mut rows[index];
-        row.trails += 1;
-        if let Some(primary) = trail.primary() {
-            row.rule.add(primary.status);
+    let mut index: HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.account_id.clone(), i))
+        .collect();
+    for (account, rule) in trails {
+        let i = *index.entry(account.to_string()).or_insert_with(|| {
+            rows.push(AccountSummary {
+                account_id: account.to_string(),
+                collected: true,
+                ..AccountSummary::default()
+            });
+            rows.len() - 1
+        });
+        rows[i].trails += 1;
+        if let Some(status) = rule {
+            rows[i].rule.add(status);
         }
     }
     for gap in &header.gaps {
@@ -408,8 +404,14 @@ fn account_summaries(
     rows
 }
 
-/// Assesses every trail in the pack. Fails only when the pack itself is damaged.
+/// Assesses every trail in the pack. Fails only when the pack itself is damaged (or a very large
+/// assessment cannot be spilled to the temporary directory).
 pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
+    assess_within(pack, Limits::default())
+}
+
+/// [`assess`], keeping at most `limits` trails and records in memory.
+pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessError> {
     if let Some(problem) = pack.chain_problems.first() {
         return Err(AssessError::BrokenChain {
             path: pack.root.display().to_string(),
@@ -425,7 +427,9 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
         ..Summary::default()
     };
     let mut referenced: BTreeSet<u64> = BTreeSet::new();
-    let mut trails = Vec::with_capacity(found.len());
+    let mut trails = SpoolWriter::new(limits.trails_in_memory);
+    // Each trail's account (shared) and rule verdict, for the per-account table.
+    let mut verdicts: Vec<(Arc<str>, Option<Status>)> = Vec::with_capacity(found.len());
     // One copy of each text many findings repeat: record hashes and the catalogue's words.
     let mut shared: HashMap<String, Arc<str>> = HashMap::new();
     let mut share = |text: &str| -> Arc<str> {
@@ -437,11 +441,12 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
         arc
     };
     for (arn, FoundTrail { trail, entry }) in &found {
-        let home_region = trail["HomeRegion"]
-            .as_str()
+        let home_region = trail
+            .home_region
+            .as_deref()
             .unwrap_or(entry.region.as_str());
-        let key_ref = trail["KmsKeyId"].as_str().filter(|k| !k.is_empty());
-        let bucket = trail["S3BucketName"].as_str().filter(|b| !b.is_empty());
+        let key_ref = trail.kms_key_id.as_deref().filter(|k| !k.is_empty());
+        let bucket = trail.bucket.as_deref().filter(|b| !b.is_empty());
         let account = arn_account(arn)
             .or(entry.account.as_deref())
             .unwrap_or(pack.header.account_id.as_str());
@@ -488,22 +493,22 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
                 evidence: links,
             });
         }
+        let rule = findings.iter().find(|f| f.primary).map(|f| f.status);
+        verdicts.push((share(account), rule));
         trails.push(TrailAssessment {
             account_id: account.to_string(),
             region: home_region.to_string(),
-            trail_name: trail["Name"].as_str().unwrap_or_default().to_string(),
+            trail_name: trail.name.clone(),
             trail_arn: arn.clone(),
             kms_key_id: key_ref.map(str::to_owned),
             kms_key_description: key_description(&store, key_ref, home_region, account)?,
             bucket: bucket.map(str::to_owned),
             findings,
-        });
+        })?;
     }
-    let evidence = pack
-        .entries
-        .iter()
-        .filter(|e| referenced.contains(&e.seq))
-        .map(|e| EvidenceRecord {
+    let mut evidence = SpoolWriter::new(limits.records_in_memory);
+    for e in pack.entries.iter().filter(|e| referenced.contains(&e.seq)) {
+        evidence.push(EvidenceRecord {
             seq: e.seq,
             service: e.service.clone(),
             operation: e.operation.clone(),
@@ -515,11 +520,11 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
             server_date: e.server_date.clone(),
             body: e.body.clone(),
             sha256: e.body_sha256.clone(),
-        })
-        .collect();
+        })?;
+    }
     let header = &pack.header;
     summary.regions_not_listed = unlisted_regions(&store, header)?;
-    summary.accounts = account_summaries(header, &trails);
+    summary.accounts = account_summaries(header, verdicts.iter().map(|(a, s)| (&**a, *s)));
     for row in summary.accounts.iter_mut() {
         row.regions_not_listed = summary
             .regions_not_listed
@@ -552,9 +557,9 @@ pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
         rule: catalogue.rule.clone(),
         mapping: catalogue.mapping.clone(),
         summary,
-        trails,
+        trails: trails.finish()?,
         gaps: header.gaps.clone(),
-        evidence,
+        evidence: evidence.finish()?,
     })
 }
 

@@ -38,8 +38,13 @@ impl Pack {
                 reason: format!("the header is not valid pack JSON ({e})"),
             })?;
         let index_path = dir.join(INDEX_FILE);
-        let index_bytes = read_limited(&index_path)?;
-        let (entries, chain_problems) = parse_index(&index_path, &index_bytes, &header)?;
+        let index =
+            fs::File::open(&index_path).map_err(|e| EvidenceError::io(&index_path, "read", e))?;
+        let (entries, chain_problems) = parse_index(
+            &index_path,
+            std::io::BufReader::with_capacity(1 << 16, index.take(MAX_METADATA_BYTES + 1)),
+            &header,
+        )?;
         Ok(Self {
             root: dir.to_path_buf(),
             header,
@@ -137,9 +142,10 @@ fn body_path_is_safe(rel: &str) -> bool {
     }
 }
 
+/// Parses the index line by line (it is never held whole in memory) and checks its chain.
 fn parse_index(
     path: &Path,
-    bytes: &[u8],
+    mut index: impl std::io::BufRead,
     header: &PackHeader,
 ) -> Result<(Vec<IndexEntry>, Vec<ChainProblem>), EvidenceError> {
     let malformed = |reason: String| EvidenceError::Malformed {
@@ -150,16 +156,6 @@ fn parse_index(
         file: file.to_string(),
         message,
     };
-    let body = bytes
-        .strip_suffix(b"\n")
-        .ok_or_else(|| malformed("the index does not end with a newline (truncated?)".into()))
-        .or_else(|e| {
-            if bytes.is_empty() {
-                Ok(&[][..])
-            } else {
-                Err(e)
-            }
-        })?;
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let genesis = chain::genesis_hash(&header.pack_id);
@@ -173,40 +169,57 @@ fn parse_index(
         ));
     }
     let mut prev = genesis;
-    if !body.is_empty() {
-        for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-            let line_no = i + 1;
-            let entry: IndexEntry = serde_json::from_slice(line).map_err(|e| {
-                malformed(format!("line {line_no} is not a valid index entry ({e})"))
-            })?;
-            if entry.seq != line_no as u64 {
-                problems.push(problem(
-                    INDEX_FILE,
-                    format!(
-                        "line {line_no} has seq {} (records missing, added or reordered)",
-                        entry.seq
-                    ),
-                ));
-            }
-            if entry.prev != prev {
-                problems.push(problem(
-                    INDEX_FILE,
-                    format!(
-                        "line {line_no} (seq {}) does not chain to the line before it: prev {} but that line hashes to {}",
-                        entry.seq, entry.prev, prev
-                    ),
-                ));
-            }
-            if let Some(rel) = &entry.body {
-                if !body_path_is_safe(rel) {
-                    return Err(malformed(format!(
-                        "line {line_no} names body path {rel:?}, which is not a file under {RECORDS_DIR}/"
-                    )));
-                }
-            }
-            prev = chain::line_hash(line);
-            entries.push(entry);
+    let mut read = 0u64;
+    let mut line = Vec::new();
+    for i in 0usize.. {
+        line.clear();
+        let n = index
+            .read_until(b'\n', &mut line)
+            .map_err(|e| EvidenceError::io(path, "read", e))?;
+        if n == 0 {
+            break;
         }
+        read += n as u64;
+        if read > MAX_METADATA_BYTES {
+            return Err(malformed(format!(
+                "larger than the {MAX_METADATA_BYTES}-byte limit for a pack file"
+            )));
+        }
+        let Some(line) = line.strip_suffix(b"\n") else {
+            return Err(malformed(
+                "the index does not end with a newline (truncated?)".into(),
+            ));
+        };
+        let line_no = i + 1;
+        let entry: IndexEntry = serde_json::from_slice(line)
+            .map_err(|e| malformed(format!("line {line_no} is not a valid index entry ({e})")))?;
+        if entry.seq != line_no as u64 {
+            problems.push(problem(
+                INDEX_FILE,
+                format!(
+                    "line {line_no} has seq {} (records missing, added or reordered)",
+                    entry.seq
+                ),
+            ));
+        }
+        if entry.prev != prev {
+            problems.push(problem(
+                INDEX_FILE,
+                format!(
+                    "line {line_no} (seq {}) does not chain to the line before it: prev {} but that line hashes to {}",
+                    entry.seq, entry.prev, prev
+                ),
+            ));
+        }
+        if let Some(rel) = &entry.body {
+            if !body_path_is_safe(rel) {
+                return Err(malformed(format!(
+                    "line {line_no} names body path {rel:?}, which is not a file under {RECORDS_DIR}/"
+                )));
+            }
+        }
+        prev = chain::line_hash(line);
+        entries.push(entry);
     }
     if entries.len() as u64 != header.counts.records {
         problems.push(problem(

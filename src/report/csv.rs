@@ -42,7 +42,8 @@ pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), Rep
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
     writer.write_record(COLUMNS).map_err(fail)?;
-    for t in &a.trails {
+    for t in a.trails.iter() {
+        let t = t?;
         for f in &t.findings {
             let sha: Vec<&str> = f
                 .evidence

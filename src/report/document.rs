@@ -1,6 +1,8 @@
 //! A page-independent description of a report: headings, paragraphs, key/value lists and tables.
 //! The PDF renderer lays it out on pages.
 
+use crate::assess::SpoolError;
+
 /// A whole report.
 pub struct Document<'a> {
     /// Shown on the first page and in the PDF metadata.
@@ -10,8 +12,9 @@ pub struct Document<'a> {
     pub blocks: Blocks<'a>,
 }
 
-/// Makes a document's blocks, handing each to the given function in reading order.
-pub type MakeBlocks<'a> = Box<dyn Fn(&mut dyn FnMut(Block)) + 'a>;
+/// Makes a document's blocks, handing each to the given function in reading order; fails when the
+/// findings they are made from cannot be read back.
+pub type MakeBlocks<'a> = Box<dyn Fn(&mut dyn FnMut(Block)) -> Result<(), SpoolError> + 'a>;
 
 /// The content of a document, in reading order.
 pub enum Blocks<'a> {
@@ -24,9 +27,12 @@ pub enum Blocks<'a> {
 
 impl Blocks<'_> {
     /// Calls `f` with each block in order.
-    pub fn for_each(&self, f: &mut dyn FnMut(&Block)) {
+    pub fn for_each(&self, f: &mut dyn FnMut(&Block)) -> Result<(), SpoolError> {
         match self {
-            Blocks::List(blocks) => blocks.iter().for_each(f),
+            Blocks::List(blocks) => {
+                blocks.iter().for_each(f);
+                Ok(())
+            }
             Blocks::Made(make) => make(&mut |block| f(&block)),
         }
     }

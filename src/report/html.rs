@@ -118,7 +118,7 @@ pub fn render_to(
     page.insert("scope", &super::scope_label(a));
     page.insert("unlisted_warning", &super::unlisted_warning(a));
     page.insert("checks", &catalogue().checks);
-    page.insert("failure_count", &a.failures().count());
+    page.insert("failure_count", &a.summary.checks.fail);
     page.insert("integrity", &integrity.map(|i| &i.rows));
 
     let mut part = |name: &str, context: &mut tera::Context| -> Result<(), ReportError> {
@@ -129,32 +129,35 @@ pub fn render_to(
     let mut item = tera::Context::new();
     part("head", &mut page)?;
     for (i, t) in a.trails.iter().enumerate() {
-        item.insert("t", t);
+        item.insert("t", &*t?);
         item.insert("index", &(i + 1));
         part("trail_row", &mut item)?;
     }
     part("middle", &mut page)?;
     for (i, t) in a.trails.iter().enumerate() {
-        item.insert("t", t);
+        item.insert("t", &*t?);
         item.insert("index", &(i + 1));
         part("trail_section", &mut item)?;
     }
     part("remediation", &mut page)?;
-    for (t, f) in a.failures() {
-        item.insert(
-            "f",
-            &Failure {
-                trail: &t.trail_name,
-                check_id: &f.check_id,
-                reason: &f.reason,
-                remediation: f.remediation.as_deref().unwrap_or_default(),
-            },
-        );
-        part("failure_row", &mut item)?;
+    for t in a.trails.iter() {
+        let t = t?;
+        for f in t.failures() {
+            item.insert(
+                "f",
+                &Failure {
+                    trail: &t.trail_name,
+                    check_id: &f.check_id,
+                    reason: &f.reason,
+                    remediation: f.remediation.as_deref().unwrap_or_default(),
+                },
+            );
+            part("failure_row", &mut item)?;
+        }
     }
     part("gaps", &mut page)?;
-    for r in &a.evidence {
-        item.insert("r", r);
+    for r in a.evidence.iter() {
+        item.insert("r", &*r?);
         part("evidence_row", &mut item)?;
     }
     part("tail", &mut page)

@@ -19,6 +19,9 @@ pub enum ReportError {
         format: &'static str,
         message: String,
     },
+    /// The findings of a very large pack could not be read back from their temporary file.
+    #[error(transparent)]
+    Findings(#[from] crate::assess::SpoolError),
     #[error("{path}: {op} failed: {source}")]
     Io {
         path: PathBuf,
@@ -145,12 +148,15 @@ pub fn render_to(
         Format::Json => render_json(assessment, out),
         Format::Csv => csv::render_to(assessment, out),
         Format::Html => html::render_to(assessment, integrity, out),
-        Format::Pdf => pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| {
-            ReportError::Render {
-                format: "pdf",
-                message: e.to_string(),
-            }
-        }),
+        Format::Pdf => {
+            pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {
+                pdf::PdfError::Findings(e) => ReportError::Findings(e),
+                e => ReportError::Render {
+                    format: "pdf",
+                    message: e.to_string(),
+                },
+            })
+        }
     }
 }
 

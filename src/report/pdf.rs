@@ -41,6 +41,9 @@ pub enum PdfError {
     /// Writing the PDF objects into bytes failed.
     #[error("writing the PDF failed: {0}")]
     Write(String),
+    /// The findings the blocks are made from could not be read back.
+    #[error(transparent)]
+    Findings(#[from] crate::assess::SpoolError),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,10 +136,16 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
     // Pass 1.
     let mut total = 0usize;
     let mut used = UsedChars::default();
-    lay_out(doc, fonts, &mut |page: PageOps| {
-        total += 1;
-        used.page(fonts, &page);
-    });
+    let mut content_id = ContentId::new(doc);
+    lay_out(
+        doc,
+        fonts,
+        &mut |page: PageOps| {
+            total += 1;
+            used.page(fonts, &page);
+        },
+        Some(&mut content_id),
+    )?;
     used.text(false, &doc.footer);
     used.text(false, "page of 0123456789…");
 
@@ -181,7 +190,7 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
         Some(lopdf::Object::Dictionary(tree)) => tree,
         _ => return Err(broken("page tree dictionary")),
     };
-    fix_trailer_and_info(&mut lo, doc);
+    fix_trailer_and_info(&mut lo, &content_id.hex());
     // The fonts and the other small streams (page contents are compressed as they are written).
     lo.objects.values_mut().for_each(deflate);
 
@@ -208,11 +217,9 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let mut placed = 0usize;
-    let mut flush = |batch: &mut Vec<PdfPage>| -> Result<(), PdfError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
+    // printpdf serialization and deflate of one batch (a pure function of its pages) run on a worker
+    // thread while this one lays out the next batch; batches come back in order.
+    let convert = |batch: Vec<PdfPage>| -> Result<Vec<lopdf::Object>, PdfError> {
         let count = batch.len();
         let mut part = PdfDocument::new("");
         for (face, light) in [&fonts.regular, &fonts.bold].iter().zip(&fonts.light) {
@@ -221,7 +228,7 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
                 .map
                 .insert(face.id.clone(), light.clone());
         }
-        part.pages = std::mem::take(batch);
+        part.pages = batch;
         let mut warnings = Vec::new();
         let mut plo = part.to_lopdf_document(&opts, &mut warnings);
         drop(part);
@@ -246,10 +253,9 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
                 .ok_or_else(|| PdfError::Build("a page's content stream is missing".to_string()))?;
             contents.push(stream);
         }
-        drop(plo);
-        if contents.len() != count || placed + count > total {
+        if contents.len() != count {
             return Err(PdfError::Build(format!(
-                "the layout passes disagree: {} pages after {placed} of {total}",
+                "printpdf wrote {} pages for a batch of {count}",
                 contents.len()
             )));
         }
@@ -261,6 +267,16 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
                 scope.spawn(move || part.iter_mut().for_each(deflate));
             }
         });
+        Ok(contents)
+    };
+    let mut placed = 0usize;
+    let mut place = |contents: Vec<lopdf::Object>| -> Result<(), PdfError> {
+        if placed + contents.len() > total {
+            return Err(PdfError::Build(format!(
+                "the layout passes disagree: {} pages after {placed} of {total}",
+                contents.len()
+            )));
+        }
         for stream in contents {
             let (page_id, contents_id) = page_ids(placed);
             let mut page = template.clone();
@@ -272,26 +288,89 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Pdf
         }
         Ok(())
     };
-    let mut batch = Vec::with_capacity(BATCH_PAGES);
     let mut number = 0usize;
-    let mut failure = None;
-    lay_out(doc, fonts, &mut |mut page: PageOps| {
-        number += 1;
-        footer(&mut page, fonts, &doc.footer, number, total);
-        if failure.is_some() {
-            return;
-        }
-        batch.push(page.into_page());
-        if batch.len() >= BATCH_PAGES {
-            if let Err(e) = flush(&mut batch) {
-                failure = Some(e);
+    std::thread::scope(|scope| -> Result<(), PdfError> {
+        // At most three batches are between layout and file (one queued, one converting, one
+        // converted), so memory stays at a few batches of pages. The worker never waits to hand a
+        // batch back, so the two threads cannot wait on each other.
+        let (to_worker, batches) = std::sync::mpsc::sync_channel::<Vec<PdfPage>>(1);
+        let (to_writer, converted) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            for batch in batches {
+                let result = convert(batch);
+                let failed = result.is_err();
+                if to_writer.send(result).is_err() || failed {
+                    break;
+                }
             }
+        });
+        let mut sent = 0usize;
+        let mut received = 0usize;
+        let mut failure = None;
+        let mut batch = Vec::with_capacity(BATCH_PAGES);
+        let mut receive = |received: &mut usize, wait: bool| -> Result<bool, PdfError> {
+            let next = if wait {
+                converted.recv().ok()
+            } else {
+                converted.try_recv().ok()
+            };
+            match next {
+                Some(contents) => {
+                    *received += 1;
+                    place(contents?)?;
+                    Ok(true)
+                }
+                // The worker stopped: its error, if any, was received before.
+                None if wait => Err(PdfError::Build("the PDF worker stopped early".into())),
+                None => Ok(false),
+            }
+        };
+        lay_out(
+            doc,
+            fonts,
+            &mut |mut page: PageOps| {
+                number += 1;
+                footer(&mut page, fonts, &doc.footer, number, total);
+                if failure.is_some() {
+                    return;
+                }
+                batch.push(page.into_page());
+                if batch.len() >= BATCH_PAGES {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_PAGES));
+                    let step = to_worker
+                        .send(full)
+                        .map_err(|_| PdfError::Build("the PDF worker stopped early".into()))
+                        .and_then(|()| {
+                            sent += 1;
+                            // Write what is ready; wait only when more than two batches are ahead.
+                            while receive(&mut received, false)? {}
+                            while sent - received > 2 {
+                                receive(&mut received, true)?;
+                            }
+                            Ok(())
+                        });
+                    if let Err(e) = step {
+                        failure = Some(e);
+                    }
+                }
+            },
+            None,
+        )?;
+        if let Some(e) = failure {
+            return Err(e);
         }
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    flush(&mut batch)?;
+        if !batch.is_empty() {
+            to_worker
+                .send(batch)
+                .map_err(|_| PdfError::Build("the PDF worker stopped early".into()))?;
+            sent += 1;
+        }
+        drop(to_worker);
+        while received < sent {
+            receive(&mut received, true)?;
+        }
+        Ok(())
+    })?;
     if number != total || placed != total {
         return Err(PdfError::Build(format!(
             "the layout passes disagree: {number} pages laid out, {placed} written, {total} expected"
@@ -333,8 +412,7 @@ fn deflate(object: &mut lopdf::Object) {
 /// do; both halves equal, as for a newly created file). The info dictionary always carries
 /// CreationDate/ModDate (the Unix epoch unless set) and empty PDF/X fields; what would be
 /// meaningless is left out.
-fn fix_trailer_and_info(lo: &mut lopdf::Document, doc: &Document) {
-    let id = document_id(doc);
+fn fix_trailer_and_info(lo: &mut lopdf::Document, id: &str) {
     if let Ok(pair) = lo.trailer.get_mut(b"ID").and_then(|o| o.as_array_mut()) {
         for part in pair.iter_mut() {
             if let Ok(bytes) = part.as_str_mut() {
@@ -516,24 +594,36 @@ fn check(warnings: Vec<PdfWarnMsg>) -> Result<(), PdfError> {
     }
 }
 
-/// Lays the whole document out, handing each finished page (without footer) to `on_page`.
-fn lay_out(doc: &Document, fonts: &'static Fonts, on_page: &mut dyn FnMut(PageOps)) {
+/// Lays the whole document out, handing each finished page (without footer) to `on_page`, and each
+/// block to `content_id` when given (so the id needs no pass of its own).
+fn lay_out(
+    doc: &Document,
+    fonts: &'static Fonts,
+    on_page: &mut dyn FnMut(PageOps),
+    mut content_id: Option<&mut ContentId>,
+) -> Result<(), PdfError> {
     let mut layout = Layout::new(fonts, on_page);
     layout.title(&doc.title);
-    doc.blocks.for_each(&mut |block| match block {
-        Block::Heading { text, new_page } => layout.heading(text, *new_page),
-        Block::Subheading(text) => layout.subheading(text),
-        Block::Paragraph(text) => layout.paragraph(text),
-        Block::Bullets(items) => layout.bullets(items),
-        Block::KeyValues(pairs) => layout.key_values(pairs),
-        Block::Table {
-            headers,
-            widths,
-            rows,
-        } => layout.table(headers, widths, rows),
-        Block::BarChart { bars } => layout.bar_chart(bars),
-    });
+    doc.blocks.for_each(&mut |block| {
+        if let Some(id) = content_id.as_deref_mut() {
+            id.block(block);
+        }
+        match block {
+            Block::Heading { text, new_page } => layout.heading(text, *new_page),
+            Block::Subheading(text) => layout.subheading(text),
+            Block::Paragraph(text) => layout.paragraph(text),
+            Block::Bullets(items) => layout.bullets(items),
+            Block::KeyValues(pairs) => layout.key_values(pairs),
+            Block::Table {
+                headers,
+                widths,
+                rows,
+            } => layout.table(headers, widths, rows),
+            Block::BarChart { bars } => layout.bar_chart(bars),
+        }
+    })?;
     layout.finish();
+    Ok(())
 }
 
 /// The characters each font shows, as bit sets over all Unicode scalar values.
@@ -608,63 +698,75 @@ impl UsedChars {
     }
 }
 
-/// 32 hex digits identifying the document's content (two FNV-1a 64 digests).
-fn document_id(doc: &Document) -> String {
-    struct Fnv(u64, u64);
-    impl Fnv {
-        fn feed(&mut self, bytes: &[u8]) {
-            for &b in bytes.iter().chain(std::iter::once(&0xffu8)) {
-                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-                self.1 = (self.1 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        }
-        fn s(&mut self, tag: u8, s: &str) {
-            self.feed(&[tag]);
-            self.feed(s.as_bytes());
+/// 32 hex digits identifying the document's content (two FNV-1a 64 digests), fed block by block
+/// during the first layout pass.
+struct ContentId(u64, u64);
+
+impl ContentId {
+    fn new(doc: &Document) -> Self {
+        let mut h = ContentId(0xcbf2_9ce4_8422_2325, 0x6c62_272e_07bb_0142);
+        h.s(b'T', &doc.title);
+        h.s(b'F', &doc.footer);
+        h
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().chain(std::iter::once(&0xffu8)) {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+            self.1 = (self.1 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325, 0x6c62_272e_07bb_0142);
-    h.s(b'T', &doc.title);
-    h.s(b'F', &doc.footer);
-    doc.blocks.for_each(&mut |block| match block {
-        Block::Heading { text, new_page } => h.s(if *new_page { b'H' } else { b'h' }, text),
-        Block::Subheading(text) => h.s(b'S', text),
-        Block::Paragraph(text) => h.s(b'P', text),
-        Block::Bullets(items) => {
-            h.s(b'B', "");
-            items.iter().for_each(|i| h.s(b'b', i));
-        }
-        Block::KeyValues(pairs) => {
-            h.s(b'K', "");
-            for (k, v) in pairs {
-                h.s(b'k', k);
-                h.s(b'v', v);
+
+    fn s(&mut self, tag: u8, s: &str) {
+        self.feed(&[tag]);
+        self.feed(s.as_bytes());
+    }
+
+    fn block(&mut self, block: &Block) {
+        let h = self;
+        match block {
+            Block::Heading { text, new_page } => h.s(if *new_page { b'H' } else { b'h' }, text),
+            Block::Subheading(text) => h.s(b'S', text),
+            Block::Paragraph(text) => h.s(b'P', text),
+            Block::Bullets(items) => {
+                h.s(b'B', "");
+                items.iter().for_each(|i| h.s(b'b', i));
+            }
+            Block::KeyValues(pairs) => {
+                h.s(b'K', "");
+                for (k, v) in pairs {
+                    h.s(b'k', k);
+                    h.s(b'v', v);
+                }
+            }
+            Block::Table {
+                headers,
+                widths,
+                rows,
+            } => {
+                h.s(b'X', "");
+                headers.iter().for_each(|c| h.s(b'x', c));
+                widths
+                    .iter()
+                    .for_each(|w| h.feed(&w.to_bits().to_le_bytes()));
+                for row in rows {
+                    h.s(b'r', "");
+                    row.iter().for_each(|c| h.s(b'c', c));
+                }
+            }
+            Block::BarChart { bars } => {
+                h.s(b'C', "");
+                for (label, value) in bars {
+                    h.s(b'l', label);
+                    h.feed(&value.to_le_bytes());
+                }
             }
         }
-        Block::Table {
-            headers,
-            widths,
-            rows,
-        } => {
-            h.s(b'X', "");
-            headers.iter().for_each(|c| h.s(b'x', c));
-            widths
-                .iter()
-                .for_each(|w| h.feed(&w.to_bits().to_le_bytes()));
-            for row in rows {
-                h.s(b'r', "");
-                row.iter().for_each(|c| h.s(b'c', c));
-            }
-        }
-        Block::BarChart { bars } => {
-            h.s(b'C', "");
-            for (label, value) in bars {
-                h.s(b'l', label);
-                h.feed(&value.to_le_bytes());
-            }
-        }
-    });
-    format!("{:016x}{:016x}", h.0, h.1)
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}{:016x}", self.0, self.1)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

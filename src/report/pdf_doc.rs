@@ -2,7 +2,7 @@
 
 use super::document::{Block, Blocks, Document};
 use super::{account_evidence, scope_label, unlisted_warning, Integrity};
-use crate::assess::{Assessment, Status};
+use crate::assess::{Assessment, SpoolError, Status};
 use crate::config::catalogue;
 
 fn or_dash(value: Option<&str>) -> String {
@@ -36,7 +36,11 @@ pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Documen
 }
 
 /// Hands each block of the report to `out`, in reading order.
-fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block)) {
+fn emit(
+    a: &Assessment,
+    integrity: Option<&Integrity>,
+    out: &mut dyn FnMut(Block),
+) -> Result<(), SpoolError> {
     let primary_cis = a.mapping.primary_cis_aws();
     out(heading(&a.rule.title, false));
     out(Block::Paragraph(format!(
@@ -142,13 +146,14 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
         .trails
         .iter()
         .map(|t| {
+            let t = t?;
             let failing: Vec<&str> = t
                 .findings
                 .iter()
                 .filter(|f| f.status == Status::Fail)
                 .map(|f| &*f.check_id)
                 .collect();
-            vec![
+            Ok(vec![
                 t.trail_name.clone(),
                 t.account_id.clone(),
                 t.region.clone(),
@@ -158,9 +163,9 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
                     .unwrap_or("—")
                     .to_string(),
                 failing.join(", "),
-            ]
+            ])
         })
-        .collect();
+        .collect::<Result<_, SpoolError>>()?;
     out(table(
         &[
             "Trail",
@@ -247,7 +252,8 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
     ));
 
     out(heading("Findings by trail", true));
-    for t in &a.trails {
+    for t in a.trails.iter() {
+        let t = t?;
         out(Block::Subheading(format!(
             "{} ({})",
             t.trail_name, t.trail_arn
@@ -291,17 +297,18 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
     }
 
     out(heading("Remediation of failures", true));
-    let failures: Vec<Vec<String>> = a
-        .failures()
-        .map(|(t, f)| {
+    let mut failures: Vec<Vec<String>> = Vec::new();
+    for t in a.trails.iter() {
+        let t = t?;
+        failures.extend(t.failures().map(|f| {
             vec![
                 t.trail_name.clone(),
                 f.check_id.to_string(),
                 f.reason.clone(),
                 f.remediation.as_deref().unwrap_or_default().to_string(),
             ]
-        })
-        .collect();
+        }));
+    }
     if failures.is_empty() {
         out(Block::Paragraph("No check failed.".into()));
     } else {
@@ -357,24 +364,27 @@ fn emit(a: &Assessment, integrity: Option<&Integrity>, out: &mut dyn FnMut(Block
         a.evidence
             .iter()
             .map(|r| {
-                vec![
-                    r.seq.to_string(),
-                    format!("{}:{}", r.service, r.operation),
-                    r.region.clone(),
-                    r.resource.clone(),
-                    r.received_at.clone(),
-                    or_dash(r.server_date.as_deref()),
-                    format!(
-                        "{}\n{}",
-                        r.sha256.as_deref().unwrap_or("no body"),
-                        r.body.as_deref().unwrap_or("")
-                    ),
-                ]
+                r.map(|r| {
+                    vec![
+                        r.seq.to_string(),
+                        format!("{}:{}", r.service, r.operation),
+                        r.region.clone(),
+                        r.resource.clone(),
+                        r.received_at.clone(),
+                        or_dash(r.server_date.as_deref()),
+                        format!(
+                            "{}\n{}",
+                            r.sha256.as_deref().unwrap_or("no body"),
+                            r.body.as_deref().unwrap_or("")
+                        ),
+                    ]
+                })
             })
-            .collect(),
+            .collect::<Result<_, _>>()?,
     ));
     if let Some(integrity) = integrity {
         out(heading("Integrity", false));
         out(Block::KeyValues(integrity.rows.clone()));
     }
+    Ok(())
 }

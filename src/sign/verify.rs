@@ -333,33 +333,40 @@ fn check_reproduction(root: &Path, pack: &Pack) -> (CheckLine, CheckLine) {
     let integrity = integrity_for(root).ok().flatten();
     let compare = |format: Format| -> Option<String> {
         let rel = format!("{REPORTS_DIR}/{}", format.file_name());
-        let stored = match read_small(&root.join(&rel)) {
-            Ok(bytes) => bytes,
+        let stored = match std::fs::File::open(root.join(&rel)) {
+            Ok(file) => file,
             Err(e) => {
                 return Some(format!(
                     "{rel} cannot be read ({e}); run auditpack report or sign"
                 ))
             }
         };
-        match report::render(&assessment, integrity.as_ref(), format) {
-            Ok(fresh) if fresh == stored => None,
-            Ok(_) => Some(format!(
+        // Compared as it is rendered: neither copy is held in memory, whatever the pack's size.
+        let mut same = SameAs::new(stored);
+        match report::render_to(&assessment, integrity.as_ref(), format, &mut same)
+            .map(|()| same.finish())
+        {
+            Ok(Ok(true)) => None,
+            Ok(Ok(false)) => Some(format!(
                 "{rel} differs from what the evidence gives: it was edited, or made from other evidence"
             )),
+            Ok(Err(e)) => Some(format!("{rel} cannot be read ({e})")),
             Err(e) => Some(format!("{rel}: {e}")),
         }
     };
-    let findings =
-        CheckLine::new(
-            "findings",
-            compare(Format::Json).into_iter().collect(),
-            format!(
+    let findings = CheckLine::new(
+        "findings",
+        compare(Format::Json).into_iter().collect(),
+        format!(
             "re-assessing the evidence gives exactly the stored findings ({} trails, {} checks)",
             assessment.trails.len(),
-            assessment.trails.iter().map(|t| t.findings.len()).sum::<usize>()
+            {
+                let c = &assessment.summary.checks;
+                c.pass + c.fail + c.unknown + c.not_applicable
+            }
         ),
-            "DIFFER",
-        );
+        "DIFFER",
+    );
     let reports = CheckLine::new(
         "reports",
         [Format::Csv, Format::Html]
@@ -370,6 +377,47 @@ fn check_reproduction(root: &Path, pack: &Pack) -> (CheckLine, CheckLine) {
         "DIFFER",
     );
     (findings, reports)
+}
+
+/// A writer that compares what is written with a stored file, byte for byte, as it goes.
+struct SameAs<R> {
+    stored: std::io::BufReader<R>,
+    differs: bool,
+    chunk: Vec<u8>,
+}
+
+impl<R: std::io::Read> SameAs<R> {
+    fn new(stored: R) -> Self {
+        Self {
+            stored: std::io::BufReader::with_capacity(1 << 16, stored),
+            differs: false,
+            chunk: Vec::new(),
+        }
+    }
+
+    /// Whether everything written equals the whole stored file.
+    fn finish(mut self) -> std::io::Result<bool> {
+        use std::io::BufRead;
+        Ok(!self.differs && self.stored.fill_buf()?.is_empty())
+    }
+}
+
+impl<R: std::io::Read> std::io::Write for SameAs<R> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if !self.differs {
+            self.chunk.resize(data.len(), 0);
+            match std::io::Read::read_exact(&mut self.stored, &mut self.chunk) {
+                Ok(()) => self.differs = self.chunk != data,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => self.differs = true,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Verifies the pack in `root`. `Err` only when it cannot run at all (no such directory).

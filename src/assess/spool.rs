@@ -1,0 +1,285 @@
+//! A sequence of findings that stays in memory while small and moves to a temporary file once it
+//! passes a bound. The reports read the findings several times (the HTML trail table, then the
+//! sections; the PDF's layout passes), and a pack of 10,000 trails should not need them all in memory
+//! to be rendered: past the bound, each pass streams them back from disk, one at a time.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::sync::Arc;
+
+/// A spilled sequence could not be written or read back.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} the findings spilled to {path} failed: {source}; check that the temporary directory (TMPDIR) has free space and is not cleaned while auditpack runs")]
+pub struct SpoolError {
+    path: String,
+    op: &'static str,
+    #[source]
+    source: std::io::Error,
+}
+
+impl SpoolError {
+    fn new(path: &std::path::Path, op: &'static str, source: std::io::Error) -> Self {
+        Self {
+            path: path.display().to_string(),
+            op,
+            source,
+        }
+    }
+}
+
+/// A finished sequence: in memory, or in a temporary file as one JSON value per line.
+pub struct Spool<T> {
+    items: Items<T>,
+    len: usize,
+}
+
+enum Items<T> {
+    Memory(Vec<T>),
+    /// Shared by clones; removed when the last one is dropped.
+    Disk(Arc<tempfile::NamedTempFile>),
+}
+
+/// Builds a [`Spool`], in memory up to `limit` items, then on disk.
+pub struct SpoolWriter<T> {
+    memory: Vec<T>,
+    disk: Option<(tempfile::NamedTempFile, BufWriter<std::fs::File>)>,
+    len: usize,
+    limit: usize,
+}
+
+impl<T: Serialize> SpoolWriter<T> {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            memory: Vec::new(),
+            disk: None,
+            len: 0,
+            limit,
+        }
+    }
+
+    pub fn push(&mut self, item: T) -> Result<(), SpoolError> {
+        self.len += 1;
+        if self.disk.is_none() && self.memory.len() < self.limit {
+            self.memory.push(item);
+            return Ok(());
+        }
+        if self.disk.is_none() {
+            let temp = tempfile::Builder::new()
+                .prefix(".auditpack-findings-")
+                .suffix(".jsonl")
+                .tempfile()
+                .map_err(|e| SpoolError::new(&std::env::temp_dir(), "creating", e))?;
+            let file = temp
+                .as_file()
+                .try_clone()
+                .map_err(|e| SpoolError::new(temp.path(), "opening", e))?;
+            let mut disk = (temp, BufWriter::with_capacity(1 << 16, file));
+            for held in std::mem::take(&mut self.memory) {
+                write_line(&mut disk, &held)?;
+            }
+            self.disk = Some(disk);
+        }
+        let disk = self.disk.as_mut().expect("spilled just above");
+        write_line(disk, &item)
+    }
+
+    /// The finished sequence, flushed to disk if it spilled.
+    pub fn finish(self) -> Result<Spool<T>, SpoolError> {
+        let items = match self.disk {
+            None => Items::Memory(self.memory),
+            Some((temp, mut writer)) => {
+                writer
+                    .flush()
+                    .map_err(|e| SpoolError::new(temp.path(), "writing", e))?;
+                drop(writer);
+                Items::Disk(Arc::new(temp))
+            }
+        };
+        Ok(Spool {
+            items,
+            len: self.len,
+        })
+    }
+}
+
+fn write_line<T: Serialize>(
+    (temp, writer): &mut (tempfile::NamedTempFile, BufWriter<std::fs::File>),
+    item: &T,
+) -> Result<(), SpoolError> {
+    let fail = |e: std::io::Error| SpoolError::new(temp.path(), "writing", e);
+    serde_json::to_writer(&mut *writer, item).map_err(|e| fail(e.into()))?;
+    writer.write_all(b"\n").map_err(fail)
+}
+
+impl<T> Spool<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the items are in a temporary file rather than in memory.
+    pub fn on_disk(&self) -> bool {
+        matches!(self.items, Items::Disk(_))
+    }
+}
+
+impl<T: Clone + DeserializeOwned> Spool<T> {
+    /// Every item in order: borrowed from memory, or read back from disk one at a time.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Result<Cow<'_, T>, SpoolError>> + '_> {
+        match &self.items {
+            Items::Memory(items) => Box::new(items.iter().map(|i| Ok(Cow::Borrowed(i)))),
+            Items::Disk(temp) => {
+                let path = temp.path();
+                match temp.reopen() {
+                    Err(e) => Box::new(std::iter::once(Err(SpoolError::new(path, "reopening", e)))),
+                    // A line at a time, parsed from a slice: much faster than parsing from the
+                    // reader.
+                    Ok(file) => Box::new(BufReader::with_capacity(1 << 16, file).split(b'\n').map(
+                        move |line| {
+                            let line = line.map_err(|e| SpoolError::new(path, "reading", e))?;
+                            serde_json::from_slice(&line)
+                                .map(Cow::Owned)
+                                .map_err(|e| SpoolError::new(path, "reading", e.into()))
+                        },
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Every item, in memory.
+    pub fn to_vec(&self) -> Result<Vec<T>, SpoolError> {
+        self.iter().map(|i| i.map(Cow::into_owned)).collect()
+    }
+}
+
+impl<T> From<Vec<T>> for Spool<T> {
+    fn from(items: Vec<T>) -> Self {
+        Self {
+            len: items.len(),
+            items: Items::Memory(items),
+        }
+    }
+}
+
+impl<T: Clone> Clone for Spool<T> {
+    fn clone(&self) -> Self {
+        Self {
+            items: match &self.items {
+                Items::Memory(items) => Items::Memory(items.clone()),
+                Items::Disk(temp) => Items::Disk(temp.clone()),
+            },
+            len: self.len,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Spool<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool")
+            .field("len", &self.len)
+            .field("on_disk", &self.on_disk())
+            .finish()
+    }
+}
+
+/// Equal when both hold the same items in the same order; a spool that cannot be read back equals
+/// nothing.
+impl<T: Clone + DeserializeOwned + PartialEq> PartialEq for Spool<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| matches!((a, b), (Ok(a), Ok(b)) if a == b))
+    }
+}
+
+/// Serialised as a plain JSON array, streamed item by item.
+impl<T: Clone + DeserializeOwned + Serialize> Serialize for Spool<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        for item in self.iter() {
+            seq.serialize_element(&*item.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spool<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(deserializer).map(Self::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(items: &[String], limit: usize) -> Spool<String> {
+        let mut writer = SpoolWriter::new(limit);
+        for item in items {
+            writer.push(item.clone()).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn spills_past_the_limit_and_reads_back_the_same_items_every_time() {
+        let items: Vec<String> = (0..50).map(|i| format!("item \"{i}\"\n")).collect();
+        let small = build(&items, 100);
+        let spilled = build(&items, 10);
+        assert!(!small.on_disk());
+        assert!(spilled.on_disk());
+        assert_eq!(spilled.len(), 50);
+        for _ in 0..2 {
+            assert_eq!(spilled.to_vec().unwrap(), items);
+        }
+        assert_eq!(small, spilled);
+        assert_eq!(
+            serde_json::to_string(&small).unwrap(),
+            serde_json::to_string(&spilled).unwrap()
+        );
+        // Two readers at once each see the whole sequence.
+        let mut a = spilled.iter();
+        let mut b = spilled.iter();
+        assert_eq!(a.next().unwrap().unwrap(), b.next().unwrap().unwrap());
+        assert_eq!(a.count(), 49);
+        assert_eq!(b.count(), 49);
+    }
+
+    #[test]
+    fn the_temporary_file_goes_with_the_last_clone() {
+        let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let spilled = build(&items, 1);
+        let Items::Disk(temp) = &spilled.items else {
+            panic!("spilled");
+        };
+        let path = temp.path().to_path_buf();
+        let copy = spilled.clone();
+        drop(spilled);
+        assert!(path.exists());
+        assert_eq!(copy.to_vec().unwrap(), items);
+        drop(copy);
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_spool_whose_file_is_damaged_says_where() {
+        let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let spilled = build(&items, 1);
+        let Items::Disk(temp) = &spilled.items else {
+            panic!("spilled");
+        };
+        std::fs::write(temp.path(), "\"0\"\n{not json").unwrap();
+        let err = spilled.to_vec().unwrap_err().to_string();
+        assert!(err.contains(&temp.path().display().to_string()), "{err}");
+        assert!(err.starts_with("reading the findings"), "{err}");
+    }
+}

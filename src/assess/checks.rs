@@ -2,7 +2,7 @@
 //! control mapping live in `templates/controls.toml`) and a function from the trail's evidence to a
 //! verdict with a reason and the records it was derived from.
 
-use super::store::{json_body, Answer, Store};
+use super::store::{json_body, Answer, Arena, Store};
 use super::Status;
 use crate::evidence::{key_region, EvidenceError, IndexEntry};
 use serde_json::Value;
@@ -61,6 +61,8 @@ const MULTI_REGION: &str = "IsMultiRegionTrail";
 /// Everything the checks may look at for one trail.
 pub struct TrailEvidence<'a> {
     pub store: &'a Store<'a>,
+    /// Where the records the checks read are kept until the trail is done.
+    pub arena: &'a Arena<IndexEntry>,
     /// The trail from DescribeTrails, and the record it came from.
     pub trail: &'a TrailFacts,
     pub trail_entry: &'a IndexEntry,
@@ -70,6 +72,20 @@ pub struct TrailEvidence<'a> {
     pub home_region: &'a str,
     pub key_ref: Option<&'a str>,
     pub bucket: Option<&'a str>,
+}
+
+impl<'a> TrailEvidence<'a> {
+    /// [`Store::answer`], read into this trail's arena.
+    fn answer(
+        &self,
+        operation: &str,
+        resource: &str,
+        region: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<Answer<'a>, EvidenceError> {
+        self.store
+            .answer(self.arena, operation, resource, region, account)
+    }
 }
 
 type CheckFn = for<'a> fn(&TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError>;
@@ -166,7 +182,7 @@ fn unknown_from<'a>(answer: Answer<'a>, mut evidence: Vec<&'a IndexEntry>) -> Ve
 }
 
 fn logging<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let answer = t.store.answer(
+    let answer = t.answer(
         "GetTrailStatus",
         t.arn,
         Some(t.home_region),
@@ -216,9 +232,7 @@ fn describe_key<'a>(t: &TrailEvidence<'a>) -> Result<Key<'a>, EvidenceError> {
         return Ok(Key::None);
     };
     let region = key_region(key_ref, t.home_region);
-    let answer = t
-        .store
-        .answer("DescribeKey", key_ref, Some(&region), Some(t.account))?;
+    let answer = t.answer("DescribeKey", key_ref, Some(&region), Some(t.account))?;
     let Answer::Ok { entry, body } = answer else {
         return Ok(Key::Unavailable(unknown_from(answer, vec![t.trail_entry])));
     };
@@ -317,7 +331,7 @@ fn key_answer<'a>(
     };
     let arn = meta["Arn"].as_str().unwrap_or_default().to_string();
     let evidence = vec![t.trail_entry, described];
-    let answer = t.store.answer(
+    let answer = t.answer(
         operation,
         &arn,
         Some(&key_region(&arn, t.home_region)),
@@ -460,9 +474,7 @@ fn bucket_default_encryption<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, E
             vec![t.trail_entry],
         ));
     };
-    let answer = t
-        .store
-        .answer("GetBucketEncryption", bucket, None, Some(t.account))?;
+    let answer = t.answer("GetBucketEncryption", bucket, None, Some(t.account))?;
     let evidence = vec![t.trail_entry];
     let (entry, body) = match answer {
         Answer::Ok { entry, body } => (entry, body),

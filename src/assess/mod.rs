@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use store::{Answer, Store};
+use store::{Answer, Arena, Store};
 
 /// Format identifier of the findings document (`findings.json`).
 pub const FINDINGS_FORMAT: &str = "auditpack-findings/1";
@@ -250,7 +250,10 @@ struct FoundTrail<'a> {
 
 /// Every trail in the pack's DescribeTrails answers, by ARN; the answer from the trail's home region wins.
 /// A trail seen by several accounts (an organisation trail) is judged from its owner's answer.
-fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
+fn find_trails<'a>(
+    store: &Store<'_>,
+    listings: &[&'a IndexEntry],
+) -> Result<BTreeMap<String, FoundTrail<'a>>, EvidenceError> {
     let mut trails: BTreeMap<String, FoundTrail<'a>> = BTreeMap::new();
     let rank = |arn: &str, home_region: Option<&str>, entry: &IndexEntry| {
         (
@@ -261,7 +264,7 @@ fn find_trails<'a>(store: &Store<'a>) -> Result<BTreeMap<String, FoundTrail<'a>>
             home_region == Some(entry.region.as_str()),
         )
     };
-    for listing in store.all("DescribeTrails") {
+    for &listing in listings {
         let Answer::Ok { entry, body } = store.answer_from(listing)? else {
             continue;
         };
@@ -301,6 +304,7 @@ fn arn_account(arn: &str) -> Option<&str> {
 /// The description DescribeKey gave for the trail's key, when it answered.
 fn key_description(
     store: &Store<'_>,
+    arena: &Arena<IndexEntry>,
     key_ref: Option<&str>,
     home_region: &str,
     account: &str,
@@ -310,7 +314,7 @@ fn key_description(
     };
     let region = crate::evidence::key_region(key_ref, home_region);
     Ok(
-        match store.answer("DescribeKey", key_ref, Some(&region), Some(account))? {
+        match store.answer(arena, "DescribeKey", key_ref, Some(&region), Some(account))? {
             Answer::Ok { body, .. } => serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v["KeyMetadata"]["Description"].as_str().map(str::to_owned)),
@@ -322,10 +326,11 @@ fn key_description(
 /// Every (account, region) whose final DescribeTrails attempt gave no list of trails.
 fn unlisted_regions(
     store: &Store<'_>,
+    listings: &[&IndexEntry],
     header: &crate::evidence::PackHeader,
 ) -> Result<Vec<UnlistedRegion>, EvidenceError> {
     let mut unlisted = Vec::new();
-    for listing in store.all("DescribeTrails") {
+    for &listing in listings {
         let reason = match store.answer_from(listing)? {
             Answer::Ok { .. } => continue,
             Answer::Failed { reason, .. } => reason,
@@ -419,8 +424,11 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         });
     }
     let catalogue = catalogue();
-    let store = Store::new(pack);
-    let found = find_trails(&store)?;
+    let store = Store::new(pack)?;
+    // The listings are read once and kept: every trail's findings link its listing.
+    let listing_arena = Arena::new();
+    let listings = store.all(&listing_arena, "DescribeTrails")?;
+    let found = find_trails(&store, &listings)?;
     let mut summary = Summary {
         trails: found.len() as u64,
         gaps: pack.header.gaps.len() as u64,
@@ -450,8 +458,11 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         let account = arn_account(arn)
             .or(entry.account.as_deref())
             .unwrap_or(pack.header.account_id.as_str());
+        // The records this trail's checks read, dropped with the trail.
+        let arena = Arena::new();
         let evidence = TrailEvidence {
             store: &store,
+            arena: &arena,
             trail,
             trail_entry: entry,
             arn,
@@ -501,29 +512,33 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             trail_name: trail.name.clone(),
             trail_arn: arn.clone(),
             kms_key_id: key_ref.map(str::to_owned),
-            kms_key_description: key_description(&store, key_ref, home_region, account)?,
+            kms_key_description: key_description(&store, &arena, key_ref, home_region, account)?,
             bucket: bucket.map(str::to_owned),
             findings,
         })?;
     }
     let mut evidence = SpoolWriter::new(limits.records_in_memory);
-    for e in pack.entries.iter().filter(|e| referenced.contains(&e.seq)) {
+    for e in pack.entries() {
+        let e = e?;
+        if !referenced.contains(&e.seq) {
+            continue;
+        }
         evidence.push(EvidenceRecord {
             seq: e.seq,
-            service: e.service.clone(),
-            operation: e.operation.clone(),
-            region: e.region.clone(),
-            resource: e.resource.clone(),
+            service: e.service,
+            operation: e.operation,
+            region: e.region,
+            resource: e.resource,
             http_status: e.http_status,
-            request_id: e.request_id.clone(),
-            received_at: e.received_at.clone(),
-            server_date: e.server_date.clone(),
-            body: e.body.clone(),
-            sha256: e.body_sha256.clone(),
+            request_id: e.request_id,
+            received_at: e.received_at,
+            server_date: e.server_date,
+            body: e.body,
+            sha256: e.body_sha256,
         })?;
     }
     let header = &pack.header;
-    summary.regions_not_listed = unlisted_regions(&store, header)?;
+    summary.regions_not_listed = unlisted_regions(&store, &listings, header)?;
     summary.accounts = account_summaries(header, verdicts.iter().map(|(a, s)| (&**a, *s)));
     for row in summary.accounts.iter_mut() {
         row.regions_not_listed = summary

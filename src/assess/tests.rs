@@ -32,7 +32,8 @@ fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pac
     let out = dir.path().join("pack");
     let writer = PackWriter::create(&out, &source.header.pack_id).unwrap();
     let sink = writer.sink();
-    for entry in &source.entries {
+    for entry in source.entries() {
+        let entry = &entry.unwrap();
         let body = source.body(entry).unwrap();
         let (status, body, error_code) = match edit(entry, body.as_deref().unwrap_or_default()) {
             Edit::Drop => continue,
@@ -216,15 +217,17 @@ fn findings_link_to_the_records_they_came_from() {
     let pack = sample();
     let a = assess(&pack).unwrap();
     let rotation = finding(&a, "-main", "kms-key-rotation");
-    let ops: Vec<&str> = rotation
+    let ops: Vec<String> = rotation
         .evidence
         .iter()
         .map(|l| {
-            let e = pack.entries.iter().find(|e| e.seq == l.seq).unwrap();
+            let e = pack.entry(l.seq as usize - 1).unwrap();
+            assert_eq!(e.seq, l.seq);
             assert_eq!(l.sha256.as_deref(), e.body_sha256.as_deref());
-            e.operation.as_str()
+            e.operation
         })
         .collect();
+    let ops: Vec<&str> = ops.iter().map(String::as_str).collect();
     assert!(
         ops.contains(&"DescribeTrails")
             && ops.contains(&"DescribeKey")

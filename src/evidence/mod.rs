@@ -391,16 +391,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write_pack(dir.path());
         let pack = Pack::open(&path).unwrap();
-        assert_eq!(pack.entries.len(), 4);
+        assert_eq!(pack.len(), 4);
         assert!(pack.chain_problems.is_empty(), "{:?}", pack.chain_problems);
         assert!(pack.body_problems().is_empty());
-        assert_eq!(pack.entries[0].prev, genesis_hash("pack-1"));
-        assert_eq!(pack.entries[2].body, None, "a failed attempt has no body");
-        assert_eq!(pack.entries[3].body.as_deref(), Some("records/000004.json"));
+        let entries: Vec<IndexEntry> = pack.entries().map(Result::unwrap).collect();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(entries[0].prev, genesis_hash("pack-1"));
+        assert_eq!(entries[2].body, None, "a failed attempt has no body");
+        assert_eq!(entries[3].body.as_deref(), Some("records/000004.json"));
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(&pack.entry(i).unwrap(), entry, "record {i} read alone");
+        }
         let finals: Vec<(u64, u32)> = pack
             .final_attempts()
-            .iter()
-            .map(|e| (e.call, e.attempt))
+            .into_iter()
+            .map(|i| (entries[i].call, entries[i].attempt))
             .collect();
         assert_eq!(finals, vec![(1, 2), (2, 1), (3, 1)]);
         // Nothing of the partial directory is left beside the pack.
@@ -448,6 +453,20 @@ mod tests {
             !Pack::open(&path).unwrap().chain_problems.is_empty(),
             "edit"
         );
+    }
+
+    #[test]
+    fn an_index_changed_after_opening_is_caught_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        let pack = Pack::open(&path).unwrap();
+        rewrite_index(&path, |lines| lines.swap(1, 2));
+        let err = pack.entry(1).unwrap_err().to_string();
+        assert!(
+            err.contains("index.jsonl") && err.contains("changed"),
+            "{err}"
+        );
+        assert!(pack.entries().any(|e| e.is_err()));
     }
 
     #[test]

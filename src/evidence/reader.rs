@@ -17,14 +17,26 @@ pub struct ChainProblem {
     pub message: String,
 }
 
-/// A pack opened for reading. Bodies stay on disk until asked for.
+/// A pack opened for reading. The index and the bodies stay on disk until asked for: memory holds
+/// the header and 24 bytes per record (where its index line is, its call and attempt).
 #[derive(Debug)]
 pub struct Pack {
     pub root: PathBuf,
     pub header: PackHeader,
-    pub entries: Vec<IndexEntry>,
     /// Everything wrong with the chain; empty for an intact pack.
     pub chain_problems: Vec<ChainProblem>,
+    lines: Vec<Line>,
+    /// For reading single index lines.
+    index: std::sync::Mutex<fs::File>,
+}
+
+/// Where an index line is, with the fields needed to pick each call's final attempt.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    offset: u64,
+    len: u32,
+    attempt: u32,
+    call: u64,
 }
 
 impl Pack {
@@ -40,16 +52,73 @@ impl Pack {
         let index_path = dir.join(INDEX_FILE);
         let index =
             fs::File::open(&index_path).map_err(|e| EvidenceError::io(&index_path, "read", e))?;
-        let (entries, chain_problems) = parse_index(
+        let reader = index
+            .try_clone()
+            .map_err(|e| EvidenceError::io(&index_path, "read", e))?;
+        let (lines, chain_problems) = parse_index(
             &index_path,
-            std::io::BufReader::with_capacity(1 << 16, index.take(MAX_METADATA_BYTES + 1)),
+            std::io::BufReader::with_capacity(1 << 16, reader.take(MAX_METADATA_BYTES + 1)),
             &header,
         )?;
         Ok(Self {
             root: dir.to_path_buf(),
             header,
-            entries,
             chain_problems,
+            lines,
+            index: std::sync::Mutex::new(index),
+        })
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Record `i` (0-based; its seq is `i + 1`), read from the index.
+    pub fn entry(&self, i: usize) -> Result<IndexEntry, EvidenceError> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.root.join(INDEX_FILE);
+        let line = self.lines.get(i).ok_or_else(|| EvidenceError::Malformed {
+            path: path.clone(),
+            reason: format!("there is no record {}", i + 1),
+        })?;
+        let mut bytes = vec![0; line.len as usize];
+        {
+            let mut file = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            file.seek(SeekFrom::Start(line.offset))
+                .and_then(|_| file.read_exact(&mut bytes))
+                .map_err(|e| EvidenceError::io(&path, "read", e))?;
+        }
+        parse_again(&path, &bytes, i)
+    }
+
+    /// Every record in order, read from the index as the iterator goes; stops after an error.
+    pub fn entries(&self) -> impl Iterator<Item = Result<IndexEntry, EvidenceError>> + '_ {
+        let path = self.root.join(INDEX_FILE);
+        let mut reader: Option<std::io::BufReader<fs::File>> = None;
+        let mut failed = false;
+        let mut buf = Vec::new();
+        (0..self.lines.len()).map_while(move |i| {
+            if failed {
+                return None;
+            }
+            let result = match &mut reader {
+                Some(reader) => Ok(reader),
+                None => fs::File::open(&path)
+                    .map(|f| &mut *reader.insert(std::io::BufReader::with_capacity(1 << 16, f))),
+            }
+            .and_then(|reader| {
+                buf.clear();
+                std::io::BufRead::read_until(reader, b'\n', &mut buf)
+            })
+            .map_err(|e| EvidenceError::io(&path, "read", e))
+            .and_then(|_| parse_again(&path, buf.strip_suffix(b"\n").unwrap_or(&buf), i));
+            failed = result.is_err();
+            Some(result)
         })
     }
 
@@ -79,22 +148,40 @@ impl Pack {
 
     /// Checks every body against the index; returns one message per damaged record.
     pub fn body_problems(&self) -> Vec<String> {
-        self.entries
-            .iter()
-            .filter_map(|e| self.body(e).err().map(|err| err.to_string()))
+        self.entries()
+            .filter_map(|e| match e {
+                Ok(entry) => self.body(&entry).err().map(|err| err.to_string()),
+                Err(err) => Some(err.to_string()),
+            })
             .collect()
     }
 
-    /// The final attempt of every call, in call order: the response each verdict is judged on.
-    pub fn final_attempts(&self) -> Vec<&IndexEntry> {
-        let mut last: std::collections::BTreeMap<u64, &IndexEntry> = Default::default();
-        for entry in &self.entries {
-            let slot = last.entry(entry.call).or_insert(entry);
-            if entry.attempt >= slot.attempt {
-                *slot = entry;
+    /// The record numbers (0-based) of the final attempt of every call, in call order: the
+    /// responses each verdict is judged on.
+    pub fn final_attempts(&self) -> Vec<usize> {
+        let mut last: std::collections::BTreeMap<u64, usize> = Default::default();
+        for (i, line) in self.lines.iter().enumerate() {
+            let slot = last.entry(line.call).or_insert(i);
+            if line.attempt >= self.lines[*slot].attempt {
+                *slot = i;
             }
         }
         last.into_values().collect()
+    }
+}
+
+/// Parses an index line read again after `open` checked it; a line that no longer parses, or is
+/// not the record it was, means the index changed underneath.
+fn parse_again(path: &Path, line: &[u8], i: usize) -> Result<IndexEntry, EvidenceError> {
+    match serde_json::from_slice::<IndexEntry>(line) {
+        Ok(entry) if entry.seq == i as u64 + 1 => Ok(entry),
+        _ => Err(EvidenceError::Malformed {
+            path: path.to_path_buf(),
+            reason: format!(
+                "line {} changed after the pack was opened; open it again",
+                i + 1
+            ),
+        }),
     }
 }
 
@@ -142,12 +229,13 @@ fn body_path_is_safe(rel: &str) -> bool {
     }
 }
 
-/// Parses the index line by line (it is never held whole in memory) and checks its chain.
+/// Parses the index line by line (it is never held in memory) and checks its chain; returns where
+/// each line is.
 fn parse_index(
     path: &Path,
     mut index: impl std::io::BufRead,
     header: &PackHeader,
-) -> Result<(Vec<IndexEntry>, Vec<ChainProblem>), EvidenceError> {
+) -> Result<(Vec<Line>, Vec<ChainProblem>), EvidenceError> {
     let malformed = |reason: String| EvidenceError::Malformed {
         path: path.to_path_buf(),
         reason,
@@ -156,7 +244,7 @@ fn parse_index(
         file: file.to_string(),
         message,
     };
-    let mut entries = Vec::new();
+    let mut lines = Vec::new();
     let mut problems = Vec::new();
     let genesis = chain::genesis_hash(&header.pack_id);
     if header.chain_genesis != genesis {
@@ -179,6 +267,7 @@ fn parse_index(
         if n == 0 {
             break;
         }
+        let offset = read;
         read += n as u64;
         if read > MAX_METADATA_BYTES {
             return Err(malformed(format!(
@@ -219,14 +308,19 @@ fn parse_index(
             }
         }
         prev = chain::line_hash(line);
-        entries.push(entry);
+        lines.push(Line {
+            offset,
+            len: line.len() as u32,
+            attempt: entry.attempt,
+            call: entry.call,
+        });
     }
-    if entries.len() as u64 != header.counts.records {
+    if lines.len() as u64 != header.counts.records {
         problems.push(problem(
             INDEX_FILE,
             format!(
                 "the index has {} records but the header says {}",
-                entries.len(),
+                lines.len(),
                 header.counts.records
             ),
         ));
@@ -240,7 +334,7 @@ fn parse_index(
             ),
         ));
     }
-    Ok((entries, problems))
+    Ok((lines, problems))
 }
 
 #[cfg(test)]

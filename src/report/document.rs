@@ -58,6 +58,9 @@ pub enum Block {
         widths: Vec<f32>,
         rows: Vec<Vec<String>>,
     },
+    /// More rows of the table just before, laid out with its columns: a long table is handed over
+    /// a part at a time, so that it is never whole in memory.
+    MoreRows(Vec<Vec<String>>),
     /// Horizontal bars, one per (label, value), e.g. PASS/FAIL/UNKNOWN counts.
     BarChart { bars: Vec<(String, u64)> },
 }

@@ -24,7 +24,39 @@ fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> Block {
     }
 }
 
-/// Builds the PDF report's document from an assessment.
+/// Rows a long table hands over at a time (see [`Block::MoreRows`]).
+const ROWS_PER_BLOCK: usize = 200;
+
+/// Hands a table to `out` a part at a time: the header with the first rows (which size the columns),
+/// then [`Block::MoreRows`], so that a table of any length is never whole in memory.
+fn long_table(
+    out: &mut dyn FnMut(Block),
+    headers: &[&str],
+    widths: &[f32],
+    rows: impl Iterator<Item = Result<Vec<String>, SpoolError>>,
+) -> Result<(), SpoolError> {
+    let mut part = Vec::new();
+    let mut started = false;
+    for row in rows {
+        part.push(row?);
+        if part.len() == ROWS_PER_BLOCK {
+            let rows = std::mem::take(&mut part);
+            out(if started {
+                Block::MoreRows(rows)
+            } else {
+                table(headers, widths, rows)
+            });
+            started = true;
+        }
+    }
+    if !started {
+        out(table(headers, widths, part));
+    } else if !part.is_empty() {
+        out(Block::MoreRows(part));
+    }
+    Ok(())
+}
+
 /// The PDF report of an assessment. Its blocks are made on demand from the assessment (see
 /// [`Blocks::Made`]), so only one is in memory at a time.
 pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Document<'a> {
@@ -142,31 +174,28 @@ fn emit(
         account_rows,
     ));
     out(Block::Subheading("By trail".into()));
-    let summary_rows = a
-        .trails
-        .iter()
-        .map(|t| {
-            let t = t?;
-            let failing: Vec<&str> = t
-                .findings
-                .iter()
-                .filter(|f| f.status == Status::Fail)
-                .map(|f| &*f.check_id)
-                .collect();
-            Ok(vec![
-                t.trail_name.clone(),
-                t.account_id.clone(),
-                t.region.clone(),
-                or_dash(t.kms_key_id.as_deref()),
-                t.primary()
-                    .map(|f| f.status.as_str())
-                    .unwrap_or("—")
-                    .to_string(),
-                failing.join(", "),
-            ])
-        })
-        .collect::<Result<_, SpoolError>>()?;
-    out(table(
+    let summary_rows = a.trails.iter().map(|t| {
+        let t = t?;
+        let failing: Vec<&str> = t
+            .findings
+            .iter()
+            .filter(|f| f.status == Status::Fail)
+            .map(|f| &*f.check_id)
+            .collect();
+        Ok(vec![
+            t.trail_name.clone(),
+            t.account_id.clone(),
+            t.region.clone(),
+            or_dash(t.kms_key_id.as_deref()),
+            t.primary()
+                .map(|f| f.status.as_str())
+                .unwrap_or("—")
+                .to_string(),
+            failing.join(", "),
+        ])
+    });
+    long_table(
+        out,
         &[
             "Trail",
             "Account",
@@ -177,7 +206,7 @@ fn emit(
         ],
         &[1.7, 1.4, 1.1, 2.3, 1.4, 2.1],
         summary_rows,
-    ));
+    )?;
 
     out(heading("Control mapping", true));
     let mut mapping_rows: Vec<Vec<String>> = a
@@ -297,26 +326,32 @@ fn emit(
     }
 
     out(heading("Remediation of failures", true));
-    let mut failures: Vec<Vec<String>> = Vec::new();
-    for t in a.trails.iter() {
-        let t = t?;
-        failures.extend(t.failures().map(|f| {
-            vec![
-                t.trail_name.clone(),
-                f.check_id.to_string(),
-                f.reason.clone(),
-                f.remediation.as_deref().unwrap_or_default().to_string(),
-            ]
-        }));
-    }
-    if failures.is_empty() {
+    if a.summary.checks.fail == 0 {
         out(Block::Paragraph("No check failed.".into()));
     } else {
-        out(table(
+        let failures = a.trails.iter().flat_map(|t| {
+            let rows: Vec<Result<Vec<String>, SpoolError>> = match t {
+                Err(e) => vec![Err(e)],
+                Ok(t) => t
+                    .failures()
+                    .map(|f| {
+                        Ok(vec![
+                            t.trail_name.clone(),
+                            f.check_id.to_string(),
+                            f.reason.clone(),
+                            f.remediation.as_deref().unwrap_or_default().to_string(),
+                        ])
+                    })
+                    .collect(),
+            };
+            rows
+        });
+        long_table(
+            out,
             &["Trail", "Check", "Why", "What to do"],
             &[1.6, 1.8, 3.0, 3.4],
             failures,
-        ));
+        )?;
     }
 
     out(heading("Evidence gaps", false));
@@ -328,29 +363,28 @@ fn emit(
         out(Block::Paragraph(
             "These calls gave no usable evidence. Checks that depend on them are UNKNOWN.".into(),
         ));
-        out(table(
+        long_table(
+            out,
             &["Resource", "Operation", "Region", "Error", "Message"],
             &[2.4, 1.8, 1.1, 1.6, 3.3],
-            a.gaps
-                .iter()
-                .map(|g| {
-                    vec![
-                        g.resource.clone(),
-                        format!("{}:{}", g.service, g.operation),
-                        g.region.clone(),
-                        g.error_code.clone(),
-                        g.message.clone(),
-                    ]
-                })
-                .collect(),
-        ));
+            a.gaps.iter().map(|g| {
+                Ok(vec![
+                    g.resource.clone(),
+                    format!("{}:{}", g.service, g.operation),
+                    g.region.clone(),
+                    g.error_code.clone(),
+                    g.message.clone(),
+                ])
+            }),
+        )?;
     }
 
     out(heading("Evidence index", true));
     out(Block::Paragraph(
         "Every record a verdict was derived from. Each body is in the pack at the path shown; its SHA-256 is chained into the pack's index.".into(),
     ));
-    out(table(
+    long_table(
+        out,
         &[
             "#",
             "Operation",
@@ -361,27 +395,24 @@ fn emit(
             "SHA-256 / body",
         ],
         &[0.5, 1.6, 0.9, 2.0, 1.5, 1.4, 2.4],
-        a.evidence
-            .iter()
-            .map(|r| {
-                r.map(|r| {
-                    vec![
-                        r.seq.to_string(),
-                        format!("{}:{}", r.service, r.operation),
-                        r.region.clone(),
-                        r.resource.clone(),
-                        r.received_at.clone(),
-                        or_dash(r.server_date.as_deref()),
-                        format!(
-                            "{}\n{}",
-                            r.sha256.as_deref().unwrap_or("no body"),
-                            r.body.as_deref().unwrap_or("")
-                        ),
-                    ]
-                })
+        a.evidence.iter().map(|r| {
+            r.map(|r| {
+                vec![
+                    r.seq.to_string(),
+                    format!("{}:{}", r.service, r.operation),
+                    r.region.clone(),
+                    r.resource.clone(),
+                    r.received_at.clone(),
+                    or_dash(r.server_date.as_deref()),
+                    format!(
+                        "{}\n{}",
+                        r.sha256.as_deref().unwrap_or("no body"),
+                        r.body.as_deref().unwrap_or("")
+                    ),
+                ]
             })
-            .collect::<Result<_, _>>()?,
-    ));
+        }),
+    )?;
     if let Some(integrity) = integrity {
         out(heading("Integrity", false));
         out(Block::KeyValues(integrity.rows.clone()));

@@ -451,7 +451,7 @@ pub fn verify_dir(root: &Path, anchor: &TrustAnchor) -> Result<Verification, Sig
             lines.push(CheckLine::new(
                 "records",
                 record_problems,
-                format!("{} record bodies match their SHA-256", pack.entries.len()),
+                format!("{} record bodies match their SHA-256", pack.len()),
                 "DAMAGED",
             ));
             let chain_problems: Vec<String> = pack
@@ -465,7 +465,7 @@ pub fn verify_dir(root: &Path, anchor: &TrustAnchor) -> Result<Verification, Sig
                 chain_problems,
                 format!(
                     "{} records chained from the genesis to pack.json's chain_head",
-                    pack.entries.len()
+                    pack.len()
                 ),
                 "BROKEN",
             ));

@@ -682,18 +682,15 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
     if s.accounts.len() > 1 || s.accounts_not_collected > 0 {
         println!("By account:");
         for row in &s.accounts {
-            let state = match (row.in_scope, row.collected) {
-                (_, false) => "NOT COLLECTED".to_string(),
-                _ if !row.regions_not_listed.is_empty() => format!(
-                    "INCOMPLETE ({} trails assessed; not listed: {})",
-                    row.trails,
-                    row.regions_not_listed.join(", ")
-                ),
-                (false, true) => "outside scope (owns a trail seen from it)".to_string(),
-                (true, true) => format!(
-                    "{} trails: {} PASS, {} FAIL, {} UNKNOWN",
+            // The reports' words for the account's evidence, then its trails' verdicts.
+            let evidence = report::account_evidence(row);
+            let state = if row.collected {
+                format!(
+                    "{evidence}; {} trails: {} PASS, {} FAIL, {} UNKNOWN",
                     row.trails, row.rule.pass, row.rule.fail, row.rule.unknown
-                ),
+                )
+            } else {
+                evidence
             };
             println!(
                 "  {}{}  {state}  ({} gaps)",

@@ -233,11 +233,12 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// About 8 MiB of trail findings and 4 MiB of evidence index: a 2,000-trail pack stays in memory.
+    /// About 4 MiB of trail findings and 2 MiB of evidence index: a 1,000-trail pack stays in memory,
+    /// and a larger one holds no more than that.
     fn default() -> Self {
         Self {
-            trails_in_memory: 2_000,
-            records_in_memory: 8_000,
+            trails_in_memory: 1_000,
+            records_in_memory: 4_000,
         }
     }
 }

@@ -207,7 +207,10 @@ fn listed_accounts_go_into_one_pack_with_each_record_naming_its_account() {
     // The assessment of the pack agrees, account by account, and fails on the FAIL trails.
     let assessed = run(auditpack().args(["assess", "--pack", pack.to_str().unwrap()]));
     assert_eq!(assessed.status.code(), Some(5));
-    assert!(stdout(&assessed).contains(&format!("{}  7 trails: 5 PASS, 2 FAIL", member.account)));
+    assert!(stdout(&assessed).contains(&format!(
+        "{}  collected; 7 trails: 5 PASS, 2 FAIL",
+        member.account
+    )));
 }
 
 #[test]

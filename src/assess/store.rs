@@ -41,42 +41,56 @@ impl<'a> Answer<'a> {
 /// Index of the final attempts of a pack's calls. A question can have an answer from several accounts
 /// (a region's DescribeTrails, a key alias); lookups say which account's answer they prefer.
 ///
-/// Only the questions are kept in memory (about 200 bytes a record); each answer's index entry is read
-/// from the pack when asked for, into an arena the caller drops when done (one per trail), so memory
-/// does not grow with the number of records read.
+/// Only a hash of the question each final record answers is kept in memory (24 bytes a record, in
+/// sorted arrays); each answer's index entry is read from the pack when asked for, checked to be an
+/// answer to the question (so hash collisions cannot mislead), into an arena the caller drops when
+/// done (one per trail). Memory does not grow with the size of the records read.
 pub struct Store<'p> {
     pack: &'p Pack,
-    /// `operation US region US resource` (US = U+001F) -> the final records answering it.
-    by_key: HashMap<Box<str>, Vec<Slot>>,
-    /// `operation US resource` -> the same, in any region.
-    by_resource: HashMap<Box<str>, Vec<Slot>>,
+    /// Hash of (operation, region, resource), sorted by hash, then call order.
+    by_key: Vec<Slot>,
+    /// Hash of (operation, resource), for questions asked in any region.
+    by_resource: Vec<Slot>,
     /// Operation -> its final records, in call order.
     by_operation: HashMap<Box<str>, Vec<u32>>,
+    /// The accounts that made calls, numbered for [`Slot::account`].
+    accounts: HashMap<Arc<str>, u32>,
 }
 
-/// A final record and the account that made the call.
-#[derive(Debug, Clone)]
+/// A final record under the hash of the question it answers.
+#[derive(Debug, Clone, Copy)]
 struct Slot {
+    hash: u64,
+    /// Place in call order.
+    rank: u32,
     record: u32,
-    account: Option<Arc<str>>,
+    /// The account that made the call (`NO_ACCOUNT` when not recorded).
+    account: u32,
 }
 
-const SEP: char = '\u{1f}';
+const NO_ACCOUNT: u32 = u32::MAX;
 
-fn key(operation: &str, region: &str, resource: &str) -> String {
-    format!("{operation}{SEP}{region}{SEP}{resource}")
+fn hash_of(parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same on every run (only ever compared within one run).
+    let mut h = std::hash::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
 }
 
-fn resource_key(operation: &str, resource: &str) -> String {
-    format!("{operation}{SEP}{resource}")
+fn key_hash(operation: &str, region: &str, resource: &str) -> u64 {
+    hash_of(&[operation, region, resource])
 }
 
-/// The slot from `account` if there is one, else the first.
-fn pick<'s>(slots: &'s [Slot], account: Option<&str>) -> Option<&'s Slot> {
-    slots
-        .iter()
-        .find(|s| account.is_some() && s.account.as_deref() == account)
-        .or_else(|| slots.first())
+fn resource_hash(operation: &str, resource: &str) -> u64 {
+    hash_of(&[operation, resource])
+}
+
+/// The slots filed under `hash`, in call order.
+fn filed(slots: &[Slot], hash: u64) -> &[Slot] {
+    let start = slots.partition_point(|s| s.hash < hash);
+    let end = start + slots[start..].partition_point(|s| s.hash == hash);
+    &slots[start..end]
 }
 
 /// Describes a failed record for a reader: the operation, resource, region, error and record number.
@@ -109,42 +123,46 @@ impl<'p> Store<'p> {
         for (r, &i) in finals.iter().enumerate() {
             rank[i] = r as u32;
         }
-        let mut accounts: HashMap<String, Arc<str>> = HashMap::new();
-        let mut by_key: HashMap<Box<str>, Vec<Slot>> = HashMap::new();
-        let mut by_resource: HashMap<Box<str>, Vec<Slot>> = HashMap::new();
+        let mut accounts: HashMap<Arc<str>, u32> = HashMap::new();
+        let mut by_key = Vec::with_capacity(finals.len());
+        let mut by_resource = Vec::with_capacity(finals.len());
         let mut by_operation: HashMap<Box<str>, Vec<(u32, u32)>> = HashMap::new();
-        let mut finals_in_order: Vec<(u32, Box<str>, Box<str>, Slot)> = Vec::new();
         for (i, entry) in pack.entries().enumerate() {
             if rank[i] == u32::MAX {
                 continue;
             }
             let entry = entry?;
-            let account = entry.account.as_deref().map(|a| {
-                accounts
-                    .entry(a.to_string())
-                    .or_insert_with(|| Arc::from(a))
-                    .clone()
-            });
-            let slot = Slot {
+            let account = match entry.account.as_deref() {
+                None => NO_ACCOUNT,
+                Some(a) => match accounts.get(a) {
+                    Some(&n) => n,
+                    None => {
+                        let n = accounts.len() as u32;
+                        accounts.insert(Arc::from(a), n);
+                        n
+                    }
+                },
+            };
+            let slot = |hash| Slot {
+                hash,
+                rank: rank[i],
                 record: i as u32,
                 account,
             };
-            finals_in_order.push((
-                rank[i],
-                key(&entry.operation, &entry.region, &entry.resource).into(),
-                resource_key(&entry.operation, &entry.resource).into(),
-                slot,
-            ));
+            by_key.push(slot(key_hash(
+                &entry.operation,
+                &entry.region,
+                &entry.resource,
+            )));
+            by_resource.push(slot(resource_hash(&entry.operation, &entry.resource)));
             by_operation
                 .entry(entry.operation.as_str().into())
                 .or_default()
                 .push((rank[i], i as u32));
         }
-        // Lists keep call order, as `pick` takes the first when no account is preferred.
-        finals_in_order.sort_by_key(|(r, ..)| *r);
-        for (_, k, rk, slot) in finals_in_order {
-            by_key.entry(k).or_default().push(slot.clone());
-            by_resource.entry(rk).or_default().push(slot);
+        // Within a hash, call order: `pick` takes the first answer when no account is preferred.
+        for slots in [&mut by_key, &mut by_resource] {
+            slots.sort_unstable_by_key(|s| (s.hash, s.rank));
         }
         Ok(Self {
             pack,
@@ -157,6 +175,7 @@ impl<'p> Store<'p> {
                     (op, records.into_iter().map(|(_, i)| i).collect())
                 })
                 .collect(),
+            accounts,
         })
     }
 
@@ -181,8 +200,8 @@ impl<'p> Store<'p> {
     }
 
     /// The answer to `operation` on `resource`, in `region` when given (else in any region), as
-    /// `account` got it when that account asked (else as whichever account asked). The record is
-    /// read into `arena`.
+    /// `account` got it when that account asked (else as whichever account asked first). The record
+    /// is read into `arena`.
     pub fn answer<'r>(
         &self,
         arena: &'r Arena<IndexEntry>,
@@ -192,17 +211,32 @@ impl<'p> Store<'p> {
         account: Option<&str>,
     ) -> Result<Answer<'r>, EvidenceError> {
         let slots = match region {
-            Some(region) => self.by_key.get(key(operation, region, resource).as_str()),
-            None => self
-                .by_resource
-                .get(resource_key(operation, resource).as_str()),
+            Some(region) => filed(&self.by_key, key_hash(operation, region, resource)),
+            None => filed(&self.by_resource, resource_hash(operation, resource)),
         };
-        let Some(slot) = slots.and_then(|s| pick(s, account)) else {
-            return Ok(Answer::Missing {
-                reason: self.missing_reason(operation, resource),
-            });
+        // A record filed under the question's hash answers it unless the hashes collided.
+        let answers = |e: &IndexEntry| {
+            e.operation == operation
+                && e.resource == resource
+                && region.is_none_or(|r| e.region == r)
         };
-        self.answer_from(self.load(arena, slot.record)?)
+        let preferred = account
+            .and_then(|a| self.accounts.get(a))
+            .copied()
+            .unwrap_or(NO_ACCOUNT);
+        let in_order = slots
+            .iter()
+            .filter(|s| preferred != NO_ACCOUNT && s.account == preferred)
+            .chain(slots.iter());
+        for slot in in_order {
+            let entry = self.load(arena, slot.record)?;
+            if answers(entry) {
+                return self.answer_from(entry);
+            }
+        }
+        Ok(Answer::Missing {
+            reason: self.missing_reason(operation, resource),
+        })
     }
 
     /// The answer one record gives.

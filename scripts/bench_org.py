@@ -17,7 +17,8 @@ In one run it:
      what was seeded; prints any disagreement and exits 1 if there is one;
   7. prints a summary table (and --json FILE writes it as JSON).
 
-Peak memory is each measured process's own ru_maxrss, from os.wait4 on that child alone.
+Peak memory is each measured process's own ru_maxrss, from os.wait4 in a small wrapper process (see
+RSS_WRAPPER: a child of this script would count this script's own memory in).
 --latency-ms N also puts tests/fixtures/fault_proxy.py (N ms added to every answer) between auditpack
 and moto and times collect at the default concurrency vs --concurrency 1 (the latter takes minutes).
 --scale-trails N also seeds a second, fresh moto with N trails and measures collect+report peak memory
@@ -61,9 +62,26 @@ def say(message):
 
 # ---------------------------------------------------------------------------- processes and moto
 
+# Runs argv[2:] as its child and writes that child's rusage peak RSS (KiB) to argv[1]. A child forked
+# straight from this script would report at least this script's own RSS: Linux carries the peak of the
+# memory a process had before exec (for a vfork, its parent's) into its ru_maxrss. This small, fresh
+# interpreter is the parent instead, so what it reports is the measured tool's own peak.
+# It also times the child itself, so the wrapper's start-up is not counted either.
+RSS_WRAPPER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {wall}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(cmd, env, log_path, progress=None):
     """Runs cmd with stdout+stderr to log_path; returns wall seconds, exit code and the child's own peak
-    RSS (os.wait4 gives that child's rusage alone, not a max over all children so far)."""
+    RSS (measured by RSS_WRAPPER, so that this script's memory is not counted in)."""
     stop_progress = threading.Event()
     start = time.perf_counter()
     if progress:
@@ -71,13 +89,16 @@ def measure(cmd, env, log_path, progress=None):
             while not stop_progress.wait(15):
                 say(f"  {progress}: still running ({time.perf_counter() - start:.0f} s)")
         threading.Thread(target=tick, daemon=True).start()
+    rss_path = log_path + ".maxrss"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
+        proc = subprocess.Popen([sys.executable, "-c", RSS_WRAPPER, rss_path, *cmd], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        returncode = proc.wait()
     stop_progress.set()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall_s": wall, "rc": proc.returncode, "peak_rss_kib": usage.ru_maxrss, "log": log_path}
+    with open(rss_path) as f:
+        peak, wall = f.read().split()
+        peak, wall = int(peak), float(wall)
+    return {"wall_s": wall, "rc": returncode, "peak_rss_kib": peak, "log": log_path}
 
 
 def tail(path, lines=15):

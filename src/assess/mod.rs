@@ -133,6 +133,11 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
+    /// Every status counted.
+    pub fn total(&self) -> u64 {
+        self.pass + self.fail + self.unknown + self.not_applicable
+    }
+
     fn add(&mut self, status: Status) {
         match status {
             Status::Pass => self.pass += 1,

@@ -65,23 +65,25 @@ impl<T: Serialize> SpoolWriter<T> {
             self.memory.push(item);
             return Ok(());
         }
-        if self.disk.is_none() {
-            let temp = tempfile::Builder::new()
-                .prefix(".auditpack-findings-")
-                .suffix(".jsonl")
-                .tempfile()
-                .map_err(|e| SpoolError::new(&std::env::temp_dir(), "creating", e))?;
-            let file = temp
-                .as_file()
-                .try_clone()
-                .map_err(|e| SpoolError::new(temp.path(), "opening", e))?;
-            let mut disk = (temp, BufWriter::with_capacity(1 << 16, file));
-            for held in std::mem::take(&mut self.memory) {
-                write_line(&mut disk, &held)?;
+        let disk = match &mut self.disk {
+            Some(disk) => disk,
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix(".auditpack-findings-")
+                    .suffix(".jsonl")
+                    .tempfile()
+                    .map_err(|e| SpoolError::new(&std::env::temp_dir(), "creating", e))?;
+                let file = temp
+                    .as_file()
+                    .try_clone()
+                    .map_err(|e| SpoolError::new(temp.path(), "opening", e))?;
+                let mut disk = (temp, BufWriter::with_capacity(1 << 16, file));
+                for held in std::mem::take(&mut self.memory) {
+                    write_line(&mut disk, &held)?;
+                }
+                self.disk.insert(disk)
             }
-            self.disk = Some(disk);
-        }
-        let disk = self.disk.as_mut().expect("spilled just above");
+        };
         write_line(disk, &item)
     }
 
@@ -230,6 +232,14 @@ mod tests {
         writer.finish().unwrap()
     }
 
+    /// The temporary file of a spool that spilled.
+    fn spill_file(spool: &Spool<String>) -> &tempfile::NamedTempFile {
+        match &spool.items {
+            Items::Disk(temp) => temp,
+            Items::Memory(_) => panic!("the spool did not spill"),
+        }
+    }
+
     #[test]
     fn spills_past_the_limit_and_reads_back_the_same_items_every_time() {
         let items: Vec<String> = (0..50).map(|i| format!("item \"{i}\"\n")).collect();
@@ -258,9 +268,7 @@ mod tests {
     fn the_temporary_file_goes_with_the_last_clone() {
         let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
         let spilled = build(&items, 1);
-        let Items::Disk(temp) = &spilled.items else {
-            panic!("spilled");
-        };
+        let temp = spill_file(&spilled);
         let path = temp.path().to_path_buf();
         let copy = spilled.clone();
         drop(spilled);
@@ -274,9 +282,7 @@ mod tests {
     fn a_spool_whose_file_is_damaged_says_where() {
         let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
         let spilled = build(&items, 1);
-        let Items::Disk(temp) = &spilled.items else {
-            panic!("spilled");
-        };
+        let temp = spill_file(&spilled);
         std::fs::write(temp.path(), "\"0\"\n{not json").unwrap();
         let err = spilled.to_vec().unwrap_err().to_string();
         assert!(err.contains(&temp.path().display().to_string()), "{err}");

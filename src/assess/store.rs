@@ -4,7 +4,6 @@
 use crate::evidence::{absence_codes, EvidenceError, Gap, IndexEntry, Pack};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 pub use typed_arena::Arena;
 
 /// What the pack holds for one question ("GetKeyRotationStatus of key X").
@@ -54,7 +53,7 @@ pub struct Store<'p> {
     /// Operation -> its final records, in call order.
     by_operation: HashMap<Box<str>, Vec<u32>>,
     /// The accounts that made calls, numbered for [`Slot::account`].
-    accounts: HashMap<Arc<str>, u32>,
+    accounts: HashMap<Box<str>, u32>,
 }
 
 /// A final record under the hash of the question it answers.
@@ -123,7 +122,7 @@ impl<'p> Store<'p> {
         for (r, &i) in finals.iter().enumerate() {
             rank[i] = r as u32;
         }
-        let mut accounts: HashMap<Arc<str>, u32> = HashMap::new();
+        let mut accounts: HashMap<Box<str>, u32> = HashMap::new();
         let mut by_key = Vec::with_capacity(finals.len());
         let mut by_resource = Vec::with_capacity(finals.len());
         let mut by_operation: HashMap<Box<str>, Vec<(u32, u32)>> = HashMap::new();
@@ -138,7 +137,7 @@ impl<'p> Store<'p> {
                     Some(&n) => n,
                     None => {
                         let n = accounts.len() as u32;
-                        accounts.insert(Arc::from(a), n);
+                        accounts.insert(a.into(), n);
                         n
                     }
                 },
@@ -160,7 +159,7 @@ impl<'p> Store<'p> {
                 .or_default()
                 .push((rank[i], i as u32));
         }
-        // Within a hash, call order: `pick` takes the first answer when no account is preferred.
+        // Within a hash, call order: `answer` takes the first answer when no account is preferred.
         for slots in [&mut by_key, &mut by_resource] {
             slots.sort_unstable_by_key(|s| (s.hash, s.rank));
         }

@@ -101,13 +101,7 @@ pub fn render_to(
         },
     );
     page.insert("primary_cis", &a.mapping.primary_cis_aws());
-    page.insert(
-        "check_total",
-        &(a.summary.checks.pass
-            + a.summary.checks.fail
-            + a.summary.checks.unknown
-            + a.summary.checks.not_applicable),
-    );
+    page.insert("check_total", &a.summary.checks.total());
     page.insert("chart_height", &(bars.len() as u64 * 28));
     page.insert("chart", &bars);
     page.insert("accounts", &accounts);

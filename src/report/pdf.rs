@@ -662,6 +662,13 @@ impl ContentId {
         self.feed(s.as_bytes());
     }
 
+    fn rows(&mut self, rows: &[Vec<String>]) {
+        for row in rows {
+            self.s(b'r', "");
+            row.iter().for_each(|c| self.s(b'c', c));
+        }
+    }
+
     fn block(&mut self, block: &Block) {
         let h = self;
         match block {
@@ -689,17 +696,11 @@ impl ContentId {
                 widths
                     .iter()
                     .for_each(|w| h.feed(&w.to_bits().to_le_bytes()));
-                for row in rows {
-                    h.s(b'r', "");
-                    row.iter().for_each(|c| h.s(b'c', c));
-                }
+                h.rows(rows);
             }
             Block::MoreRows(rows) => {
                 h.s(b'M', "");
-                for row in rows {
-                    h.s(b'r', "");
-                    row.iter().for_each(|c| h.s(b'c', c));
-                }
+                h.rows(rows);
             }
             Block::BarChart { bars } => {
                 h.s(b'C', "");

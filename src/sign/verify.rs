@@ -360,10 +360,7 @@ fn check_reproduction(root: &Path, pack: &Pack) -> (CheckLine, CheckLine) {
         format!(
             "re-assessing the evidence gives exactly the stored findings ({} trails, {} checks)",
             assessment.trails.len(),
-            {
-                let c = &assessment.summary.checks;
-                c.pass + c.fail + c.unknown + c.not_applicable
-            }
+            assessment.summary.checks.total()
         ),
         "DIFFER",
     );

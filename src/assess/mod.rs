@@ -336,7 +336,8 @@ fn unlisted_regions(
     header: &crate::evidence::PackHeader,
 ) -> Result<Vec<UnlistedRegion>, EvidenceError> {
     let mut unlisted = Vec::new();
-    for &listing in listings {
+    // A successful listing needs no answer read: its body is not needed here.
+    for &listing in listings.iter().filter(|l| !store::is_success(l)) {
         let reason = match store.answer_from(listing)? {
             Answer::Ok { .. } => continue,
             Answer::Failed { reason, .. } => reason,

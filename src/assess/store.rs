@@ -106,7 +106,8 @@ pub fn describe_failure(entry: &IndexEntry) -> String {
     )
 }
 
-fn is_success(entry: &IndexEntry) -> bool {
+/// Whether a record is a successful answer with a body (read without touching the body).
+pub(crate) fn is_success(entry: &IndexEntry) -> bool {
     entry.error_code.is_none()
         && entry.sdk_error.is_none()
         && entry.body.is_some()

@@ -54,18 +54,18 @@ async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail:
 }
 
 /// GetTrailStatus and GetEventSelectors for one trail, in its home region.
-pub(crate) async fn trail_details(c: &Collector, trail: &TrailSummary) {
-    let client = c.clients.cloudtrail(&trail.home_region);
+pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str) {
+    let client = c.clients.cloudtrail(home_region);
     let status = c.call(
         "cloudtrail",
         "GetTrailStatus",
-        &trail.home_region,
-        &trail.arn,
-        json!({"Name": trail.arn}),
+        home_region,
+        arn,
+        json!({"Name": arn}),
         |rec| {
             client
                 .get_trail_status()
-                .name(&trail.arn)
+                .name(arn)
                 .customize()
                 .interceptor(rec)
                 .send()
@@ -74,13 +74,13 @@ pub(crate) async fn trail_details(c: &Collector, trail: &TrailSummary) {
     let selectors = c.call(
         "cloudtrail",
         "GetEventSelectors",
-        &trail.home_region,
-        &trail.arn,
-        json!({"TrailName": trail.arn}),
+        home_region,
+        arn,
+        json!({"TrailName": arn}),
         |rec| {
             client
                 .get_event_selectors()
-                .trail_name(&trail.arn)
+                .trail_name(arn)
                 .customize()
                 .interceptor(rec)
                 .send()

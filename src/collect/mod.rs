@@ -138,6 +138,7 @@ pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkCon
                 .operation_timeout(Duration::from_secs(120))
                 .build(),
         );
+    loader = loader.http_client(shared_http_client());
     if let Some(profile) = &aws.profile {
         loader = loader.profile_name(profile);
     }
@@ -145,6 +146,25 @@ pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkCon
         loader = loader.endpoint_url(endpoint.as_str());
     }
     loader.load().await
+}
+
+/// One HTTP client for every service, region and account of a run. Without it, each SDK client built
+/// from the config makes its own: its own connection pool, and its own TLS configuration with the
+/// parsed root certificates (about 0.8 MB each), for every (account, region, service).
+/// Configured as the SDK's default client is: rustls with aws-lc, proxies from the environment.
+fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Per-region SDK clients, built once and shared (they share one connection pool).
@@ -543,11 +563,10 @@ async fn scan(
     } else {
         "entering accounts, listing regions and trails"
     });
-    let dispatch = Dispatch {
-        in_scope: targets.iter().map(|t| t.id.to_string()).collect(),
-        active_per_region: settings.concurrency * 2,
-        ..Dispatch::default()
-    };
+    let dispatch = Dispatch::new(
+        targets.iter().map(|t| t.id.to_string()).collect(),
+        settings.concurrency,
+    );
     let session_name = format!("auditpack-{pack_id}");
     let entered = futures::future::join_all(targets.iter().map(|target| {
         enter_account(
@@ -609,7 +628,9 @@ type Sighting = (String, cloudtrail::TrailSummary, Arc<Collector>);
 /// its key and bucket once per account (each account's view of them is its own evidence).
 #[derive(Default)]
 struct Dispatch {
+    /// The regions' workers.
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    queues: Arc<Queues>,
     /// Accounts in scope: an organisation trail seen from a member is fetched by its owner.
     in_scope: BTreeSet<String>,
     trails: Mutex<BTreeSet<String>>,
@@ -619,13 +640,82 @@ struct Dispatch {
     keys: Mutex<BTreeSet<(String, String, String)>>,
     /// (account, bucket)
     buckets: Mutex<BTreeSet<(String, String)>>,
-    key_tracker: Arc<Mutex<kms::KeyTracker>>,
-    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// One region's follow-up work, waiting for one of the region's workers. An organisation queues one
+/// item per trail, so an item is small: the account's collector and one name (the region is the
+/// queue's).
+enum Work {
+    Trail(Arc<Collector>, Box<str>),
+    Key(Arc<Collector>, Box<str>),
+    Bucket(Arc<Collector>, Box<str>),
+}
+
+impl Work {
+    async fn run(self, region: &str, tracker: &Mutex<kms::KeyTracker>) {
+        match self {
+            Work::Trail(c, arn) => cloudtrail::trail_details(&c, &arn, region).await,
+            Work::Key(c, key) => kms::key_evidence(&c, region, &key, tracker).await,
+            Work::Bucket(c, bucket) => s3::bucket_evidence(&c, &bucket, region).await,
+        }
+    }
+}
+
+/// A queue of work per region, each drained by at most `workers_per_region` tasks. One queue per
+/// region, so a slow region's backlog never blocks another's.
+#[derive(Default)]
+struct Queues {
+    lanes: Mutex<HashMap<String, Lane>>,
     /// Twice the concurrency bound: enough to keep every permit busy.
-    active_per_region: usize,
+    workers_per_region: usize,
+    key_tracker: Mutex<kms::KeyTracker>,
+}
+
+#[derive(Default)]
+struct Lane {
+    pending: std::collections::VecDeque<Work>,
+    workers: usize,
+}
+
+impl Queues {
+    /// Does the region's work until its queue is empty.
+    async fn drain(&self, region: &str) {
+        loop {
+            let next = {
+                let mut lanes = lock(&self.lanes);
+                let lane = lanes.entry(region.to_string()).or_default();
+                let next = lane.pending.pop_front();
+                if next.is_none() {
+                    lane.workers -= 1;
+                }
+                next
+            };
+            let Some(work) = next else { return };
+            // Boxed, so that the worker's own future stays small; a panic loses that item only (the
+            // pack then lacks its records, and `assess` says so), not the rest of the region's queue.
+            let run = std::panic::AssertUnwindSafe(Box::pin(work.run(region, &self.key_tracker)));
+            if let Err(panic) = futures::FutureExt::catch_unwind(run).await {
+                let message = (panic.downcast_ref::<&str>().copied())
+                    .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
+                tracing::error!(region, "a collection task failed: {message}");
+            }
+        }
+    }
 }
 
 impl Dispatch {
+    fn new(in_scope: BTreeSet<String>, concurrency: usize) -> Self {
+        Self {
+            in_scope,
+            queues: Arc::new(Queues {
+                workers_per_region: concurrency * 2,
+                ..Queues::default()
+            }),
+            ..Dispatch::default()
+        }
+    }
+
     /// A trail DescribeTrails listed in `collector`'s account.
     fn listed(&self, collector: &Arc<Collector>, trail: cloudtrail::TrailSummary) {
         let seer = collector.account.clone().unwrap_or_default();
@@ -648,43 +738,36 @@ impl Dispatch {
         if let Some(key) = &trail.kms_key_id {
             let region = crate::evidence::key_region(key, &trail.home_region);
             if lock(&self.keys).insert((account.clone(), region.clone(), key.clone())) {
-                let (c, tracker, key) = (collector.clone(), self.key_tracker.clone(), key.clone());
-                self.spawn_gated(&region.clone(), move || async move {
-                    kms::key_evidence(&c, &region, &key, &tracker).await
-                });
+                self.queue(&region, Work::Key(collector.clone(), key.as_str().into()));
             }
         }
         if let Some(bucket) = &trail.bucket {
             if lock(&self.buckets).insert((account, bucket.clone())) {
-                let c = collector.clone();
-                let (bucket, region) = (bucket.clone(), trail.home_region.clone());
-                self.spawn_gated(&region.clone(), move || async move {
-                    s3::bucket_evidence(&c, &bucket, &region).await
-                });
+                let work = Work::Bucket(collector.clone(), bucket.as_str().into());
+                self.queue(&trail.home_region, work);
             }
         }
-        let c = collector.clone();
-        self.spawn_gated(&trail.home_region.clone(), move || async move {
-            cloudtrail::trail_details(&c, &trail).await
-        });
+        let work = Work::Trail(collector.clone(), trail.arn.into_boxed_str());
+        self.queue(&trail.home_region, work);
     }
 
-    /// Spawns `work` behind its region's gate: at most `active_per_region` pieces of a region's work
-    /// under way, so that the tasks waiting for the rest stay small (the work's future is made only
-    /// once it passes). One gate per region, so a slow region's backlog never blocks another's.
-    fn spawn_gated<W, F>(&self, region: &str, work: W)
-    where
-        W: FnOnce() -> F + Send + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let gate = lock(&self.gates)
-            .entry(region.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.active_per_region)))
-            .clone();
-        lock(&self.tasks).spawn(async move {
-            let _active = gate.acquire().await;
-            Box::pin(work()).await
-        });
+    /// Queues `work` in its region and starts another worker there if the region has fewer than
+    /// its share.
+    fn queue(&self, region: &str, work: Work) {
+        let start = {
+            let mut lanes = lock(&self.queues.lanes);
+            let lane = lanes.entry(region.to_string()).or_default();
+            lane.pending.push_back(work);
+            let start = lane.workers < self.queues.workers_per_region;
+            if start {
+                lane.workers += 1;
+            }
+            start
+        };
+        if start {
+            let (queues, region) = (self.queues.clone(), region.to_string());
+            lock(&self.tasks).spawn(async move { queues.drain(&region).await });
+        }
     }
 
     /// Once every account is listed: organisation trails whose owner did not list them (it could
@@ -703,7 +786,7 @@ impl Dispatch {
                 tracing::error!(error = %e, "a collection task failed");
             }
         }
-        let tracker = lock(&self.key_tracker);
+        let tracker = lock(&self.queues.key_tracker);
         let key_refs = lock(&self.keys).len();
         let unresolved = key_refs.saturating_sub(tracker.resolved_refs);
         let distinct_keys: BTreeSet<&String> = tracker.arns.iter().map(|(_, arn)| arn).collect();

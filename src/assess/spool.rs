@@ -2,16 +2,21 @@
 //! passes a bound. The reports read the findings several times (the HTML trail table, then the
 //! sections; the PDF's layout passes), and a pack of 10,000 trails should not need them all in memory
 //! to be rendered: past the bound, each pass streams them back from disk, one at a time.
+//!
+//! The file has no name (it is unlinked as it is created), so nothing is left behind however the
+//! process ends, SIGKILL included; readers share its one handle through positional reads.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A spilled sequence could not be written or read back.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} the findings spilled to {path} failed: {source}; check that the temporary directory (TMPDIR) has free space and is not cleaned while auditpack runs")]
+#[error("{op} the findings spilled to an unnamed temporary file in {path} failed: {source}; check that the temporary directory (TMPDIR) has free space")]
 pub struct SpoolError {
     path: String,
     op: &'static str,
@@ -20,7 +25,7 @@ pub struct SpoolError {
 }
 
 impl SpoolError {
-    fn new(path: &std::path::Path, op: &'static str, source: std::io::Error) -> Self {
+    fn new(path: &Path, op: &'static str, source: std::io::Error) -> Self {
         Self {
             path: path.display().to_string(),
             op,
@@ -37,25 +42,57 @@ pub struct Spool<T> {
 
 enum Items<T> {
     Memory(Vec<T>),
-    /// Shared by clones; removed when the last one is dropped.
-    Disk(Arc<tempfile::NamedTempFile>),
+    /// Shared by clones; its space is freed when the last one is dropped.
+    Disk(Arc<Spilled>),
+}
+
+/// An unnamed temporary file and the directory it is in (for messages).
+struct Spilled {
+    file: File,
+    dir: PathBuf,
+}
+
+/// Reads a file from a position of its own, so that readers sharing one handle do not move each
+/// other's place.
+struct ReadAt<'f> {
+    file: &'f File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// Builds a [`Spool`], in memory up to `limit` items, then on disk.
 pub struct SpoolWriter<T> {
     memory: Vec<T>,
-    disk: Option<(tempfile::NamedTempFile, BufWriter<std::fs::File>)>,
+    disk: Option<BufWriter<File>>,
     len: usize,
     limit: usize,
+    dir: PathBuf,
 }
 
 impl<T: Serialize> SpoolWriter<T> {
+    /// Spills to the system's temporary directory (TMPDIR).
     pub fn new(limit: usize) -> Self {
+        Self::new_in(limit, std::env::temp_dir())
+    }
+
+    /// Spills to `dir`.
+    pub fn new_in(limit: usize, dir: PathBuf) -> Self {
         Self {
             memory: Vec::new(),
             disk: None,
             len: 0,
             limit,
+            dir,
         }
     }
 
@@ -68,35 +105,30 @@ impl<T: Serialize> SpoolWriter<T> {
         let disk = match &mut self.disk {
             Some(disk) => disk,
             None => {
-                let temp = tempfile::Builder::new()
-                    .prefix(".auditpack-findings-")
-                    .suffix(".jsonl")
-                    .tempfile()
-                    .map_err(|e| SpoolError::new(&std::env::temp_dir(), "creating", e))?;
-                let file = temp
-                    .as_file()
-                    .try_clone()
-                    .map_err(|e| SpoolError::new(temp.path(), "opening", e))?;
-                let mut disk = (temp, BufWriter::with_capacity(1 << 16, file));
+                let file = tempfile::tempfile_in(&self.dir)
+                    .map_err(|e| SpoolError::new(&self.dir, "creating", e))?;
+                let mut disk = BufWriter::with_capacity(1 << 16, file);
                 for held in std::mem::take(&mut self.memory) {
-                    write_line(&mut disk, &held)?;
+                    write_line(&mut disk, &self.dir, &held)?;
                 }
                 self.disk.insert(disk)
             }
         };
-        write_line(disk, &item)
+        write_line(disk, &self.dir, &item)
     }
 
     /// The finished sequence, flushed to disk if it spilled.
     pub fn finish(self) -> Result<Spool<T>, SpoolError> {
         let items = match self.disk {
             None => Items::Memory(self.memory),
-            Some((temp, mut writer)) => {
-                writer
-                    .flush()
-                    .map_err(|e| SpoolError::new(temp.path(), "writing", e))?;
-                drop(writer);
-                Items::Disk(Arc::new(temp))
+            Some(writer) => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| SpoolError::new(&self.dir, "writing", e.into_error()))?;
+                Items::Disk(Arc::new(Spilled {
+                    file,
+                    dir: self.dir,
+                }))
             }
         };
         Ok(Spool {
@@ -107,10 +139,11 @@ impl<T: Serialize> SpoolWriter<T> {
 }
 
 fn write_line<T: Serialize>(
-    (temp, writer): &mut (tempfile::NamedTempFile, BufWriter<std::fs::File>),
+    writer: &mut BufWriter<File>,
+    dir: &Path,
     item: &T,
 ) -> Result<(), SpoolError> {
-    let fail = |e: std::io::Error| SpoolError::new(temp.path(), "writing", e);
+    let fail = |e: std::io::Error| SpoolError::new(dir, "writing", e);
     serde_json::to_writer(&mut *writer, item).map_err(|e| fail(e.into()))?;
     writer.write_all(b"\n").map_err(fail)
 }
@@ -135,21 +168,20 @@ impl<T: Clone + DeserializeOwned> Spool<T> {
     pub fn iter(&self) -> Box<dyn Iterator<Item = Result<Cow<'_, T>, SpoolError>> + '_> {
         match &self.items {
             Items::Memory(items) => Box::new(items.iter().map(|i| Ok(Cow::Borrowed(i)))),
-            Items::Disk(temp) => {
-                let path = temp.path();
-                match temp.reopen() {
-                    Err(e) => Box::new(std::iter::once(Err(SpoolError::new(path, "reopening", e)))),
-                    // A line at a time, parsed from a slice: much faster than parsing from the
-                    // reader.
-                    Ok(file) => Box::new(BufReader::with_capacity(1 << 16, file).split(b'\n').map(
-                        move |line| {
-                            let line = line.map_err(|e| SpoolError::new(path, "reading", e))?;
+            Items::Disk(spilled) => {
+                let (file, dir) = (&spilled.file, spilled.dir.as_path());
+                let reader = ReadAt { file, pos: 0 };
+                // A line at a time, parsed from a slice: much faster than parsing from the reader.
+                Box::new(
+                    BufReader::with_capacity(1 << 16, reader)
+                        .split(b'\n')
+                        .map(move |line| {
+                            let line = line.map_err(|e| SpoolError::new(dir, "reading", e))?;
                             serde_json::from_slice(&line)
                                 .map(Cow::Owned)
-                                .map_err(|e| SpoolError::new(path, "reading", e.into()))
-                        },
-                    )),
-                }
+                                .map_err(|e| SpoolError::new(dir, "reading", e.into()))
+                        }),
+                )
             }
         }
     }
@@ -233,9 +265,9 @@ mod tests {
     }
 
     /// The temporary file of a spool that spilled.
-    fn spill_file(spool: &Spool<String>) -> &tempfile::NamedTempFile {
+    fn spill_file(spool: &Spool<String>) -> &File {
         match &spool.items {
-            Items::Disk(temp) => temp,
+            Items::Disk(spilled) => &spilled.file,
             Items::Memory(_) => panic!("the spool did not spill"),
         }
     }
@@ -265,27 +297,32 @@ mod tests {
     }
 
     #[test]
-    fn the_temporary_file_goes_with_the_last_clone() {
+    fn a_spilled_spool_leaves_nothing_named_in_its_directory() {
+        // A file with no name cannot outlive the process, however it ends (SIGKILL included).
+        let dir = tempfile::tempdir().unwrap();
         let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
-        let spilled = build(&items, 1);
-        let temp = spill_file(&spilled);
-        let path = temp.path().to_path_buf();
+        let mut writer = SpoolWriter::new_in(1, dir.path().to_path_buf());
+        for item in &items {
+            writer.push(item.clone()).unwrap();
+        }
+        let spilled = writer.finish().unwrap();
+        assert!(spilled.on_disk());
         let copy = spilled.clone();
         drop(spilled);
-        assert!(path.exists());
         assert_eq!(copy.to_vec().unwrap(), items);
-        drop(copy);
-        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
     fn a_spool_whose_file_is_damaged_says_where() {
         let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
         let spilled = build(&items, 1);
-        let temp = spill_file(&spilled);
-        std::fs::write(temp.path(), "\"0\"\n{not json").unwrap();
+        let mut file = spill_file(&spilled);
+        file.set_len(0).unwrap();
+        file.write_all(b"\"0\"\n{not json").unwrap();
         let err = spilled.to_vec().unwrap_err().to_string();
-        assert!(err.contains(&temp.path().display().to_string()), "{err}");
+        let dir = std::env::temp_dir().display().to_string();
+        assert!(err.contains(&dir), "{err}");
         assert!(err.starts_with("reading the findings"), "{err}");
     }
 }

@@ -511,3 +511,68 @@ fn an_account_whose_role_cannot_be_assumed_is_a_gap_not_a_failed_run() {
     let assessed = run(auditpack().args(["assess", "--pack", pack.to_str().unwrap()]));
     assert!(stdout(&assessed).contains(&format!("{refused}  NOT COLLECTED")));
 }
+
+#[test]
+fn a_member_session_that_runs_out_is_renewed_and_each_renewal_is_recorded() {
+    let home = seed("standard", &[]);
+    let member = seed("standard", &[]);
+    // Sessions said to end 5 s after they are issued: the SDK renews credentials 5-10 s before they
+    // end, so every call in the member account finds its session ending and needs a new one.
+    let proxy = FaultProxy::start(&["--session-seconds", "5"]);
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    let accounts = format!("{},{}", home.account, member.account);
+    let output = run(auditpack_as(&home)
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args(["collect", "--out", pack.to_str().unwrap()])
+        .args(["--regions", "us-east-1", "--concurrency", "4"])
+        .args(["--accounts", &accounts, "--role-name", "AuditpackReader"]));
+    assert!(
+        output.status.code() == Some(0) || output.status.code() == Some(3),
+        "{}",
+        stderr(&output)
+    );
+    let header = header(&pack);
+    let gaps = header["gaps"].as_array().unwrap();
+    assert!(
+        gaps.iter().all(|g| g["operation"] != "AssumeRole"),
+        "{gaps:?}"
+    );
+    let entries = index_entries(&pack);
+    let role = format!("arn:aws:iam::{}:role/AuditpackReader", member.account);
+    let sessions: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["operation"] == "AssumeRole" && e["resource"] == role.as_str())
+        .collect();
+    assert!(
+        sessions.len() >= 2,
+        "the member's session was renewed: {} AssumeRole",
+        sessions.len()
+    );
+    assert!(sessions.iter().all(|e| e["http_status"] == 200));
+    // Everything the member owns was still collected, under its own account.
+    let member_calls = |op: &str| {
+        entries
+            .iter()
+            .filter(|e| e["operation"] == op && e["account"] == member.account.as_str())
+            .count()
+    };
+    assert_eq!(
+        member_calls("GetTrailStatus"),
+        2,
+        "the member's two us-east-1 trails"
+    );
+    assert!(member_calls("GetBucketEncryption") >= 1);
+    // The member's gaps are the home account's (the same scenario, so the same moto quirks): none
+    // comes from its sessions.
+    let gaps_of = |account: &str| {
+        let mut ops: Vec<String> = gaps
+            .iter()
+            .filter(|g| g["account"] == account)
+            .map(|g| format!("{} {}", g["operation"], g["error_code"]))
+            .collect();
+        ops.sort();
+        ops
+    };
+    assert_eq!(gaps_of(&member.account), gaps_of(&home.account));
+}

@@ -304,11 +304,54 @@ impl Collector {
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        self.call_within(true, service, operation, region, resource, params, send)
+            .await
+    }
+
+    /// [`Collector::call`] outside the concurrency bounds, for a call other calls wait on while they
+    /// hold their permits (renewing a member account's session): bounded, it could wait for them.
+    pub(crate) async fn call_unbounded<O, E, F, Fut>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_within(false, service, operation, region, resource, params, send)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_within<O, E, F, Fut>(
+        &self,
+        bounded: bool,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
         let run = &self.run;
         run.progress.call_queued();
         let lane = run.lane(region);
-        let lane_permit = lane.acquire().await;
-        let permit = run.limit.acquire().await;
+        let (lane_permit, permit) = if bounded {
+            (Some(lane.acquire().await), Some(run.limit.acquire().await))
+        } else {
+            (None, None)
+        };
         let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
         let spec = Arc::new(CallSpec {
             account: self.account.clone(),

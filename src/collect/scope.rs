@@ -1,18 +1,22 @@
 //! Who is collecting and where: STS GetCallerIdentity, Organizations ListAccounts, STS AssumeRole into
 //! member accounts and EC2 DescribeRegions.
 
-use super::{CollectError, Collector, Outcome};
+use super::{lock, CollectError, Collector, Outcome};
 use crate::config::{AccountId, AccountTarget, RoleSettings};
+use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
+use aws_credential_types::Credentials;
 use aws_types::sdk_config::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use serde_json::json;
+use std::sync::{Arc, Mutex};
 
 /// Bound on ListAccounts pages (20 accounts each at most): far beyond the largest organisations.
 const MAX_ACCOUNT_PAGES: usize = 5_000;
 /// The most accounts ListAccounts returns per page.
 const ACCOUNTS_PER_PAGE: i32 = 20;
-/// Lifetime asked for the member-account sessions. Every call in an account is made soon after entering
-/// it, so the shortest session STS allows is enough and leaves the least behind.
+/// Lifetime asked for the member-account sessions: one hour, the most STS grants when the caller is
+/// itself a role session (role chaining). A run that outlasts it renews the session (see
+/// [`MemberSession`]).
 const SESSION_SECONDS: i32 = 3_600;
 
 /// The identity the evidence was collected as.
@@ -178,58 +182,126 @@ pub(crate) async fn organization_accounts(
 }
 
 /// Enters a member account with `sts:AssumeRole`. The answer is recorded with its credentials
-/// redacted. `None` when the role could not be assumed: the call's gap says why.
+/// redacted. `None` when the role could not be assumed: the call's gap says why. The configuration
+/// returned renews the session when it nears its end.
 pub(crate) async fn assume_role(
-    c: &Collector,
+    c: &Arc<Collector>,
     account: &AccountId,
     role: &RoleSettings,
     session_name: &str,
 ) -> Option<SdkConfig> {
+    let first = request_session(c, account, role, session_name, false).await?;
+    let session = MemberSession {
+        caller: c.clone(),
+        account: account.clone(),
+        role: role.clone(),
+        session_name: session_name.to_string(),
+        first: Mutex::new(Some(first)),
+    };
+    Some(
+        c.clients
+            .sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(session))
+            .build(),
+    )
+}
+
+/// One recorded `sts:AssumeRole` call into `account`; a renewal runs outside the concurrency bounds
+/// (the calls waiting for it hold permits).
+async fn request_session(
+    c: &Collector,
+    account: &AccountId,
+    role: &RoleSettings,
+    session_name: &str,
+    renewal: bool,
+) -> Option<Credentials> {
     let region = c.clients.home_region();
     let role_arn = role.role_name.arn_in(&c.partition(), account);
     let conf = aws_sdk_sts::config::Builder::from(&c.clients.sdk).build();
     let client = aws_sdk_sts::Client::from_conf(conf);
-    let outcome = c
-        .call(
-            "sts",
-            "AssumeRole",
-            &region,
-            &role_arn,
-            json!({
-                "RoleArn": role_arn,
-                "RoleSessionName": session_name,
-                "DurationSeconds": SESSION_SECONDS,
-                "ExternalId": role.external_id.as_ref().map(|_| "(set)"),
-            }),
-            |rec| {
-                client
-                    .assume_role()
-                    .role_arn(&role_arn)
-                    .role_session_name(session_name)
-                    .duration_seconds(SESSION_SECONDS)
-                    .set_external_id(role.external_id.clone())
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            },
-        )
-        .await;
+    let params = json!({
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": SESSION_SECONDS,
+        "ExternalId": role.external_id.as_ref().map(|_| "(set)"),
+    });
+    let send = |rec| {
+        client
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name(session_name)
+            .duration_seconds(SESSION_SECONDS)
+            .set_external_id(role.external_id.clone())
+            .customize()
+            .interceptor(rec)
+            .send()
+    };
+    let (op, resource) = ("AssumeRole", role_arn.as_str());
+    let outcome = if renewal {
+        c.call_unbounded("sts", op, &region, resource, params, send)
+            .await
+    } else {
+        c.call("sts", op, &region, resource, params, send).await
+    };
     let credentials = outcome.ok()?.credentials?;
     let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
-    let credentials = aws_sdk_sts::config::Credentials::new(
+    Some(Credentials::new(
         credentials.access_key_id,
         credentials.secret_access_key,
         Some(credentials.session_token),
         expiry,
         "auditpack-assume-role",
-    );
-    Some(
-        c.clients
-            .sdk
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
-            .build(),
-    )
+    ))
+}
+
+/// A member account's credentials: the session AssumeRole gave on entering the account, then a new
+/// one, from another recorded AssumeRole, each time the SDK's credentials cache finds the current one
+/// about to expire. So a run longer than a session keeps its access to every account.
+struct MemberSession {
+    caller: Arc<Collector>,
+    account: AccountId,
+    role: RoleSettings,
+    session_name: String,
+    /// The session from entering the account, handed out once.
+    first: Mutex<Option<Credentials>>,
+}
+
+impl std::fmt::Debug for MemberSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberSession")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProvideCredentials for MemberSession {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            if let Some(first) = lock(&self.first).take() {
+                return Ok(first);
+            }
+            tracing::info!(account = %self.account, "the session is ending; assuming the role again");
+            request_session(
+                &self.caller,
+                &self.account,
+                &self.role,
+                &self.session_name,
+                true,
+            )
+            .await
+            .ok_or_else(|| {
+                CredentialsError::provider_error(format!(
+                    "sts:AssumeRole into account {} failed while renewing its session; the \
+                         pack's gaps say why",
+                    self.account
+                ))
+            })
+        })
+    }
 }
 
 pub(crate) fn last_gap_message(c: &Collector) -> String {

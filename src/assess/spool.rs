@@ -3,8 +3,9 @@
 //! sections; the PDF's layout passes), and a pack of 10,000 trails should not need them all in memory
 //! to be rendered: past the bound, each pass streams them back from disk, one at a time.
 //!
-//! The file has no name (it is unlinked as it is created), so nothing is left behind however the
-//! process ends, SIGKILL included; readers share its one handle through positional reads.
+//! The file has no name (on Unix it is unlinked as it is created; on Windows it is deleted when its
+//! handle closes, which the system does for a killed process too), so nothing is left behind however
+//! the process ends, SIGKILL included. Readers share its one handle through positional reads.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -63,6 +64,7 @@ impl Read for ReadAt<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         #[cfg(unix)]
         let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.pos)?;
+        // Moves the handle's cursor too, which no reader relies on.
         #[cfg(windows)]
         let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.pos)?;
         self.pos += n as u64;
@@ -296,6 +298,8 @@ mod tests {
         assert_eq!(b.count(), 49);
     }
 
+    // On Windows the entry stays visible until the handle closes.
+    #[cfg(unix)]
     #[test]
     fn a_spilled_spool_leaves_nothing_named_in_its_directory() {
         // A file with no name cannot outlive the process, however it ends (SIGKILL included).
@@ -319,8 +323,15 @@ mod tests {
         let spilled = build(&items, 1);
         let mut file = spill_file(&spilled);
         file.set_len(0).unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
         file.write_all(b"\"0\"\n{not json").unwrap();
-        let err = spilled.to_vec().unwrap_err().to_string();
+        let mut items = spilled.iter();
+        assert_eq!(
+            items.next().unwrap().unwrap().as_str(),
+            "0",
+            "the good line reads back"
+        );
+        let err = items.next().unwrap().unwrap_err().to_string();
         let dir = std::env::temp_dir().display().to_string();
         assert!(err.contains(&dir), "{err}");
         assert!(err.starts_with("reading the findings"), "{err}");

@@ -151,7 +151,8 @@ pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkCon
 /// One HTTP client for every service, region and account of a run. Without it, each SDK client built
 /// from the config makes its own: its own connection pool, and its own TLS configuration with the
 /// parsed root certificates (about 0.8 MB each), for every (account, region, service).
-/// Configured as the SDK's default client is: rustls with aws-lc, proxies from the environment.
+/// Configured as the SDK's default client is for the behaviour version [`load_sdk_config_with`] asks
+/// for (`latest`, so at least v2025_08_07): rustls with aws-lc, proxies from the environment.
 fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
     Builder::new().build_with_connector_fn(|settings, components| {
@@ -669,7 +670,6 @@ type Sighting = (String, cloudtrail::TrailSummary, Arc<Collector>);
 /// Hands out the work each listed trail brings, as soon as its region has been listed, so a slow
 /// or dead region holds up nothing but itself: the trail's status and selectors once per trail, and
 /// its key and bucket once per account (each account's view of them is its own evidence).
-#[derive(Default)]
 struct Dispatch {
     /// The regions' workers.
     tasks: Mutex<tokio::task::JoinSet<()>>,
@@ -706,7 +706,6 @@ impl Work {
 
 /// A queue of work per region, each drained by at most `workers_per_region` tasks. One queue per
 /// region, so a slow region's backlog never blocks another's.
-#[derive(Default)]
 struct Queues {
     lanes: Mutex<HashMap<String, Lane>>,
     /// Twice the concurrency bound: enough to keep every permit busy.
@@ -726,7 +725,9 @@ impl Queues {
         loop {
             let next = {
                 let mut lanes = lock(&self.lanes);
-                let lane = lanes.entry(region.to_string()).or_default();
+                let Some(lane) = lanes.get_mut(region) else {
+                    return; // not reached: a worker is started only for a lane with work
+                };
                 let next = lane.pending.pop_front();
                 if next.is_none() {
                     lane.workers -= 1;
@@ -750,12 +751,17 @@ impl Queues {
 impl Dispatch {
     fn new(in_scope: BTreeSet<String>, concurrency: usize) -> Self {
         Self {
-            in_scope,
+            tasks: Mutex::default(),
             queues: Arc::new(Queues {
-                workers_per_region: concurrency * 2,
-                ..Queues::default()
+                lanes: Mutex::default(),
+                workers_per_region: (concurrency * 2).max(1),
+                key_tracker: Mutex::default(),
             }),
-            ..Dispatch::default()
+            in_scope,
+            trails: Mutex::default(),
+            foreign: Mutex::default(),
+            keys: Mutex::default(),
+            buckets: Mutex::default(),
         }
     }
 
@@ -809,7 +815,12 @@ impl Dispatch {
         };
         if start {
             let (queues, region) = (self.queues.clone(), region.to_string());
-            lock(&self.tasks).spawn(async move { queues.drain(&region).await });
+            let mut tasks = lock(&self.tasks);
+            // Workers that found their queue empty have ended: let them go.
+            while let Some(ended) = tasks.try_join_next() {
+                log_task_failure(ended);
+            }
+            tasks.spawn(async move { queues.drain(&region).await });
         }
     }
 
@@ -823,10 +834,15 @@ impl Dispatch {
                 self.dispatch(&collector, trail);
             }
         }
-        let mut tasks = std::mem::take(&mut *lock(&self.tasks));
-        while let Some(joined) = tasks.join_next().await {
-            if let Err(e) = joined {
-                tracing::error!(error = %e, "a collection task failed");
+        // Until no worker is left (none queues more work today; if one ever did, its new worker
+        // would be in the set taken next round).
+        loop {
+            let mut tasks = std::mem::take(&mut *lock(&self.tasks));
+            if tasks.is_empty() {
+                break;
+            }
+            while let Some(joined) = tasks.join_next().await {
+                log_task_failure(joined);
             }
         }
         let tracker = lock(&self.queues.key_tracker);
@@ -840,6 +856,12 @@ impl Dispatch {
             keys: (distinct_keys.len() + unresolved) as u64,
             buckets: distinct_buckets.len() as u64,
         }
+    }
+}
+
+fn log_task_failure(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        tracing::error!(error = %e, "a collection task failed");
     }
 }
 

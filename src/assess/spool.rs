@@ -17,18 +17,19 @@ use std::sync::Arc;
 
 /// A spilled sequence could not be written or read back.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} the findings spilled to an unnamed temporary file in {path} failed: {source}; check that the temporary directory (TMPDIR) has free space")]
+#[error("{op} the findings spilled to an unnamed temporary file in {dir} failed: {source}; check that the temporary directory (TMPDIR) has free space")]
 pub struct SpoolError {
-    path: String,
+    /// The directory the unnamed file is in.
+    dir: String,
     op: &'static str,
     #[source]
     source: std::io::Error,
 }
 
 impl SpoolError {
-    fn new(path: &Path, op: &'static str, source: std::io::Error) -> Self {
+    fn new(dir: &Path, op: &'static str, source: std::io::Error) -> Self {
         Self {
-            path: path.display().to_string(),
+            dir: dir.display().to_string(),
             op,
             source,
         }

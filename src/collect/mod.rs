@@ -309,28 +309,11 @@ impl Collector {
             .await
     }
 
-    /// [`Collector::call`] outside the concurrency bounds, for a call other calls wait on while they
-    /// hold their permits (renewing a member account's session): bounded, it could wait for them.
-    pub(crate) async fn call_unbounded<O, E, F, Fut>(
-        &self,
-        service: &str,
-        operation: &str,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        send: F,
-    ) -> Outcome<O>
-    where
-        F: FnOnce(Recorder) -> Fut,
-        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        self.call_within(false, service, operation, region, resource, params, send)
-            .await
-    }
-
+    /// [`Collector::call`], outside the concurrency bounds when `bounded` is false: for a call that
+    /// other calls wait on while they hold their permits (renewing a member account's session), which
+    /// bounded could wait for them.
     #[allow(clippy::too_many_arguments)]
-    async fn call_within<O, E, F, Fut>(
+    pub(crate) async fn call_within<O, E, F, Fut>(
         &self,
         bounded: bool,
         service: &str,
@@ -347,11 +330,12 @@ impl Collector {
     {
         let run = &self.run;
         run.progress.call_queued();
-        let lane = run.lane(region);
-        let (lane_permit, permit) = if bounded {
-            (Some(lane.acquire().await), Some(run.limit.acquire().await))
+        // (region lane, global bound), held until the call is answered.
+        let permits = if bounded {
+            let lane = run.lane(region).acquire_owned().await;
+            Some((lane, run.limit.acquire().await))
         } else {
-            (None, None)
+            None
         };
         let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
         let spec = Arc::new(CallSpec {
@@ -366,8 +350,7 @@ impl Collector {
         // Boxed, so that a task still waiting for its permits stays small: thousands of trails mean
         // thousands of waiting tasks, and an SDK call's state is kilobytes.
         let result = Box::pin(send(recorder)).await;
-        drop(permit);
-        drop(lane_permit);
+        drop(permits);
         run.progress.call_done();
         match result {
             Ok(output) => Outcome::Ok(output),

@@ -237,13 +237,17 @@ async fn request_session(
             .interceptor(rec)
             .send()
     };
-    let (op, resource) = ("AssumeRole", role_arn.as_str());
-    let outcome = if renewal {
-        c.call_unbounded("sts", op, &region, resource, params, send)
-            .await
-    } else {
-        c.call("sts", op, &region, resource, params, send).await
-    };
+    let outcome = c
+        .call_within(
+            !renewal,
+            "sts",
+            "AssumeRole",
+            &region,
+            &role_arn,
+            params,
+            send,
+        )
+        .await;
     let credentials = outcome.ok()?.credentials?;
     let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
     Some(Credentials::new(

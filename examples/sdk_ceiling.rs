@@ -158,6 +158,7 @@ async fn main() {
         "{}",
         serde_json::json!({
             "calls": calls,
+            "warmup_calls": args.warmup,
             "errors": errors,
             "seconds": seconds,
             "calls_per_s": calls as f64 / seconds,

@@ -10,12 +10,15 @@ In one run it:
      management account auditpack runs as) and --regions regions with tests/fixtures/seed.py's `bench`
      scenario: half encrypted, one key per 25 encrypted trails, one bucket per 10 trails;
   3. times examples/sdk_ceiling.rs, a bare SDK GetTrailStatus loop (the ceiling moto allows);
-  4. times `auditpack collect --accounts ... --role-name ...` then `auditpack report`;
+  4. times `auditpack collect --accounts ... --role-name ...` then `auditpack report` (run 1);
   5. times Prowler (`cloudtrail_kms_encryption_enabled`), once per account, from its own virtualenv in
      target/bench/prowler-venv (created and installed from PyPI if missing);
-  6. checks that both tools give every trail the same CIS 3.7 verdict, by trail ARN, and that both match
-     what was seeded; prints any disagreement and exits 1 if there is one;
-  7. prints a summary table (and --json FILE writes it as JSON).
+  6. times auditpack again (run 2), then the ceiling again: this machine's speed drifts by a fifth or
+     more within minutes, so each side is measured before and after the other and the ratios use means;
+  7. checks that both tools give every trail the same CIS 3.7 verdict, by trail ARN, and that both match
+     what was seeded (and auditpack's two runs each other); prints any disagreement and exits 1 if any;
+  8. prints a summary table (and --json FILE writes it as JSON), with how busy each tool kept moto and
+     moto's CPU per call: collect's calls are a mix that costs moto more per call than GetTrailStatus.
 
 Peak memory is each measured process's own ru_maxrss, from os.wait4 in a small wrapper process (see
 RSS_WRAPPER: a child of this script would count this script's own memory in).
@@ -79,9 +82,24 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def measure(cmd, env, log_path, progress=None):
+def process_cpu_s(proc):
+    """CPU seconds (user + system, all threads) a running process has used so far; None where /proc is
+    not there to tell."""
+    if proc is None:
+        return None
+    try:
+        with open(f"/proc/{proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(cmd, env, log_path, progress=None, moto=None):
     """Runs cmd with stdout+stderr to log_path; returns wall seconds, exit code and the child's own peak
-    RSS (measured by RSS_WRAPPER, so that this script's memory is not counted in)."""
+    RSS (measured by RSS_WRAPPER, so that this script's memory is not counted in). Given the moto
+    process, also the CPU seconds moto spent meanwhile (`moto_cpu_s`): how busy the tool kept it."""
+    moto_before = process_cpu_s(moto)
     stop_progress = threading.Event()
     start = time.perf_counter()
     if progress:
@@ -95,10 +113,12 @@ def measure(cmd, env, log_path, progress=None):
                                 stderr=subprocess.STDOUT)
         returncode = proc.wait()
     stop_progress.set()
+    moto_after = process_cpu_s(moto)
     with open(rss_path) as f:
         peak, wall = f.read().split()
         peak, wall = int(peak), float(wall)
-    return {"wall_s": wall, "rc": returncode, "peak_rss_kib": peak, "log": log_path}
+    moto_cpu = None if moto_before is None or moto_after is None else moto_after - moto_before
+    return {"wall_s": wall, "rc": returncode, "peak_rss_kib": peak, "log": log_path, "moto_cpu_s": moto_cpu}
 
 
 def tail(path, lines=15):
@@ -159,16 +179,22 @@ def default_concurrency(help_text):
     return int(m.group(1)) if m else 32
 
 
-def run_ceiling(ceiling, endpoint, creds, trail_arns, concurrency, calls, work):
+def run_ceiling(ceiling, endpoint, creds, trail_arns, concurrency, calls, work, label, moto=None):
     env = aws_env(endpoint, creds)
     # The loop cycles through the trails it is given; 1,000 keep the command line short at any scale.
     res = measure([ceiling, "--endpoint-url", endpoint, "--trails", ",".join(trail_arns[:1000]), "--concurrency", str(concurrency),
-                   "--calls", str(calls)], env, os.path.join(work, "ceiling.log"))
+                   "--calls", str(calls)], env, os.path.join(work, f"ceiling-{label}.log"), moto=moto)
     with open(res["log"]) as f:
         line = [l for l in f if l.startswith("{")]
     if res["rc"] != 0 or not line:
         sys.exit(f"sdk_ceiling failed ({res['rc']}):\n{tail(res['log'])}")
-    return json.loads(line[-1])
+    out = json.loads(line[-1])
+    # moto's CPU over the whole process (start-up and warm-up calls included) per timed call: an upper
+    # bound on what one GetTrailStatus costs it.
+    if res["moto_cpu_s"] is not None:
+        out["moto_cpu_s"] = res["moto_cpu_s"]
+        out["moto_busy"] = res["moto_cpu_s"] / res["wall_s"]
+    return out
 
 
 # ---------------------------------------------------------------------------- auditpack
@@ -183,9 +209,10 @@ def collect_command(binary, out, accounts, regions, concurrency, multi_account):
     return cmd
 
 
-def run_collect(binary, endpoint, creds, accounts, regions, out, multi, concurrency=None, progress=None):
+def run_collect(binary, endpoint, creds, accounts, regions, out, multi, concurrency=None, progress=None,
+                moto=None):
     res = measure(collect_command(binary, out, accounts, regions, concurrency, multi),
-                  aws_env(endpoint, creds), out + ".log", progress)
+                  aws_env(endpoint, creds), out + ".log", progress, moto)
     if res["rc"] not in (0, 3):  # 3: incomplete, as moto answers two S3 calls unparseably
         sys.exit(f"collect failed ({res['rc']}):\n{tail(res['log'])}")
     with open(os.path.join(out, "pack.json")) as f:
@@ -299,18 +326,29 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
             f"in {result['seed_s']:.1f} s")
         mgmt = facts[0]["credentials"]
         concurrency = default_concurrency(collect_help(binary))
-        say(f"ceiling: sdk_ceiling GetTrailStatus x {args.ceiling_calls}, concurrency {concurrency}")
-        result["ceiling"] = run_ceiling(ceiling, endpoint, mgmt, [t["arn"] for t in facts[0]["trails"]],
-                                        concurrency, args.ceiling_calls, work)
-        say(f"ceiling {result['ceiling']['calls_per_s']:.0f} calls/s")
+        trail_arns = [t["arn"] for t in facts[0]["trails"]]
 
-        pack, reports = os.path.join(work, "pack"), os.path.join(work, "reports")
-        say("auditpack collect" + (" (multi-account form)" if multi else " (single-account form)"))
-        result["collect"] = run_collect(binary, endpoint, mgmt, accounts, regions, pack, multi)
-        say(f"collect {result['collect']['wall_s']:.2f} s, exit {result['collect']['rc']}; auditpack report")
-        result["report"] = run_report(binary, pack, reports)
-        say(f"report {result['report']['wall_s']:.2f} s")
-        ap, ap_clash = auditpack_verdicts(reports)
+        # This machine's speed drifts by a fifth or more within minutes, so every measurement is taken
+        # twice and brackets the others: ceiling, auditpack, Prowler, auditpack, ceiling. Ratios use
+        # the means, and each pair is printed so the drift can be seen.
+        def ceiling_run(label):
+            say(f"ceiling ({label}): sdk_ceiling GetTrailStatus x {args.ceiling_calls}, concurrency {concurrency}")
+            out = run_ceiling(ceiling, endpoint, mgmt, trail_arns, concurrency, args.ceiling_calls, work, label, proc)
+            say(f"ceiling ({label}) {out['calls_per_s']:.0f} calls/s")
+            return out
+
+        def auditpack_run(n):
+            pack, reports = os.path.join(work, f"pack-{n}"), os.path.join(work, f"reports-{n}")
+            say(f"auditpack collect, run {n}" + (" (multi-account form)" if multi else " (single-account form)"))
+            col = run_collect(binary, endpoint, mgmt, accounts, regions, pack, multi, moto=proc)
+            say(f"collect {col['wall_s']:.2f} s, exit {col['rc']}; auditpack report")
+            rep = run_report(binary, pack, reports)
+            say(f"report {rep['wall_s']:.2f} s")
+            return {"collect": col, "report": rep, "verdicts": auditpack_verdicts(reports)}
+
+        result["ceilings"] = [ceiling_run("before")]
+        runs = [auditpack_run(1)]
+        ap, ap_clash = runs[0]["verdicts"]
 
         pw, pw_clash = None, []
         if not args.skip_prowler:
@@ -323,6 +361,12 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
                 say(f"prowler {f['account']}: {result['prowler'][-1]['wall_s']:.1f} s")
             pw, pw_clash = prowler_verdicts([r["out"] for r in result["prowler"]])
             result["prowler_counts"] = {s: sum(1 for v in pw.values() if v == s) for s in sorted(set(pw.values()))}
+        runs.append(auditpack_run(2))
+        result["ceilings"].append(ceiling_run("after"))
+        runs_agree = runs[1]["verdicts"][0] == ap
+        for r in runs:
+            del r["verdicts"]
+        result["auditpack_runs"] = runs
         truth = seeded_verdicts(facts)
         if not multi:  # the single-account form collects the management account only
             truth = {a: v for a, v in truth.items() if f":{accounts[0]}:" in a}
@@ -331,6 +375,7 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
             "trails_prowler": None if pw is None else len(pw),
             "disagreements": compare(truth, ap, pw), "clashes": ap_clash + pw_clash,
             "prowler_failed": [r["rc"] for r in result.get("prowler", []) if r["rc"] != 0],
+            "auditpack_runs_agree": runs_agree,
         }
         if args.latency_ms:
             result["latency"] = latency_run(args, binary, endpoint, mgmt, accounts, regions, multi, work)
@@ -385,23 +430,48 @@ def mib(kib):
     return kib / 1024
 
 
+def mean(values):
+    return sum(values) / len(values)
+
+
 def summarise(args, r, regions, accounts, multi):
-    col, rep = r["collect"], r["report"]
-    end_to_end = col["wall_s"] + rep["wall_s"]
-    ap_peak = max(col["peak_rss_kib"], rep["peak_rss_kib"])
-    calls_per_s = col["counts"]["calls"] / col["wall_s"]
+    runs, ceilings = r["auditpack_runs"], r["ceilings"]
+    cols, reps = [x["collect"] for x in runs], [x["report"] for x in runs]
+    calls = cols[0]["counts"]["calls"]
+    end_to_end = mean([c["wall_s"] + p["wall_s"] for c, p in zip(cols, reps)])
+    ap_peak = max(x["peak_rss_kib"] for x in cols + reps)
+    ceiling = mean([c["calls_per_s"] for c in ceilings])
+    calls_per_s = mean([c["counts"]["calls"] / c["wall_s"] for c in cols])
     s = {
         "trails": args.trails, "accounts": accounts, "regions": regions,
         "collect_form": "multi-account" if multi else "single-account (management account only)",
         "seed_s": r["seed_s"], "seeded": r["seeded"],
-        "ceiling_calls_per_s": r["ceiling"]["calls_per_s"], "ceiling": r["ceiling"],
-        "collect_s": col["wall_s"], "collect_exit": col["rc"], "report_s": rep["wall_s"],
+        "ceiling_calls_per_s": ceiling, "ceilings": ceilings,
+        "collect_s": mean([c["wall_s"] for c in cols]), "collect_exit": cols[0]["rc"],
+        "report_s": mean([p["wall_s"] for p in reps]),
         "auditpack_end_to_end_s": end_to_end,
-        "collect_peak_rss_mib": mib(col["peak_rss_kib"]), "report_peak_rss_mib": mib(rep["peak_rss_kib"]),
-        "pack_counts": col["counts"], "rule_summary": rep["summary"].get("rule"),
-        "collect_calls_per_s": calls_per_s, "fraction_of_ceiling": calls_per_s / r["ceiling"]["calls_per_s"],
+        "auditpack_runs": [{"collect_s": c["wall_s"], "report_s": p["wall_s"],
+                            "collect_calls_per_s": c["counts"]["calls"] / c["wall_s"],
+                            "collect_peak_rss_mib": mib(c["peak_rss_kib"]),
+                            "report_peak_rss_mib": mib(p["peak_rss_kib"]),
+                            "moto_cpu_s": c["moto_cpu_s"]} for c, p in zip(cols, reps)],
+        "collect_peak_rss_mib": mib(max(c["peak_rss_kib"] for c in cols)),
+        "report_peak_rss_mib": mib(max(p["peak_rss_kib"] for p in reps)),
+        "pack_counts": cols[0]["counts"], "rule_summary": reps[0]["summary"].get("rule"),
+        "collect_calls_per_s": calls_per_s, "fraction_of_ceiling": calls_per_s / ceiling,
         "agreement": r["agreement"],
     }
+    # How busy each tool kept the emulator, and what one call cost it: collect's calls are a mix, and
+    # moto spends more on an S3 or KMS call than on GetTrailStatus, so collect's calls/s can only reach
+    # the ceiling's if moto is also idle during the ceiling loop.
+    if all(x.get("moto_cpu_s") is not None for x in ceilings + cols):
+        ceiling_calls = [c["calls"] + c.get("warmup_calls", 0) for c in ceilings]
+        s["moto"] = {
+            "busy_during_ceiling": mean([c["moto_busy"] for c in ceilings]),
+            "busy_during_collect": mean([c["moto_cpu_s"] / c["wall_s"] for c in cols]),
+            "cpu_ms_per_ceiling_call": 1000 * sum(c["moto_cpu_s"] for c in ceilings) / sum(ceiling_calls),
+            "cpu_ms_per_collect_call": 1000 * sum(c["moto_cpu_s"] for c in cols) / (calls * len(cols)),
+        }
     if "prowler" in r:
         runs = r["prowler"]
         total = sum(p["wall_s"] for p in runs)
@@ -446,7 +516,9 @@ def print_summary(s):
                  f"{c['records']} records, {c['gaps']} gaps (collect exit {s['collect_exit']})")
     rule = s["rule_summary"] or {}
     line("auditpack 3.7 verdicts", f"{rule.get('pass')} PASS, {rule.get('fail')} FAIL, {rule.get('unknown')} UNKNOWN")
-    print("  -- wall time --")
+    print("  -- wall time (auditpack: mean of run 1 before Prowler and run 2 after it) --")
+    for i, run in enumerate(s["auditpack_runs"], 1):
+        line(f"auditpack run {i}: collect / report", f"{run['collect_s']:8.2f} s / {run['report_s']:.2f} s")
     line("auditpack collect", f"{s['collect_s']:8.2f} s")
     line("auditpack report", f"{s['report_s']:8.2f} s")
     line("auditpack end to end (collect + report)", f"{s['auditpack_end_to_end_s']:8.2f} s")
@@ -462,10 +534,20 @@ def print_summary(s):
     if "prowler_peak_rss_mib" in s:
         line("prowler max", f"{s['prowler_peak_rss_mib']:8.1f} MiB")
     print("  -- throughput and ratios --")
+    before, after = s["ceilings"]
     line("ceiling (bare SDK GetTrailStatus)", f"{s['ceiling_calls_per_s']:8.0f} calls/s "
-                                              f"(concurrency {s['ceiling']['concurrency']})")
-    line("collect", f"{s['collect_calls_per_s']:8.0f} calls/s = {100 * s['fraction_of_ceiling']:.0f}% of ceiling "
-                    f"(goal >= 90%)")
+                                              f"(before {before['calls_per_s']:.0f}, after {after['calls_per_s']:.0f}; "
+                                              f"concurrency {before['concurrency']})")
+    runs = ", ".join(f"{r['collect_calls_per_s']:.0f}" for r in s["auditpack_runs"])
+    line("collect", f"{s['collect_calls_per_s']:8.0f} calls/s (runs {runs}) = {100 * s['fraction_of_ceiling']:.0f}% "
+                    f"of ceiling (goal >= 90%)")
+    if "moto" in s:
+        m = s["moto"]
+        line("moto busy: ceiling loop / collect", f"{100 * m['busy_during_ceiling']:8.0f}% / "
+                                                  f"{100 * m['busy_during_collect']:.0f}% of a core")
+        line("moto CPU per call: GetTrailStatus / collect",
+             f"{m['cpu_ms_per_ceiling_call']:8.2f} / {m['cpu_ms_per_collect_call']:.2f} ms "
+             f"(collect's mix costs {m['cpu_ms_per_collect_call'] / m['cpu_ms_per_ceiling_call']:.2f}x)")
     if "prowler_total_s" in s:
         line("prowler total / auditpack end to end", f"{s['time_ratio_prowler_over_auditpack']:8.1f}x")
         line("prowler peak / auditpack peak", f"{s['memory_ratio_prowler_over_auditpack']:8.1f}x")
@@ -496,7 +578,9 @@ def print_summary(s):
         print(f"    CLASH {arn}: one tool gave this trail two different verdicts")
     if a["prowler_failed"]:
         print(f"    prowler exited nonzero: {a['prowler_failed']}")
-    ok = not (a["disagreements"] or a["clashes"] or a["prowler_failed"])
+    if not a["auditpack_runs_agree"]:
+        print("    auditpack's two runs gave different verdicts")
+    ok = not (a["disagreements"] or a["clashes"] or a["prowler_failed"]) and a["auditpack_runs_agree"]
     line("result", "AGREE on every trail" if ok else "DISAGREEMENT")
     return ok
 

@@ -36,6 +36,16 @@ pub enum EvidenceError {
     OutputExists { path: PathBuf, reason: String },
     #[error("{path}: not a readable auditpack pack: {reason}")]
     Malformed { path: PathBuf, reason: String },
+    #[error(
+        "{dir}: could not make the pack's records durable: syncing the filesystem that holds it \
+         failed ({source}), so a write to that disk failed during the run. The partial pack was \
+         removed; check the disk (free space, errors in the system log) and collect again"
+    )]
+    NotDurable {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("pack writer stopped unexpectedly; the partial pack in {path} was not finished")]
     WriterGone { path: PathBuf },
 }

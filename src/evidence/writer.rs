@@ -57,7 +57,7 @@ pub struct PackWriter {
     final_path: PathBuf,
     temp_path: PathBuf,
     tx: SyncSender<Msg>,
-    thread: Option<JoinHandle<Result<ChainState, EvidenceError>>>,
+    thread: Option<WriterThread>,
     done: bool,
 }
 
@@ -80,26 +80,10 @@ impl PackWriter {
         let temp_path = parent.join(format!(".{name}.partial-{pack_id}"));
         fs::create_dir(&temp_path)
             .map_err(|e| EvidenceError::io(&temp_path, "create partial pack directory", e))?;
-        let records = temp_path.join(RECORDS_DIR);
-        fs::create_dir(&records).map_err(|e| EvidenceError::io(&records, "create directory", e))?;
-        let index_path = temp_path.join(INDEX_FILE);
-        let index = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&index_path)
-            .map_err(|e| EvidenceError::io(&index_path, "create index", e))?;
-
-        // Opened before any record is written, so a write-back error on any of them is reported when
-        // the records are made durable.
-        let durable = Durability::new(&temp_path)?;
-
-        let (tx, rx) = sync_channel(QUEUE_DEPTH);
-        let genesis = chain::genesis_hash(pack_id);
-        let dir = temp_path.clone();
-        let thread = std::thread::Builder::new()
-            .name("pack-writer".into())
-            .spawn(move || write_records(&dir, index, genesis, durable, rx))
-            .map_err(|e| EvidenceError::io(&temp_path, "start pack writer thread", e))?;
+        // Nothing is left behind if the writer cannot start.
+        let (tx, thread) = start_writer(&temp_path, pack_id).inspect_err(|_| {
+            let _ = fs::remove_dir_all(&temp_path);
+        })?;
         Ok(Self {
             pack_id: pack_id.to_string(),
             final_path: out.to_path_buf(),
@@ -200,6 +184,34 @@ impl Drop for PackWriter {
     }
 }
 
+type WriterThread = JoinHandle<Result<ChainState, EvidenceError>>;
+
+/// Lays out an empty pack in `temp_path` and starts the thread that writes its records.
+fn start_writer(
+    temp_path: &Path,
+    pack_id: &str,
+) -> Result<(SyncSender<Msg>, WriterThread), EvidenceError> {
+    let records = temp_path.join(RECORDS_DIR);
+    fs::create_dir(&records).map_err(|e| EvidenceError::io(&records, "create directory", e))?;
+    let index_path = temp_path.join(INDEX_FILE);
+    let index = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&index_path)
+        .map_err(|e| EvidenceError::io(&index_path, "create index", e))?;
+    // Opened before any record is written, so a write-back error on any of them is reported when
+    // the records are made durable.
+    let durable = Durability::new(temp_path)?;
+    let (tx, rx) = sync_channel(QUEUE_DEPTH);
+    let genesis = chain::genesis_hash(pack_id);
+    let dir = temp_path.to_path_buf();
+    let thread = std::thread::Builder::new()
+        .name("pack-writer".into())
+        .spawn(move || write_records(&dir, index, genesis, durable, rx))
+        .map_err(|e| EvidenceError::io(temp_path, "start pack writer thread", e))?;
+    Ok((tx, thread))
+}
+
 fn ensure_new_or_empty(out: &Path) -> Result<(), EvidenceError> {
     match fs::read_dir(out).map(|mut entries| entries.next().is_some()) {
         Ok(true) => Err(EvidenceError::OutputExists {
@@ -240,8 +252,10 @@ fn create_unsynced(path: &Path, bytes: &[u8]) -> Result<File, EvidenceError> {
 /// filesystem the writer therefore syncs the filesystem once at the end (`syncfs`) instead of each
 /// record as it is written: at 1,000 trails the per-record `fsync`s were about a quarter of
 /// collect's CPU time, most of it writing the same inode-table blocks again for each file.
-/// Elsewhere (other systems, and network or FUSE filesystems, where `syncfs` may not reach the
-/// storage) each record is synced as it is written.
+/// Elsewhere each record is synced as it is written: on other systems, on Linux before 5.8 (whose
+/// `syncfs` does not report a failed write-back), and on network, FUSE or overlay filesystems, where
+/// one `syncfs` may not reach the storage or report its errors. `syncfs` also writes out whatever
+/// else is waiting for that disk, so on a busy host finishing a pack can take longer.
 struct Durability {
     /// Records are synced together at the end rather than one by one.
     batched: bool,
@@ -268,14 +282,16 @@ impl Durability {
             return Ok(());
         }
         file.sync_all()
-            .map_err(|e| EvidenceError::io(path, "write file", e))
+            .map_err(|e| EvidenceError::io(path, "sync record file to disk", e))
     }
 
     /// Called once the index is flushed: everything written so far must then be on the disk.
     fn all_written(&self, index: &File, index_path: &Path) -> Result<(), EvidenceError> {
         if self.batched {
-            sync_filesystem(&self.dir)
-                .map_err(|e| EvidenceError::io(&self.path, "sync the pack's records to disk", e))
+            sync_filesystem(&self.dir).map_err(|source| EvidenceError::NotDurable {
+                dir: self.path.clone(),
+                source,
+            })
         } else {
             index
                 .sync_all()
@@ -284,19 +300,29 @@ impl Durability {
     }
 }
 
-/// Whether one `syncfs` makes the files in `dir` durable: a local filesystem known to implement it.
+/// Whether one `syncfs` makes the files in `dir` durable and reports a failure to: a kernel that
+/// reports write-back errors from `syncfs` (5.8 and later) and a local filesystem.
 #[cfg(target_os = "linux")]
 fn syncfs_is_enough(dir: &File) -> bool {
-    // Magic numbers from linux/magic.h: ext2/3/4, XFS, Btrfs, F2FS, tmpfs, overlayfs.
-    const LOCAL: [u32; 6] = [
-        0xEF53,
-        0x5846_5342,
-        0x9123_683E,
-        0xF2F5_2010,
-        0x0102_1994,
-        0x794C_7630,
-    ];
-    rustix::fs::fstatfs(dir).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as u32)))
+    // Magic numbers from linux/magic.h: ext2/3/4, XFS, Btrfs, F2FS, tmpfs.
+    const LOCAL: [u32; 5] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994];
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    kernel_at_least(&release, (5, 8))
+        && rustix::fs::fstatfs(dir).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as u32)))
+}
+
+/// Whether a kernel release such as `6.1.0-28-cloud-amd64` is at least `major.minor`; false if it
+/// does not start with two numbers.
+#[cfg(target_os = "linux")]
+fn kernel_at_least(release: &str, wanted: (u32, u32)) -> bool {
+    let mut numbers = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::parse::<u32>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= wanted,
+        _ => false,
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -417,5 +443,16 @@ mod tests {
         assert!(!syncfs_is_enough(&proc));
         let durable = Durability::new(Path::new("/proc")).expect("open /proc");
         assert!(!durable.batched);
+    }
+
+    #[test]
+    fn only_kernels_whose_syncfs_reports_write_errors_batch() {
+        assert!(kernel_at_least("6.1.0-28-cloud-amd64\n", (5, 8)));
+        assert!(kernel_at_least("5.8.0", (5, 8)));
+        assert!(kernel_at_least("5.10", (5, 8)));
+        assert!(!kernel_at_least("5.7.19", (5, 8)));
+        assert!(!kernel_at_least("4.14.355-271.569.amzn2.x86_64", (5, 8)));
+        assert!(!kernel_at_least("", (5, 8)));
+        assert!(!kernel_at_least("linux", (5, 8)));
     }
 }

@@ -199,8 +199,8 @@ fn start_writer(
         .create_new(true)
         .open(&index_path)
         .map_err(|e| EvidenceError::io(&index_path, "create index", e))?;
-    // Opened before any record is written, so a write-back error on any of them is reported when
-    // the records are made durable.
+    // Before any record is written, so that a write-back error on any of them is reported when the
+    // records are made durable.
     let durable = Durability::new(temp_path)?;
     let (tx, rx) = sync_channel(QUEUE_DEPTH);
     let genesis = chain::genesis_hash(pack_id);
@@ -257,28 +257,22 @@ fn create_unsynced(path: &Path, bytes: &[u8]) -> Result<File, EvidenceError> {
 /// one `syncfs` may not reach the storage or report its errors. `syncfs` also writes out whatever
 /// else is waiting for that disk, so on a busy host finishing a pack can take longer.
 struct Durability {
-    /// Records are synced together at the end rather than one by one.
-    batched: bool,
-    /// The partial pack directory, opened before any record is written: `syncfs` reports a failed
-    /// write-back on the filesystem since this handle was opened.
-    dir: File,
-    path: PathBuf,
+    /// Where one `syncfs` is enough: the partial pack directory, opened before any record is
+    /// written (`syncfs` reports a write-back that failed since this handle was opened), and its
+    /// path. `None`: each record is synced as it is written.
+    batch: Option<(File, PathBuf)>,
 }
 
 impl Durability {
     fn new(dir: &Path) -> Result<Self, EvidenceError> {
-        let handle = File::open(dir)
-            .map_err(|e| EvidenceError::io(dir, "open partial pack directory", e))?;
         Ok(Self {
-            batched: syncfs_is_enough(&handle),
-            dir: handle,
-            path: dir.to_path_buf(),
+            batch: batch_handle(dir)?.map(|handle| (handle, dir.to_path_buf())),
         })
     }
 
     /// Called for each record file once its bytes are written.
     fn written(&self, file: &File, path: &Path) -> Result<(), EvidenceError> {
-        if self.batched {
+        if self.batch.is_some() {
             return Ok(());
         }
         file.sync_all()
@@ -287,28 +281,38 @@ impl Durability {
 
     /// Called once the index is flushed: everything written so far must then be on the disk.
     fn all_written(&self, index: &File, index_path: &Path) -> Result<(), EvidenceError> {
-        if self.batched {
-            sync_filesystem(&self.dir).map_err(|source| EvidenceError::NotDurable {
-                dir: self.path.clone(),
+        match &self.batch {
+            Some((dir, path)) => sync_filesystem(dir).map_err(|source| EvidenceError::NotDurable {
+                dir: path.clone(),
                 source,
-            })
-        } else {
-            index
+            }),
+            None => index
                 .sync_all()
-                .map_err(|e| EvidenceError::io(index_path, "sync index", e))
+                .map_err(|e| EvidenceError::io(index_path, "sync index", e)),
         }
     }
 }
 
-/// Whether one `syncfs` makes the files in `dir` durable and reports a failure to: a kernel that
-/// reports write-back errors from `syncfs` (5.8 and later) and a local filesystem.
+/// The directory opened for one `syncfs` at the end, if that makes the files in it durable and
+/// reports a failure to: a kernel whose `syncfs` reports write-back errors (5.8 and later) and a
+/// local filesystem.
 #[cfg(target_os = "linux")]
-fn syncfs_is_enough(dir: &File) -> bool {
+fn batch_handle(dir: &Path) -> Result<Option<File>, EvidenceError> {
     // Magic numbers from linux/magic.h: ext2/3/4, XFS, Btrfs, F2FS, tmpfs.
     const LOCAL: [u32; 5] = [0xEF53, 0x5846_5342, 0x9123_683E, 0xF2F5_2010, 0x0102_1994];
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    kernel_at_least(&release, (5, 8))
-        && rustix::fs::fstatfs(dir).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as u32)))
+    if !kernel_at_least(&release, (5, 8)) {
+        return Ok(None);
+    }
+    let handle =
+        File::open(dir).map_err(|e| EvidenceError::io(dir, "open partial pack directory", e))?;
+    let local = rustix::fs::fstatfs(&handle).is_ok_and(|fs| LOCAL.contains(&(fs.f_type as u32)));
+    Ok(local.then_some(handle))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn batch_handle(_dir: &Path) -> Result<Option<File>, EvidenceError> {
+    Ok(None)
 }
 
 /// Whether a kernel release such as `6.1.0-28-cloud-amd64` is at least `major.minor`; false if it
@@ -325,18 +329,13 @@ fn kernel_at_least(release: &str, wanted: (u32, u32)) -> bool {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn syncfs_is_enough(_dir: &File) -> bool {
-    false
-}
-
 /// Flushes everything written to the filesystem that holds `dir`.
 #[cfg(target_os = "linux")]
 fn sync_filesystem(dir: &File) -> std::io::Result<()> {
     rustix::fs::syncfs(dir).map_err(std::io::Error::from)
 }
 
-/// Only Linux has `syncfs`; elsewhere records are synced one by one and this is not reached.
+/// Only Linux has `syncfs`; elsewhere there is no batch to sync (see [`batch_handle`]).
 #[cfg(not(target_os = "linux"))]
 fn sync_filesystem(dir: &File) -> std::io::Result<()> {
     dir.sync_all()
@@ -439,10 +438,8 @@ mod tests {
     #[test]
     fn records_on_a_filesystem_syncfs_may_not_reach_are_synced_one_by_one() {
         // procfs stands in for the filesystems one syncfs may not make durable (FUSE, NFS).
-        let proc = File::open("/proc").expect("open /proc");
-        assert!(!syncfs_is_enough(&proc));
         let durable = Durability::new(Path::new("/proc")).expect("open /proc");
-        assert!(!durable.batched);
+        assert!(durable.batch.is_none());
     }
 
     #[test]

@@ -499,6 +499,10 @@ def summarise(args, r, regions, accounts, multi):
             # records: every attempt, retries included, each of which moto answered
             "cpu_ms_per_collect_call": 1000 * sum(c["moto_cpu_s"] for c in cols) / sum(c["counts"]["records"] for c in cols),
         }
+        m = s["moto"]
+        m["mix_cost"] = m["cpu_ms_per_collect_call"] / m["cpu_ms_per_ceiling_call"]
+        # The same ceiling in moto's work rather than in calls: what collect reached of it.
+        m["fraction_of_ceiling_at_collect_mix"] = s["fraction_of_ceiling"] * m["mix_cost"]
     if "prowler" in r:
         runs = r["prowler"]
         total = sum(p["wall_s"] for p in runs)
@@ -576,7 +580,9 @@ def print_summary(s):
                                                   f"{100 * m['busy_during_collect']:.0f}% of a core")
         line("moto CPU per call: GetTrailStatus / collect",
              f"{m['cpu_ms_per_ceiling_call']:8.2f} / {m['cpu_ms_per_collect_call']:.2f} ms "
-             f"(collect's mix costs {m['cpu_ms_per_collect_call'] / m['cpu_ms_per_ceiling_call']:.2f}x)")
+             f"(collect's mix costs {m['mix_cost']:.2f}x)")
+        line("collect, counting moto's work per call", f"{100 * m['fraction_of_ceiling_at_collect_mix']:8.0f}% of ceiling "
+                                                         "(the fraction above times the mix cost)")
     if "prowler_total_s" in s:
         line("prowler total / auditpack end to end", f"{s['time_ratio_prowler_over_auditpack']:8.1f}x")
         line("prowler peak / auditpack peak", f"{s['memory_ratio_prowler_over_auditpack']:8.1f}x")

@@ -347,8 +347,9 @@ impl Collector {
             params,
         });
         let recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
-        // Boxed, so that a task still waiting for its permits stays small: thousands of trails mean
-        // thousands of waiting tasks, and an SDK call's state is kilobytes.
+        // Boxed, so that a call still waiting for its permits stays small: every account's listing
+        // of every region waits at once (thousands in an organisation), and an SDK call's state is
+        // kilobytes.
         let result = Box::pin(send(recorder)).await;
         drop(permits);
         run.progress.call_done();

@@ -230,7 +230,7 @@ fn ensure_new_or_empty(out: &Path) -> Result<(), EvidenceError> {
 pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
     let file = create_unsynced(path, bytes)?;
     file.sync_all()
-        .map_err(|e| EvidenceError::io(path, "write file", e))
+        .map_err(|e| EvidenceError::io(path, "sync file to disk", e))
 }
 
 /// Creates `path` (never replacing a file) holding `bytes`, without waiting for the disk.

@@ -96,6 +96,30 @@ def process_cpu_s(proc):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def unjournaled_ext4(path):
+    """The device if `path` is on ext4 without a journal (Linux), else None. There, creating a file
+    scans past every inode freed in the last one to five minutes, so a pack written soon after many
+    files were deleted (say, a previous benchmark's work directory) costs collect seconds of CPU."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return None
+    path, best = os.path.realpath(path), None
+    for m in mounts:
+        point, fstype, source = m[4], m[m.index("-") + 1], m[m.index("-") + 2]
+        if (path == point or path.startswith(point.rstrip("/") + "/")) and (best is None or len(point) > len(best[0])):
+            best = (point, fstype, source)
+    if best is None or best[1] != "ext4":
+        return None
+    device = os.path.basename(best[2])
+    try:
+        journals = os.listdir("/proc/fs/jbd2")
+    except OSError:
+        journals = []
+    return None if any(j.startswith(device + "-") for j in journals) else device
+
+
 def measure(cmd, env, log_path, progress=None, moto=None):
     """Runs cmd with stdout+stderr to log_path; returns wall seconds, exit code and the child's own peak
     RSS (measured by RSS_WRAPPER, so that this script's memory is not counted in). Given the moto
@@ -430,30 +454,6 @@ def scale_run(args, binary, work, regions, accounts, multi):
 
 # ---------------------------------------------------------------------------- summary
 
-def unjournaled_ext4(path):
-    """The device if `path` is on ext4 without a journal (Linux), else None. There, creating a file
-    scans past every inode freed in the last one to five minutes, so a pack written soon after many
-    files were deleted (say, a previous benchmark's work directory) costs collect seconds of CPU."""
-    try:
-        with open("/proc/self/mountinfo") as f:
-            mounts = [line.split() for line in f]
-    except OSError:
-        return None
-    path, best = os.path.realpath(path), None
-    for m in mounts:
-        point, fstype, source = m[4], m[m.index("-") + 1], m[m.index("-") + 2]
-        if (path == point or path.startswith(point.rstrip("/") + "/")) and (best is None or len(point) > len(best[0])):
-            best = (point, fstype, source)
-    if best is None or best[1] != "ext4":
-        return None
-    device = os.path.basename(best[2])
-    try:
-        journals = os.listdir("/proc/fs/jbd2")
-    except OSError:
-        journals = []
-    return None if any(j.startswith(device + "-") for j in journals) else device
-
-
 def mib(kib):
     return kib / 1024
 
@@ -463,25 +463,25 @@ def mean(values):
 
 
 def summarise(args, r, regions, accounts, multi):
-    runs, ceilings = r["auditpack_runs"], r["ceilings"]
-    cols, reps = [x["collect"] for x in runs], [x["report"] for x in runs]
-    end_to_end = mean([c["wall_s"] + p["wall_s"] for c, p in zip(cols, reps)])
+    ceilings = r["ceilings"]
+    cols, reps = [x["collect"] for x in r["auditpack_runs"]], [x["report"] for x in r["auditpack_runs"]]
+    ap_runs = [{"collect_s": c["wall_s"], "report_s": p["wall_s"], "collect_exit": c["rc"],
+                "collect_calls_per_s": c["counts"]["calls"] / c["wall_s"],
+                "collect_peak_rss_mib": mib(c["peak_rss_kib"]), "report_peak_rss_mib": mib(p["peak_rss_kib"]),
+                "moto_cpu_s": c["moto_cpu_s"]} for c, p in zip(cols, reps)]
+    end_to_end = mean([x["collect_s"] + x["report_s"] for x in ap_runs])
     ap_peak = max(x["peak_rss_kib"] for x in cols + reps)
     ceiling = mean([c["calls_per_s"] for c in ceilings])
-    calls_per_s = mean([c["counts"]["calls"] / c["wall_s"] for c in cols])
+    calls_per_s = mean([x["collect_calls_per_s"] for x in ap_runs])
     s = {
         "trails": args.trails, "accounts": accounts, "regions": regions,
         "collect_form": "multi-account" if multi else "single-account (management account only)",
         "seed_s": r["seed_s"], "seeded": r["seeded"],
         "ceiling_calls_per_s": ceiling, "ceilings": ceilings,
-        "collect_s": mean([c["wall_s"] for c in cols]), "collect_exit": cols[0]["rc"],
-        "report_s": mean([p["wall_s"] for p in reps]),
+        "collect_s": mean([x["collect_s"] for x in ap_runs]), "collect_exit": cols[0]["rc"],
+        "report_s": mean([x["report_s"] for x in ap_runs]),
         "auditpack_end_to_end_s": end_to_end,
-        "auditpack_runs": [{"collect_s": c["wall_s"], "report_s": p["wall_s"], "collect_exit": c["rc"],
-                            "collect_calls_per_s": c["counts"]["calls"] / c["wall_s"],
-                            "collect_peak_rss_mib": mib(c["peak_rss_kib"]),
-                            "report_peak_rss_mib": mib(p["peak_rss_kib"]),
-                            "moto_cpu_s": c["moto_cpu_s"]} for c, p in zip(cols, reps)],
+        "auditpack_runs": ap_runs,
         "collect_peak_rss_mib": mib(max(c["peak_rss_kib"] for c in cols)),
         "report_peak_rss_mib": mib(max(p["peak_rss_kib"] for p in reps)),
         "pack_counts": cols[0]["counts"], "rule_summary": reps[0]["summary"].get("rule"),

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what is missing (moto, poppler-utils), starts a
+# The whole test suite, on a fresh machine: installs what is missing (moto, poppler-utils, openssl), starts a
 # moto server on a free loopback port, runs `cargo test` against it, and stops the server.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh --test collect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import moto, boto3, flask' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1; then
+if ! python3 -c 'import moto, boto3, flask, cryptography' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1; then
   echo "test.sh: installing moto[server] with pip" >&2
   python3 -m pip install --quiet 'moto[server]'
 fi
-if ! command -v pdftotext >/dev/null 2>&1; then
-  echo "test.sh: installing poppler-utils (pdftotext, pdfinfo)" >&2
+missing=""
+command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+if [ -n "$missing" ]; then
+  echo "test.sh: installing$missing" >&2
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq poppler-utils >/dev/null
+    # shellcheck disable=SC2086
+    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq $missing >/dev/null
   else
-    echo "test.sh: no apt-get; install poppler-utils by hand" >&2; exit 2
+    echo "test.sh: no apt-get; install$missing by hand" >&2; exit 2
   fi
 fi
 

@@ -198,6 +198,50 @@ fn parse_unique_list<T: PartialEq + fmt::Display>(
     Ok(items)
 }
 
+/// Checks an `http://` or `https://` URL given for `flag`: a host, a valid port, no path tricks, and
+/// never credentials (a `user:password@` in a URL would be written into packs and logs).
+pub fn parse_http_url(flag: &'static str, value: &str) -> Result<url::Url, InvalidValue> {
+    let invalid = |why: &str| {
+        InvalidValue::new(
+            flag,
+            redact_userinfo(value),
+            format!(
+                "an http:// or https:// URL with a host, such as http://127.0.0.1:5000 ({why})"
+            ),
+        )
+    };
+    let parsed = url::Url::parse(value).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme is not http or https"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("there is no host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(
+            "credentials in a URL are refused: auditpack would have to store them; use the AWS credential chain",
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("a query or fragment is not allowed"));
+    }
+    Ok(parsed)
+}
+
+/// `value` with any `user:password@` replaced, for messages.
+fn redact_userinfo(value: &str) -> String {
+    match (value.find("://"), value.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!(
+                "{}://(credentials removed)@{}",
+                &value[..scheme],
+                &value[at + 1..]
+            )
+        }
+        _ => value.to_string(),
+    }
+}
+
 /// A validated endpoint URL such as `http://127.0.0.1:5000`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -205,23 +249,15 @@ pub struct EndpointUrl(String);
 
 impl EndpointUrl {
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
-        let rest = value
-            .strip_prefix("http://")
-            .or_else(|| value.strip_prefix("https://"));
-        match rest {
-            Some(host)
-                if !host.is_empty()
-                    && !host.starts_with('/')
-                    && !host.contains(char::is_whitespace) =>
-            {
-                Ok(Self(value.trim_end_matches('/').to_string()))
-            }
-            _ => Err(InvalidValue::new(
+        let url = parse_http_url("--endpoint-url", value)?;
+        if url.path() != "/" {
+            return Err(InvalidValue::new(
                 "--endpoint-url",
                 value,
-                "an http:// or https:// URL with a host, such as http://127.0.0.1:5000",
-            )),
+                "an http:// or https:// URL with a host and no path, such as http://127.0.0.1:5000",
+            ));
         }
+        Ok(Self(url.as_str().trim_end_matches('/').to_string()))
     }
 
     pub fn as_str(&self) -> &str {

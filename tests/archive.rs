@@ -233,6 +233,8 @@ fn run_does_the_quarter_in_one_command_and_names_the_failing_step() {
     );
     assert!(pack.join("signature.json").is_file() && pack.join("reports/report.pdf").is_file());
 
+    // Every flag of every step is checked before anything is collected: a key that cannot be read
+    // is a usage error, and no pack is written.
     let second = dir.path().join("pack2");
     let output = run(auditpack_as(&seeded).args([
         "run",
@@ -243,10 +245,11 @@ fn run_does_the_quarter_in_one_command_and_names_the_failing_step() {
         "--key",
         dir.path().join("missing-key").to_str().unwrap(),
     ]));
-    assert_ne!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("stopped at step 3 (sign)"),
+        stderr(&output).contains("missing-key"),
         "{}",
         stderr(&output)
     );
+    assert!(!second.exists(), "nothing was collected");
 }

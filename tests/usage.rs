@@ -177,3 +177,34 @@ fn good_kms_key_references_and_bucket_names_pass_validation() {
         );
     }
 }
+
+/// The README's exit-code table, `--help` and the code's one table say the same.
+#[test]
+fn the_exit_codes_are_one_table_in_help_and_readme() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Exit codes").unwrap()..];
+    let rows: Vec<(u8, String)> = section
+        .lines()
+        .skip_while(|l| !l.starts_with("|---"))
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            (cells[0].parse().unwrap(), cells[1].to_string())
+        })
+        .collect();
+    let table: Vec<(u8, String)> = auditpack::cli::EXIT_CODES
+        .iter()
+        .map(|(code, meaning)| (*code, meaning.to_string()))
+        .collect();
+    assert_eq!(rows, table, "README.md's exit-code table");
+    let help = stdout(&run(auditpack().arg("--help")));
+    for (code, meaning) in auditpack::cli::EXIT_CODES {
+        let flat: String = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(&format!("{code} {meaning}")),
+            "--help lists {code}"
+        );
+    }
+}

@@ -1,14 +1,12 @@
 //! The AWS side of a finished pack: uploading it to an S3 archive (checksummed, encrypted, never
 //! overwritten, optionally under Object Lock), checking the remote copy, fetching an archived pack back
-//! for verification, and signing with a KMS key.
+//! for verification.
 
-mod kms;
 mod s3;
 
-pub use kms::KmsSigner;
 pub use s3::{archive_prefix, download, upload, ArchiveUri, UploadOutcome, UploadSettings};
 
-/// Errors talking to the archive or to KMS.
+/// Errors talking to the archive.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("{resource}: {operation} failed: {message}; {hint}")]
@@ -18,8 +16,6 @@ pub enum ArchiveError {
         message: String,
         hint: &'static str,
     },
-    #[error("KMS key {key} cannot sign packs: {reason}")]
-    UnsuitableKey { key: String, reason: String },
     #[error("bucket {bucket} has no Object Lock, so --retain-days cannot be honoured; use a bucket created with Object Lock enabled, or drop --retain-days")]
     NoObjectLock { bucket: String },
     #[error("{path}: the pack does not verify, so it is not archived: {reason}")]

@@ -3,10 +3,10 @@
 //! under Object Lock; checks the remote copy; and fetches an archived pack back for verification.
 
 use super::ArchiveError;
-use crate::collect::load_sdk_config;
+use crate::aws::load_sdk_config;
 use crate::config::AwsSettings;
 use crate::evidence::Pack;
-use crate::sign::{self, Manifest, TrustAnchor, MANIFEST_FILE, SIGNATURE_FILE};
+use crate::sign::{self, Manifest, TrustAnchor, VerifyOptions, MANIFEST_FILE, SEAL_FILES};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ServerSideEncryption};
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -156,7 +156,10 @@ fn pack_objects(pack: &Path) -> Result<(Manifest, Vec<(String, String)>), Archiv
         .iter()
         .map(|f| (f.path.clone(), f.sha256.clone()))
         .collect();
-    for extra in [MANIFEST_FILE, SIGNATURE_FILE] {
+    for extra in SEAL_FILES
+        .into_iter()
+        .filter(|f| std::fs::symlink_metadata(pack.join(f)).is_ok())
+    {
         let (_, sha) = sign::hash_file(&pack.join(extra)).map_err(|source| ArchiveError::Io {
             path: pack.join(extra),
             op: "hash",
@@ -290,8 +293,8 @@ async fn list_keys(
 /// Uploads a signed, verified pack; resumable (objects already there with the same checksum are
 /// skipped, different ones refused); then checks the remote copy against the manifest.
 pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
-    let verification = sign::verify_dir(&s.pack, &TrustAnchor::None)?;
-    if let Some(line) = verification.lines.iter().find(|l| !l.ok) {
+    let verification = sign::verify_dir(&s.pack, &TrustAnchor::None, &VerifyOptions::default())?;
+    if let Some(line) = verification.lines.iter().find(|l| !l.ok()) {
         return Err(ArchiveError::NotVerified {
             path: s.pack.display().to_string(),
             reason: format!("{}: {}", line.name, line.problems.join("; ")),

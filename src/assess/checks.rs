@@ -90,22 +90,58 @@ impl<'a> TrailEvidence<'a> {
 
 type CheckFn = for<'a> fn(&TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError>;
 
-/// Every check, in report order. A unit test keeps this list and `templates/controls.toml` in step.
-pub const CHECKS: &[(&str, CheckFn)] = &[
-    ("cloudtrail-kms-encryption", kms_encryption),
-    ("kms-key-usable", key_usable),
-    ("kms-key-rotation", key_rotation),
-    (
-        "kms-key-policy-allows-cloudtrail",
-        key_policy_allows_cloudtrail,
-    ),
-    ("cloudtrail-log-file-validation", log_file_validation),
-    ("cloudtrail-logging", logging),
-    ("cloudtrail-multi-region", multi_region),
-    (
-        "s3-bucket-default-encryption-kms",
-        bucket_default_encryption,
-    ),
+/// One check: a stable id, a version, and the function over a trail's evidence.
+pub struct Check {
+    pub id: &'static str,
+    /// Raised whenever what the check decides, says or cites for the same evidence changes, so
+    /// `verify` re-derives a pack's findings only with the checks that made them (docs/signing.md).
+    pub version: u32,
+    pub(crate) run: CheckFn,
+}
+
+/// Every check, in report order. A unit test keeps this list and `templates/controls.toml` in step;
+/// `tests/golden/versions.json` keeps each version in step with its verdicts on the samples.
+pub const CHECKS: &[Check] = &[
+    Check {
+        id: "cloudtrail-kms-encryption",
+        version: 1,
+        run: kms_encryption,
+    },
+    Check {
+        id: "kms-key-usable",
+        version: 1,
+        run: key_usable,
+    },
+    Check {
+        id: "kms-key-rotation",
+        version: 1,
+        run: key_rotation,
+    },
+    Check {
+        id: "kms-key-policy-allows-cloudtrail",
+        version: 1,
+        run: key_policy_allows_cloudtrail,
+    },
+    Check {
+        id: "cloudtrail-log-file-validation",
+        version: 1,
+        run: log_file_validation,
+    },
+    Check {
+        id: "cloudtrail-logging",
+        version: 1,
+        run: logging,
+    },
+    Check {
+        id: "cloudtrail-multi-region",
+        version: 1,
+        run: multi_region,
+    },
+    Check {
+        id: "s3-bucket-default-encryption-kms",
+        version: 1,
+        run: bucket_default_encryption,
+    },
 ];
 
 /// CIS AWS 3.7, the rule itself: the trail names a KMS key.
@@ -547,7 +583,7 @@ mod tests {
 
     #[test]
     fn check_ids_are_unique_kebab_case_and_in_the_catalogue_in_order() {
-        let ids: Vec<&str> = CHECKS.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
         let mut unique = ids.clone();
         unique.sort();
         unique.dedup();

@@ -19,7 +19,15 @@ use std::sync::Arc;
 use store::{Answer, Arena, Store};
 
 /// Format identifier of the findings document (`findings.json`).
-pub const FINDINGS_FORMAT: &str = "auditpack-findings/1";
+pub const FINDINGS_FORMAT: &str = "auditpack-findings/2";
+
+/// A check and the version of it that made the findings: `verify` re-derives a finding only with the
+/// same version of its check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckVersion {
+    pub id: String,
+    pub version: u32,
+}
 
 /// Why a pack could not be assessed.
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +228,8 @@ pub struct PackInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
     pub format: String,
+    /// The checks that made these findings, with their versions (since findings format 2).
+    pub checks: Vec<CheckVersion>,
     pub pack: PackInfo,
     pub rule: Rule,
     pub mapping: Mapping,
@@ -479,10 +489,10 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             bucket,
         };
         let mut findings = Vec::with_capacity(CHECKS.len());
-        for (id, check) in CHECKS {
-            let verdict = check(&evidence)?;
+        for check in CHECKS {
+            let verdict = (check.run)(&evidence)?;
             let info = catalogue
-                .check(id)
+                .check(check.id)
                 .expect("every check is in the catalogue (unit test)");
             let mut links: Vec<EvidenceLink> = verdict
                 .evidence
@@ -562,6 +572,13 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         .count() as u64;
     Ok(Assessment {
         format: FINDINGS_FORMAT.to_string(),
+        checks: CHECKS
+            .iter()
+            .map(|c| CheckVersion {
+                id: c.id.to_string(),
+                version: c.version,
+            })
+            .collect(),
         pack: PackInfo {
             pack_id: header.pack_id.clone(),
             account_id: header.account_id.clone(),

@@ -9,17 +9,13 @@ mod scope;
 
 pub use recorder::Recorder;
 
-use crate::config::{
-    catalogue, AccountId, AccountScope, AccountTarget, AwsSettings, CollectSettings, RetryMode,
-};
+use crate::aws::{load_sdk_config_with, FALLBACK_REGION};
+use crate::config::{catalogue, AccountId, AccountScope, AccountTarget, CollectSettings};
 use crate::evidence::{
     now_rfc3339, AccountRecord, CallSpec, Counts, EvidenceError, Gap, PackHeader, PackWriter,
     RecordSink, RuleRef, ToolInfo, PACK_FORMAT,
 };
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -29,13 +25,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Region used for global calls (STS, EC2 DescribeRegions) when none is configured.
-pub const FALLBACK_REGION: &str = "us-east-1";
-/// Attempts per call, with the SDK's standard exponential backoff between them.
-const MAX_ATTEMPTS: u32 = 5;
 /// Gap code for a response the SDK could not parse; the body is still in the pack.
 pub const UNPARSEABLE: &str = "UnparseableResponse";
 
@@ -113,59 +104,6 @@ impl<T> Outcome<T> {
             _ => None,
         }
     }
-}
-
-/// Loads the SDK configuration: the standard credential chain, the profile and the endpoint override,
-/// with the standard retry mode.
-pub async fn load_sdk_config(aws: &AwsSettings) -> SdkConfig {
-    load_sdk_config_with(aws, RetryMode::Standard).await
-}
-
-/// [`load_sdk_config`] with a choice of retry mode.
-pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else(Region::new(FALLBACK_REGION));
-    let retry = match retry {
-        RetryMode::Standard => RetryConfig::standard(),
-        RetryMode::Adaptive => RetryConfig::adaptive(),
-    };
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .retry_config(retry.with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(120))
-                .build(),
-        );
-    loader = loader.http_client(shared_http_client());
-    if let Some(profile) = &aws.profile {
-        loader = loader.profile_name(profile);
-    }
-    if let Some(endpoint) = &aws.endpoint_url {
-        loader = loader.endpoint_url(endpoint.as_str());
-    }
-    loader.load().await
-}
-
-/// One HTTP client for every service, region and account of a run. Without it, each SDK client built
-/// from the config makes its own: its own connection pool, and its own TLS configuration with the
-/// parsed root certificates (about 0.8 MB each), for every (account, region, service).
-/// Configured as the SDK's default client is for the behaviour version [`load_sdk_config_with`] asks
-/// for (`latest`, so at least v2025_08_07): rustls with aws-lc, proxies from the environment.
-fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
 }
 
 /// Per-region SDK clients, built once and shared (they share one connection pool).

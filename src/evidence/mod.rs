@@ -7,7 +7,7 @@ mod reader;
 mod writer;
 
 pub use chain::{genesis_hash, line_hash, sha256_hex};
-pub use reader::{read_capped, ChainProblem, Pack};
+pub use reader::{open_regular, read_capped, ChainProblem, Pack};
 pub use writer::{ChainState, PackWriter, RecordSink};
 
 use serde::{Deserialize, Serialize};
@@ -299,6 +299,23 @@ pub fn key_region(key_ref: &str, home_region: &str) -> String {
     home_region.to_string()
 }
 
+/// File extension for a body, from its first byte that is not ASCII whitespace (space, tab, LF,
+/// form feed, CR), so the records directory is easy to browse (services do not always send an
+/// accurate content type): `json` for `{` or `[`, `xml` for `<`, `bin` otherwise.
+pub(crate) fn body_extension(body: &[u8]) -> &'static str {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => "json",
+        Some(b'<') => "xml",
+        _ => "bin",
+    }
+}
+
+/// The only name the body of index line `seq` may have: `records/`, the sequence number zero-padded
+/// to at least six digits, and [`body_extension`].
+pub(crate) fn body_file_name(seq: u64, body: &[u8]) -> String {
+    format!("{RECORDS_DIR}/{seq:06}.{}", body_extension(body))
+}
+
 /// Current UTC time in the pack's timestamp format (RFC 3339, nanoseconds, `Z`).
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -431,6 +448,114 @@ mod tests {
             .collect();
         edit(&mut lines);
         std::fs::write(&index, lines.join("\n") + "\n").unwrap();
+    }
+
+    /// Edits index entries, then re-chains the index and the header as a careful forger would, so only
+    /// the record rules can catch the edit.
+    fn edit_and_rechain(path: &std::path::Path, edit: impl Fn(&mut IndexEntry)) {
+        let header_path = path.join(HEADER_FILE);
+        let mut header: PackHeader =
+            serde_json::from_slice(&std::fs::read(&header_path).unwrap()).unwrap();
+        let mut prev = genesis_hash(&header.pack_id);
+        let mut out = String::new();
+        for line in std::fs::read_to_string(path.join(INDEX_FILE))
+            .unwrap()
+            .lines()
+        {
+            let mut entry: IndexEntry = serde_json::from_str(line).unwrap();
+            edit(&mut entry);
+            entry.prev = prev.clone();
+            let text = serde_json::to_string(&entry).unwrap();
+            prev = line_hash(text.as_bytes());
+            out.push_str(&text);
+            out.push('\n');
+        }
+        std::fs::write(path.join(INDEX_FILE), out).unwrap();
+        header.chain_head = prev;
+        std::fs::write(&header_path, serde_json::to_vec_pretty(&header).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn records_must_have_their_one_name_and_records_holds_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        assert!(Pack::open(&path).unwrap().record_problems().is_empty());
+        // Record 4's body renamed (and the index edited to match): not the name its seq gives.
+        std::fs::rename(
+            path.join("records/000004.json"),
+            path.join("records/4.json"),
+        )
+        .unwrap();
+        edit_and_rechain(&path, |e| {
+            if e.seq == 4 {
+                e.body = Some("records/4.json".into());
+            }
+        });
+        let pack = Pack::open(&path).unwrap();
+        assert!(pack.chain_problems.is_empty(), "{:?}", pack.chain_problems);
+        let problems = pack.record_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("must be named records/000004.json"),
+            "{problems:?}"
+        );
+
+        // Two lines sharing one body file: the second is not its own name.
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        let shared = std::fs::read(path.join("records/000001.xml")).unwrap();
+        std::fs::remove_file(path.join("records/000002.xml")).unwrap();
+        edit_and_rechain(&path, |e| {
+            if e.seq == 2 {
+                e.body = Some("records/000001.xml".into());
+                e.body_size = shared.len() as u64;
+                e.body_sha256 = Some(sha256_hex(&shared));
+            }
+        });
+        let problems = Pack::open(&path).unwrap().record_problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("must be named records/000002.xml")),
+            "{problems:?}"
+        );
+
+        // An orphan file and a link in records/.
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        std::fs::write(path.join("records/000009.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", path.join("records/000010.json")).unwrap();
+        let problems = Pack::open(&path).unwrap().record_problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("records/000009.json is not the body")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("records/000010.json is not a regular file")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_a_link_or_larger_than_the_index_says_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_pack(dir.path());
+        let body = path.join("records/000004.json");
+        std::fs::remove_file(&body).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", &body).unwrap();
+        let problems = Pack::open(&path).unwrap().body_problems();
+        assert!(problems[0].contains("not a regular file"), "{problems:?}");
+        std::fs::remove_file(&body).unwrap();
+        std::fs::write(&body, vec![b'x'; 1 << 20]).unwrap();
+        let problems = Pack::open(&path).unwrap().body_problems();
+        assert!(
+            problems[0].contains("larger than the 7 bytes the index gives it"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Pack {
             })?;
         let index_path = dir.join(INDEX_FILE);
         let index =
-            fs::File::open(&index_path).map_err(|e| EvidenceError::io(&index_path, "read", e))?;
+            open_regular(&index_path).map_err(|e| EvidenceError::io(&index_path, "read", e))?;
         let reader = index
             .try_clone()
             .map_err(|e| EvidenceError::io(&index_path, "read", e))?;
@@ -108,7 +108,7 @@ impl Pack {
             }
             let result = match &mut reader {
                 Some(reader) => Ok(reader),
-                None => fs::File::open(&path)
+                None => open_regular(&path)
                     .map(|f| &mut *reader.insert(std::io::BufReader::with_capacity(1 << 16, f))),
             }
             .and_then(|reader| {
@@ -128,7 +128,21 @@ impl Pack {
             return Ok(None);
         };
         let path = self.root.join(rel);
-        let bytes = read_limited(&path)?;
+        // The index says how large the body is: nothing larger is read.
+        let bytes = read_capped(&path, entry.body_size).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => EvidenceError::Malformed {
+                path: path.clone(),
+                reason: format!(
+                    "record {} body is larger than the {} bytes the index gives it",
+                    entry.seq, entry.body_size
+                ),
+            },
+            std::io::ErrorKind::InvalidInput => EvidenceError::Malformed {
+                path: path.clone(),
+                reason: format!("record {} body is {e}", entry.seq),
+            },
+            _ => EvidenceError::io(&path, "read", e),
+        })?;
         let actual = chain::sha256_hex(&bytes);
         if bytes.len() as u64 != entry.body_size || Some(&actual) != entry.body_sha256.as_ref() {
             return Err(EvidenceError::Malformed {
@@ -154,6 +168,72 @@ impl Pack {
                 Err(err) => Some(err.to_string()),
             })
             .collect()
+    }
+
+    /// Every rule of docs/pack-format.md about records, as a verifier enforces them: each body matches
+    /// its index line's size and SHA-256 and has the one name its sequence number and first byte give
+    /// (so no two lines share a file); a line without a body says so consistently; and `records/`
+    /// holds nothing else (no orphan file, link or directory). One message per problem, naming the
+    /// file.
+    pub fn record_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut named = std::collections::HashSet::new();
+        for entry in self.entries() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    problems.push(err.to_string());
+                    break;
+                }
+            };
+            let Some(rel) = &entry.body else {
+                if entry.body_size != 0 || entry.body_sha256.is_some() {
+                    problems.push(format!(
+                        "{INDEX_FILE}: line {} has no body but gives it a size or SHA-256",
+                        entry.seq
+                    ));
+                }
+                continue;
+            };
+            match self.body(&entry) {
+                Ok(bytes) => {
+                    let expected = super::body_file_name(entry.seq, &bytes.unwrap_or_default());
+                    if *rel != expected {
+                        problems.push(format!(
+                            "{rel}: the body of record {} must be named {expected}",
+                            entry.seq
+                        ));
+                    }
+                }
+                Err(err) => problems.push(err.to_string()),
+            }
+            named.insert(rel.clone());
+        }
+        let dir = self.root.join(RECORDS_DIR);
+        match fs::read_dir(&dir) {
+            Ok(listing) => {
+                for item in listing {
+                    let Ok(item) = item else {
+                        problems.push(format!("{RECORDS_DIR}/ cannot be listed"));
+                        break;
+                    };
+                    let rel = format!("{RECORDS_DIR}/{}", item.file_name().to_string_lossy());
+                    let regular = item.file_type().is_ok_and(|t| t.is_file());
+                    if !regular {
+                        problems.push(format!(
+                            "{rel} is not a regular file (links and directories are refused, never followed)"
+                        ));
+                    } else if !named.contains(&rel) {
+                        problems.push(format!(
+                            "{rel} is not the body of any record in {INDEX_FILE}"
+                        ));
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && named.is_empty() => {}
+            Err(e) => problems.push(format!("{RECORDS_DIR}/ cannot be listed ({e})")),
+        }
+        problems
     }
 
     /// The record numbers (0-based) of the final attempt of every call, in call order: the
@@ -185,13 +265,53 @@ fn parse_again(path: &Path, line: &[u8], i: usize) -> Result<IndexEntry, Evidenc
     }
 }
 
-/// Reads a whole file, refusing (with `InvalidData`) one larger than `max` bytes, so a hostile pack
-/// cannot exhaust memory.
+/// Opens a regular file for reading, never through a symbolic link and without waiting on a FIFO or
+/// device: anything but a regular file is refused with `InvalidInput`.
+pub fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    let refused = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (links, FIFOs and devices are refused, never followed or opened)",
+        )
+    };
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    #[cfg(not(target_os = "linux"))]
+    if !fs::symlink_metadata(path)?.is_file() {
+        return Err(refused());
+    }
+    let file = options.open(path).map_err(|e| {
+        // O_NOFOLLOW on a link fails with ELOOP.
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+            return refused();
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(refused());
+    }
+    Ok(file)
+}
+
+/// Reads a whole regular file, refusing (with `InvalidData`) one larger than `max` bytes, so a hostile
+/// pack cannot exhaust memory, and refusing links and special files (see [`open_regular`]).
 pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut bytes)?;
+    let file = open_regular(path)?;
+    if file.metadata()?.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the {max}-byte limit for a pack file"),
+        ));
+    }
+    file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,

@@ -347,16 +347,6 @@ fn sync_dir(dir: &Path) -> Result<(), EvidenceError> {
         .map_err(|e| EvidenceError::io(dir, "sync directory", e))
 }
 
-/// File extension for a body, from its first byte, so the records directory is easy to browse
-/// (services do not always send an accurate content type).
-fn body_extension(body: &[u8]) -> &'static str {
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') | Some(b'[') => "json",
-        Some(b'<') => "xml",
-        _ => "bin",
-    }
-}
-
 fn write_records(
     dir: &Path,
     index: File,
@@ -373,7 +363,7 @@ fn write_records(
         let capture = *capture;
         let (body, body_size, body_sha256) = match &capture.body {
             Some(bytes) => {
-                let rel = format!("{RECORDS_DIR}/{seq:06}.{}", body_extension(bytes));
+                let rel = super::body_file_name(seq, bytes);
                 let path = dir.join(&rel);
                 let file = create_unsynced(&path, bytes)?;
                 durable.written(&file, &path)?;

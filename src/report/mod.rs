@@ -11,6 +11,13 @@ use crate::assess::Assessment;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The version of what the renderers write for a given assessment and integrity section: raised
+/// whenever any format's bytes change (templates, layout, fonts, texts, the findings format).
+/// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
+/// `tests/golden/versions.json` fails the build when the output changes and this does not.
+/// Version 1 was every auditpack before signature format 2.
+pub const RENDERER_VERSION: u32 = 2;
+
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

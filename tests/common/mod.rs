@@ -245,3 +245,104 @@ impl Drop for FaultProxy {
         let _ = self.child.wait();
     }
 }
+
+/// A local server from `tests/fixtures/` (a Python script), killed when dropped: it prints
+/// `PORT <n>` first, then any further `KEY value` lines the caller asks for.
+pub struct LocalServer {
+    child: std::process::Child,
+    pub endpoint: String,
+    /// The `KEY value` lines after `PORT`, in order.
+    pub facts: Vec<(String, String)>,
+}
+
+impl LocalServer {
+    pub fn start(script: &str, args: &[&str], extra_lines: usize) -> Self {
+        let mut child = std::process::Command::new("python3")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures")
+                    .join(script),
+            )
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        for _ in 0..=extra_lines {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let (key, value) = line
+                .trim()
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("{script} did not start (printed {line:?})"));
+            lines.push((key.to_string(), value.to_string()));
+        }
+        assert_eq!(lines[0].0, "PORT", "{script} prints its port first");
+        Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{}", lines[0].1),
+            facts: lines.split_off(1),
+        }
+    }
+
+    /// The value of a `KEY value` line the server printed.
+    pub fn fact(&self, key: &str) -> &str {
+        &self.facts.iter().find(|(k, _)| k == key).unwrap().1
+    }
+
+    /// `tests/fixtures/replay/replay_server.py` with one of its scenarios (file name in that folder).
+    pub fn replay(scenario: &str) -> Self {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/replay")
+            .join(scenario);
+        Self::start(
+            "replay/replay_server.py",
+            &["--scenario", path.to_str().unwrap(), "--port", "0"],
+            0,
+        )
+    }
+
+    /// `tests/fixtures/tsa_server.py`: a timestamp authority whose CA certificate is `fact("CA")`.
+    pub fn tsa(key_type: &str) -> Self {
+        Self::start("tsa_server.py", &["--key-type", key_type], 1)
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `auditpack` with the replay server's static credentials of one of its accounts.
+pub fn auditpack_at(server: &LocalServer, access_key: &str) -> Command {
+    let mut cmd = auditpack();
+    cmd.env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "replay-secret")
+        .env("AWS_ENDPOINT_URL", &server.endpoint);
+    cmd
+}
+
+/// Every file of a tree (relative path -> bytes), to compare a pack before and after.
+pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}

@@ -236,6 +236,8 @@ fn synthesise(dir: &std::path::Path, trails: usize) -> std::path::PathBuf {
             complete: true,
             gaps: vec![],
             accounts: vec![],
+            blocked_by_policy: vec![],
+            outside_scope: vec![],
         })
         .unwrap()
         .0

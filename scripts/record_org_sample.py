@@ -1,35 +1,37 @@
 #!/usr/bin/env python3
-"""Records samples/acme-org-2026-Q4, the bundled multi-account sample, from a fresh local moto server.
+"""Records samples/acme-org-2026-Q4, the bundled organisation sample, from the replay backend
+(tests/fixtures/replay), which answers in the shapes AWS's API references give, not an emulator's.
 
-An organisation with a management account (210987654321, the `standard` scenario of
-tests/fixtures/seed.py: passing, unencrypted, disabled-key, pending-deletion-key, missing-key and
-deleted-bucket trails over three regions) and three member accounts: one with the `standard` scenario,
-one with a few bench trails, and one whose AuditpackReader role refuses to be assumed (played by
-tests/fixtures/fault_proxy.py --deny-assume-role), so the reports show a per-account table with a
-NOT COLLECTED row. Collected with `auditpack collect --org --role-name AuditpackReader`.
+The organisation is laid out as AWS recommends (scenario_acme_sample.json): a Control Tower management
+account with the organisation trail, its KMS key in the Audit account and its bucket in Log Archive; a
+workload account with an unencrypted trail of its own, a legacy trail whose key is disabled and whose
+bucket was deleted, and a region denied by SCP; a sandbox; a member whose audit role trusts nobody; and
+a standalone legacy account outside the organisation with no trail. Collected from the management
+account with `auditpack collect --accounts-file ... --role-name AuditpackReader` over three regions.
 
     scripts/record_org_sample.py [--binary target/release/auditpack] [--out samples/acme-org-2026-Q4]
 
-Talks only to the moto server it starts on a loopback port; refuses to overwrite an existing sample.
+Talks only to the replay server it starts on a loopback port; refuses to overwrite an existing sample.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from local_aws import ROOT, aws_env, start_moto, start_proxy, stop  # noqa: E402
-
-FIXTURES = os.path.join(ROOT, "tests", "fixtures")
-MANAGEMENT = "210987654321"
-REGIONS = "us-east-1,eu-west-1,us-west-2"
-
-
-def run_json(args):
-    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPLAY = os.path.join(ROOT, "tests", "fixtures", "replay")
+REGIONS = "us-east-1,eu-west-1,eu-west-3"
+ACCOUNTS = """account_id,name
+# The Q4 audit scope: the organisation, and the legacy account not yet moved into it.
+311141592653,acme-management
+422271828182,Audit
+533316180339,Log Archive
+644414213562,acme-workload-prod
+755517320508,acme-sandbox
+977729382715,acme-locked
+866623606797,acme-legacy-standalone
+"""
 
 
 def main():
@@ -39,28 +41,28 @@ def main():
     args = parser.parse_args()
     if os.path.exists(args.out):
         sys.exit(f"{args.out} exists; remove it first to record a new sample")
-    moto, endpoint = start_moto(tempfile.gettempdir())
-    proxy = None
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(REPLAY, "replay_server.py"), "--port", "0",
+         "--scenario", os.path.join(REPLAY, "scenario_acme_sample.json")],
+        stdout=subprocess.PIPE, text=True)
     try:
-        org = run_json([os.path.join(FIXTURES, "seed_org.py"), "--endpoint", endpoint,
-                        "--management", MANAGEMENT, "--members", "3", "--name-prefix", "acme"])
-        payments, data, locked = (m["id"] for m in org["members"])
-        seed = os.path.join(FIXTURES, "seed.py")
-        run_json([seed, "--endpoint", endpoint, "--account", MANAGEMENT, "--prefix", "acme-audit", "standard"])
-        run_json([seed, "--endpoint", endpoint, "--account", payments, "--prefix", "acme-pay", "standard"])
-        run_json([seed, "--endpoint", endpoint, "--account", data, "--prefix", "acme-data", "--trails", "6",
-                  "--regions", REGIONS, "bench"])
-        run_json([seed, "--endpoint", endpoint, "--account", locked, "--prefix", "acme-locked", "--trails", "2",
-                  "--regions", REGIONS, "bench"])
-        proxy, target = start_proxy(endpoint, "--deny-assume-role", locked)
+        port = server.stdout.readline().split()[1]
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as accounts:
+            accounts.write(ACCOUNTS)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID="AKIAREPLAYMGMT000001", AWS_SECRET_ACCESS_KEY="replay-secret",
+                   AWS_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+                   AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+                   AWS_EC2_METADATA_DISABLED="true")
         done = subprocess.run([args.binary, "collect", "--quiet", "--out", args.out, "--regions", REGIONS,
-                               "--org", "--role-name", "AuditpackReader"],
-                              env=aws_env(target, org["credentials"]), text=True)
+                               "--accounts-file", accounts.name, "--role-name", "AuditpackReader"],
+                              env=env, text=True)
+        os.unlink(accounts.name)
         if done.returncode not in (0, 3):
             sys.exit(f"collect failed with exit {done.returncode}")
     finally:
-        stop(proxy)
-        stop(moto)
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

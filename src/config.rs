@@ -47,11 +47,40 @@ pub struct Catalogue {
 pub struct CheckInfo {
     pub id: String,
     pub title: String,
-    /// The rule's own verdict (CIS AWS 3.7); the others support it.
+    /// Whether the check is the rule itself or supports it.
+    pub role: CheckRole,
+    /// What the check judges: a trail or an account.
+    pub subject: Subject,
+    /// The rule's own verdict for its subject (CIS AWS 3.7); the others support it.
     pub primary: bool,
     pub cis_aws: String,
     pub cis_v7: String,
     pub remediation: String,
+}
+
+/// Whether a check is the rule (its FAIL fails the rule) or supports it (advisory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckRole {
+    Rule,
+    Supporting,
+}
+
+impl CheckRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckRole::Rule => "rule",
+            CheckRole::Supporting => "supporting",
+        }
+    }
+}
+
+/// What a check judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subject {
+    Trail,
+    Account,
 }
 
 impl Catalogue {

@@ -154,18 +154,39 @@ fn the_four_formats_agree() {
             ));
         }
     }
+    // Account rows: the same columns, the trail fields empty, the subject column saying "account".
+    for a in json["accounts"].as_array().unwrap() {
+        for f in a["findings"].as_array().unwrap() {
+            json_rows.push((
+                format!("account {}", a["account_id"].as_str().unwrap()),
+                f["check_id"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
     let csv_rows: Vec<(String, String, String)> = rows
         .iter()
         .map(|r| {
+            let subject = match &r[col("subject")] {
+                "account" => {
+                    assert_eq!(&r[col("trail_arn")], "", "account rows have no trail");
+                    format!("account {}", &r[col("account_id")])
+                }
+                _ => r[col("trail_arn")].to_string(),
+            };
             (
-                r[col("trail_arn")].to_string(),
+                subject,
                 r[col("check_id")].to_string(),
                 r[col("status")].to_string(),
             )
         })
         .collect();
     assert_eq!(csv_rows, json_rows);
-    assert_eq!(csv_rows.len(), 7 * 8);
+    assert_eq!(
+        csv_rows.len(),
+        7 * 9 + 2,
+        "nine checks per trail, two for the account"
+    );
 
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     let pdf = pdftotext(&dir.path().join("report.pdf")).replace('\u{a0}', " ");

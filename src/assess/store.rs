@@ -1,7 +1,7 @@
 //! Looking up evidence in a pack: the final attempt of each call, by operation and resource, with its
 //! body parsed on demand.
 
-use crate::evidence::{absence_codes, EvidenceError, Gap, IndexEntry, Pack};
+use crate::evidence::{is_absence, EvidenceError, Gap, IndexEntry, Pack};
 use serde_json::Value;
 use std::collections::HashMap;
 pub use typed_arena::Arena;
@@ -239,6 +239,48 @@ impl<'p> Store<'p> {
         })
     }
 
+    /// The best answer to a question asked in any region: the preferred account's first, and among
+    /// those a usable answer (success or absence) before a failure, so that a question refused in one
+    /// region (a home region blocked by policy) and answered in another counts as answered.
+    pub fn best_answer<'r>(
+        &self,
+        arena: &'r Arena<IndexEntry>,
+        operation: &str,
+        resource: &str,
+        account: Option<&str>,
+    ) -> Result<Answer<'r>, EvidenceError> {
+        let slots = filed(&self.by_resource, resource_hash(operation, resource));
+        let preferred = account
+            .and_then(|a| self.accounts.get(a))
+            .copied()
+            .unwrap_or(NO_ACCOUNT);
+        let mut first_failure = None;
+        for own in [true, false] {
+            let mine = |s: &&Slot| preferred == NO_ACCOUNT || (s.account == preferred) == own;
+            for slot in slots.iter().filter(mine) {
+                let entry = self.load(arena, slot.record)?;
+                if entry.operation != operation || entry.resource != resource {
+                    continue;
+                }
+                match self.answer_from(entry)? {
+                    Answer::Failed { .. } => {
+                        first_failure.get_or_insert(entry);
+                    }
+                    usable => return Ok(usable),
+                }
+            }
+            if preferred == NO_ACCOUNT {
+                break;
+            }
+        }
+        match first_failure {
+            Some(entry) => self.answer_from(entry),
+            None => Ok(Answer::Missing {
+                reason: self.missing_reason(operation, resource),
+            }),
+        }
+    }
+
     /// The answer one record gives.
     pub fn answer_from<'r>(&self, entry: &'r IndexEntry) -> Result<Answer<'r>, EvidenceError> {
         if is_success(entry) {
@@ -246,7 +288,13 @@ impl<'p> Store<'p> {
             return Ok(Answer::Ok { entry, body });
         }
         let code = entry.error_code.as_deref().unwrap_or_default();
-        if absence_codes(&entry.operation).contains(&code) {
+        if is_absence(
+            &entry.service,
+            &entry.operation,
+            &entry.resource,
+            entry.account.as_deref(),
+            code,
+        ) {
             return Ok(Answer::Absent { entry });
         }
         Ok(Answer::Failed {

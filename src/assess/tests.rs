@@ -83,6 +83,10 @@ fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pac
     (dir, pack)
 }
 
+fn trail_of(a: &Assessment, suffix: &str) -> TrailAssessment {
+    trail(a, suffix)
+}
+
 fn trail(a: &Assessment, suffix: &str) -> TrailAssessment {
     a.trails
         .to_vec()
@@ -136,8 +140,6 @@ fn spilled_findings_read_back_as_the_same_assessment_and_reports() {
 fn the_sample_pack_gives_the_expected_verdicts() {
     let a = assess(&sample()).unwrap();
     assert_eq!(a.trails.len(), 7, "each trail once, shadow copies folded");
-    assert_eq!(a.summary.rule.pass, 5);
-    assert_eq!(a.summary.rule.fail, 2);
     use Status::*;
     // The rule itself: a trail names a key or it does not.
     for (trail, expected) in [
@@ -155,6 +157,15 @@ fn the_sample_pack_gives_the_expected_verdicts() {
             "{trail}"
         );
     }
+    // The rule per trail also needs the key to be a usable customer managed key.
+    assert_eq!((a.summary.rule.pass, a.summary.rule.fail), (2, 5));
+    for (trail, expected) in [
+        ("-main", Pass),
+        ("-by-alias", Pass),
+        ("-disabled-key", Fail),
+    ] {
+        assert_eq!(trail_of(&a, trail).rule, expected, "{trail}");
+    }
     assert_eq!(status(&a, "-main", "kms-key-usable"), Pass);
     assert_eq!(
         status(&a, "-by-alias", "kms-key-usable"),
@@ -169,15 +180,20 @@ fn the_sample_pack_gives_the_expected_verdicts() {
     assert!(finding(&a, "-pending-key", "kms-key-usable")
         .reason
         .contains("PendingDeletion"));
-    // A key that does not exist is an error response: UNKNOWN naming the gap, never PASS.
-    let missing = finding(&a, "-missing-key", "kms-key-usable");
-    assert_eq!(missing.status, Unknown);
-    assert!(
-        missing.reason.contains("NotFoundException"),
-        "{}",
-        missing.reason
-    );
-    assert_eq!(status(&a, "-missing-key", "kms-key-rotation"), Unknown);
+    // A key its own account says does not exist is evidence of absence: FAIL, not a gap.
+    for check in [
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+    ] {
+        let missing = finding(&a, "-missing-key", check);
+        assert_eq!(missing.status, Fail, "{check}");
+        assert!(
+            missing.reason.contains("does not exist"),
+            "{}",
+            missing.reason
+        );
+    }
     assert_eq!(status(&a, "-plain", "kms-key-usable"), NotApplicable);
 
     assert_eq!(status(&a, "-main", "kms-key-rotation"), Pass);
@@ -190,26 +206,35 @@ fn the_sample_pack_gives_the_expected_verdicts() {
     assert_eq!(status(&a, "-plain", "cloudtrail-log-file-validation"), Fail);
     assert_eq!(status(&a, "-main", "cloudtrail-logging"), Pass);
     assert_eq!(status(&a, "-plain", "cloudtrail-logging"), Fail);
-    assert_eq!(status(&a, "-main", "cloudtrail-multi-region"), Pass);
-    assert_eq!(status(&a, "-plain", "cloudtrail-multi-region"), Fail);
+    assert_eq!(status(&a, "-main", "cloudtrail-delivery"), Pass);
+    assert_eq!(status(&a, "-main", "cloudtrail-management-events"), Pass);
+    // The bucket default is not evidence about log files when the trail names a key.
     assert_eq!(
         status(&a, "-main", "s3-bucket-default-encryption-kms"),
-        Pass
+        NotApplicable
     );
-    // No default encryption is "not configured": a FAIL from evidence of absence.
+    // Without a key it is: no default encryption is "not configured", a FAIL from evidence of absence.
     assert_eq!(
         status(&a, "-plain", "s3-bucket-default-encryption-kms"),
         Fail
     );
-    assert!(
-        finding(&a, "-disabled-key", "s3-bucket-default-encryption-kms")
-            .reason
-            .contains("AES256")
-    );
-    // A deleted bucket: UNKNOWN, naming the NoSuchBucket gap.
+    // A deleted bucket: S3's NoSuchBucket is evidence of absence, a FAIL.
     let gone = finding(&a, "-gone-bucket", "s3-bucket-default-encryption-kms");
-    assert_eq!(gone.status, Unknown);
+    assert_eq!(gone.status, Fail);
     assert!(gone.reason.contains("NoSuchBucket"), "{}", gone.reason);
+    // The account: the main trail is multi-region, logging and encrypted.
+    assert_eq!(a.accounts.len(), 1);
+    assert_eq!(a.accounts[0].rule, Pass);
+    assert!(
+        a.accounts[0].findings.iter().all(|f| f.status == Pass),
+        "{:?}",
+        a.accounts[0].findings
+    );
+    assert_eq!(
+        a.summary.outcome(false),
+        Outcome::Failed,
+        "the rule fails for five trails"
+    );
 }
 
 #[test]
@@ -390,9 +415,9 @@ fn a_key_policy_without_cloudtrail_fails() {
 }
 
 #[test]
-fn a_denied_bucket_encryption_is_unknown_and_sse_kms_passes() {
+fn a_denied_bucket_encryption_is_unknown_for_a_trail_without_a_key() {
     let (_dir, pack) = variant(|e, _| {
-        if is(e, "GetBucketEncryption", "-main-logs") {
+        if is(e, "GetBucketEncryption", "-eu-logs") {
             Edit::Replace {
                 status: 403,
                 body: b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
@@ -404,7 +429,7 @@ fn a_denied_bucket_encryption_is_unknown_and_sse_kms_passes() {
         }
     });
     let a = assess(&pack).unwrap();
-    let f = finding(&a, "-main", "s3-bucket-default-encryption-kms");
+    let f = finding(&a, "-plain", "s3-bucket-default-encryption-kms");
     assert_eq!(f.status, Status::Unknown);
     assert!(f.reason.contains("AccessDenied"));
 }

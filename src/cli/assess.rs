@@ -14,6 +14,11 @@ pub struct AssessArgs {
     /// The evidence pack directory.
     #[arg(long, value_name = "DIR")]
     pub pack: PathBuf,
+    /// Fail (exit 5) on any failing check, supporting ones included; by default only the rule's own
+    /// checks (the trail names a usable customer managed key; every account's regions are recorded by
+    /// such a trail) decide exit 5.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,37 +117,73 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         "{} — account {} — pack {}",
         a.rule.title, a.pack.account_id, a.pack.pack_id
     );
+    let flagged = |findings: &[assess::Finding]| -> String {
+        let others: Vec<String> = findings
+            .iter()
+            .filter(|f| matches!(f.status, Status::Fail | Status::Unknown))
+            .map(|f| format!("{} {} ({})", f.check_id, f.status.as_str(), f.role.as_str()))
+            .collect();
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", others.join(", "))
+        }
+    };
     for t in a.trails.iter() {
         let t = t?;
-        let status = t.primary().map(|f| f.status.as_str()).unwrap_or("UNKNOWN");
-        let others: Vec<String> = t
-            .findings
-            .iter()
-            .filter(|f| !f.primary && matches!(f.status, Status::Fail | Status::Unknown))
-            .map(|f| format!("{} {}", f.check_id, f.status.as_str()))
-            .collect();
+        let covers = if t.organization && t.covers.len() > 1 {
+            format!(
+                "  (organisation trail, listed in {} accounts)",
+                t.covers.len()
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "  {status:<7} {}  {}{}",
+            "  {:<7} {}  {primary}{covers}{}",
+            t.rule.as_str(),
             t.trail_arn,
-            primary,
-            if others.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", others.join(", "))
-            }
+            flagged(&t.findings)
         );
+    }
+    for account in &a.accounts {
+        println!(
+            "  {:<7} account {}{}  {primary} per account{}",
+            account.rule.as_str(),
+            account.account_id,
+            account
+                .name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            flagged(&account.findings)
+        );
+        for f in account.findings.iter().filter(|f| f.status != Status::Pass) {
+            println!("            {}: {}", f.check_id, f.reason);
+        }
     }
     let s = &a.summary;
     println!(
-        "{} trails: rule {} PASS, {} FAIL, {} UNKNOWN; all checks {} PASS, {} FAIL, {} UNKNOWN, {} N/A; {} evidence gaps",
-        s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.checks.pass, s.checks.fail, s.checks.unknown,
-        s.checks.not_applicable, s.gaps
+        "{} trails: rule {} PASS, {} FAIL, {} UNKNOWN; {} accounts: rule {} PASS, {} FAIL, {} UNKNOWN; \
+         all checks {} PASS, {} FAIL ({} of them supporting), {} UNKNOWN, {} N/A; {} evidence gaps",
+        s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.account_rule.total(), s.account_rule.pass,
+        s.account_rule.fail, s.account_rule.unknown, s.checks.pass, s.checks.fail, s.supporting_failures,
+        s.checks.unknown, s.checks.not_applicable, s.gaps
     );
     for u in &s.regions_not_listed {
         println!(
             "  NOT ASSESSED: the trails of {} in account {} could not be listed ({}); any trail there is missing above",
             u.region, u.account_id, u.reason
         );
+    }
+    for u in &s.regions_blocked {
+        println!(
+            "  BLOCKED BY POLICY: {} in account {}: {}",
+            u.region, u.account_id, u.reason
+        );
+    }
+    for o in &s.outside_scope {
+        println!("  OUTSIDE SCOPE: {} {}: {}", o.kind, o.resource, o.advice());
     }
     if s.accounts.len() > 1 || s.accounts_not_collected > 0 {
         println!("By account:");
@@ -181,15 +222,10 @@ pub(crate) fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     print_verdicts(&a).context("listing the verdicts")?;
-    Ok(if a.summary.checks.fail > 0 {
-        exit::CHECKS_FAILED
-    } else if a.summary.checks.unknown > 0
-        || a.summary.accounts_not_collected > 0
-        || !a.summary.regions_not_listed.is_empty()
-    {
-        exit::INCOMPLETE
-    } else {
-        exit::OK
+    Ok(match a.summary.outcome(args.strict) {
+        assess::Outcome::Failed => exit::CHECKS_FAILED,
+        assess::Outcome::Incomplete => exit::INCOMPLETE,
+        assess::Outcome::Passed => exit::OK,
     })
 }
 

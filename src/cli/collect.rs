@@ -222,8 +222,41 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
         c.trails, c.keys, c.buckets
     );
     println!("  recorded  {} API calls, {} responses", c.calls, c.records);
+    for blocked in &header.blocked_by_policy {
+        println!(
+            "  blocked   {}:{} in {}{}: blocked by policy, and the evidence was had another way (not a gap)",
+            blocked.service,
+            blocked.operation,
+            blocked.region,
+            blocked
+                .account
+                .as_deref()
+                .map(|a| format!(" (account {a})"))
+                .unwrap_or_default()
+        );
+    }
+    for outside in &header.outside_scope {
+        println!(
+            "  outside   {} {} belongs to {}: nothing was asked about it; {}",
+            outside.kind,
+            outside.resource,
+            outside
+                .owner
+                .as_deref()
+                .map(|o| format!("account {o}, outside this run's scope"))
+                .unwrap_or_else(|| "an account outside this run's scope".into()),
+            outside.advice()
+        );
+    }
     if header.gaps.is_empty() {
-        println!("  gaps      none: the pack is complete");
+        if header.complete {
+            println!("  gaps      none: the pack is complete");
+        } else {
+            println!(
+                "  gaps      none, but the pack is INCOMPLETE (exit {}): resources above are outside the scope",
+                exit::INCOMPLETE
+            );
+        }
         return;
     }
     println!(

@@ -1,14 +1,21 @@
-//! CloudTrail: every trail in every region (shadow trails included), then each trail's status and
-//! event selectors in its home region.
+//! CloudTrail: every trail in every region (shadow trails included), each account's ListTrails (which
+//! names every trail of the account with its home region, whatever region answers), then each
+//! trail's status and event selectors in its home region, or, when a policy blocks the home region,
+//! in a region it is shadowed in (the API reference: a shadow trail's status is asked for by ARN).
 
 use super::{Collector, Outcome};
 use serde_json::json;
+
+/// Bound on ListTrails pages for one account.
+const MAX_TRAIL_PAGES: usize = 1_000;
 
 /// What the collector needs to know about a trail to fetch what it depends on.
 #[derive(Debug, Clone)]
 pub(crate) struct TrailSummary {
     pub arn: String,
     pub home_region: String,
+    /// The region whose DescribeTrails listed it (its home region, or a region it is shadowed in).
+    pub listed_in: String,
     pub kms_key_id: Option<String>,
     pub bucket: Option<String>,
 }
@@ -23,6 +30,7 @@ pub(crate) async fn list_region(c: &Collector, region: &str) -> Vec<TrailSummary
             Some(TrailSummary {
                 arn: trail.trail_arn?,
                 home_region: trail.home_region.unwrap_or_else(|| region.to_string()),
+                listed_in: region.to_string(),
                 kms_key_id: trail.kms_key_id.filter(|k| !k.is_empty()),
                 bucket: trail.s3_bucket_name.filter(|b| !b.is_empty()),
             })
@@ -53,13 +61,78 @@ async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail:
     .unwrap_or_default()
 }
 
-/// GetTrailStatus and GetEventSelectors for one trail, in its home region.
-pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str) {
-    let client = c.clients.cloudtrail(home_region);
-    let status = c.call(
+/// Every trail of the account with its home region, from ListTrails in the first of `regions` that
+/// answers (every page recorded). `None` when none did.
+pub(crate) async fn list_trails(
+    c: &Collector,
+    regions: &[String],
+) -> Option<Vec<(String, String)>> {
+    'regions: for region in regions.iter().take(3) {
+        let client = c.clients.cloudtrail(region);
+        let mut trails = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_TRAIL_PAGES {
+            let params = json!({"NextToken": token});
+            let page = c
+                .call(
+                    "cloudtrail",
+                    "ListTrails",
+                    region,
+                    "trails",
+                    params,
+                    |rec| {
+                        client
+                            .list_trails()
+                            .set_next_token(token.clone())
+                            .customize()
+                            .interceptor(rec)
+                            .send()
+                    },
+                )
+                .await;
+            let Outcome::Ok(page) = page else {
+                continue 'regions;
+            };
+            trails.extend(
+                page.trails().iter().filter_map(|t| {
+                    Some((t.trail_arn()?.to_string(), t.home_region()?.to_string()))
+                }),
+            );
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Some(trails),
+            }
+        }
+        return Some(trails);
+    }
+    None
+}
+
+/// GetTrailStatus and GetEventSelectors for one trail by ARN, in its home region; when access to the
+/// home region is refused, again in `listed_in`, where the trail is shadowed.
+pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str, listed_in: &str) {
+    let (status, selectors) = tokio::join!(
+        trail_status(c, arn, home_region),
+        event_selectors(c, arn, home_region)
+    );
+    if listed_in == home_region {
+        return;
+    }
+    let denied = |outcome: &Outcome<()>| matches!(outcome, Outcome::Gap(code) if code.starts_with("AccessDenied"));
+    if denied(&status) && trail_status(c, arn, listed_in).await.is_ok() {
+        c.supersede_blocked("GetTrailStatus", arn);
+    }
+    if denied(&selectors) && event_selectors(c, arn, listed_in).await.is_ok() {
+        c.supersede_blocked("GetEventSelectors", arn);
+    }
+}
+
+async fn trail_status(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
+    let client = c.clients.cloudtrail(region);
+    c.call(
         "cloudtrail",
         "GetTrailStatus",
-        home_region,
+        region,
         arn,
         json!({"Name": arn}),
         |rec| {
@@ -70,11 +143,17 @@ pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str) {
                 .interceptor(rec)
                 .send()
         },
-    );
-    let selectors = c.call(
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn event_selectors(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
+    let client = c.clients.cloudtrail(region);
+    c.call(
         "cloudtrail",
         "GetEventSelectors",
-        home_region,
+        region,
         arn,
         json!({"TrailName": arn}),
         |rec| {
@@ -85,7 +164,7 @@ pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str) {
                 .interceptor(rec)
                 .send()
         },
-    );
-    // Both outcomes are in the pack; nothing further depends on them during collection.
-    let _: (Outcome<_>, Outcome<_>) = tokio::join!(status, selectors);
+    )
+    .await
+    .map(|_| ())
 }

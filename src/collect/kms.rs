@@ -1,5 +1,6 @@
-//! KMS: each key a trail names is resolved with DescribeKey (which accepts an ARN, key id or alias), then
-//! each distinct key gets GetKeyRotationStatus, GetKeyPolicy and ListAliases once.
+//! KMS: each key a trail names is asked about by the account that owns it (GetKeyPolicy and ListAliases
+//! are never allowed across accounts): DescribeKey resolves the reference (ARN, key id or alias), then
+//! each distinct key gets GetKeyRotationStatus (where rotation applies), GetKeyPolicy and ListAliases.
 
 use super::Collector;
 use crate::evidence::key_region;
@@ -46,6 +47,7 @@ pub(crate) async fn key_evidence(
     let Some(meta) = described.ok().and_then(|out| out.key_metadata) else {
         return;
     };
+    let rotates = rotation_applies(&meta);
     let arn = meta.arn.clone().unwrap_or_else(|| meta.key_id.clone());
     let first = {
         let mut tracker = super::lock(tracker);
@@ -59,21 +61,27 @@ pub(crate) async fn key_evidence(
     }
     let region = key_region(&arn, region);
     let client = c.clients.kms(&region);
-    let rotation = c.call(
-        "kms",
-        "GetKeyRotationStatus",
-        &region,
-        &arn,
-        json!({"KeyId": arn}),
-        |rec| {
-            client
-                .get_key_rotation_status()
-                .key_id(&arn)
-                .customize()
-                .interceptor(rec)
-                .send()
-        },
-    );
+    let rotation = async {
+        if !rotates {
+            return;
+        }
+        c.call(
+            "kms",
+            "GetKeyRotationStatus",
+            &region,
+            &arn,
+            json!({"KeyId": arn}),
+            |rec| {
+                client
+                    .get_key_rotation_status()
+                    .key_id(&arn)
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            },
+        )
+        .await;
+    };
     let policy = c.call(
         "kms",
         "GetKeyPolicy",
@@ -92,6 +100,17 @@ pub(crate) async fn key_evidence(
     );
     let aliases = list_aliases(c, &client, &region, &arn, &meta.key_id);
     tokio::join!(rotation, policy, aliases);
+}
+
+/// Whether AWS KMS rotates the key automatically at all: only symmetric encryption keys whose key
+/// material KMS generated (`Origin` `AWS_KMS`). Imported material (`EXTERNAL`) and keys in custom key
+/// stores (`AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`) cannot have automatic rotation, and
+/// GetKeyRotationStatus refuses them (KMS developer guide, "Rotating AWS KMS keys"); the assessment
+/// decides their rotation check from DescribeKey alone.
+pub(crate) fn rotation_applies(meta: &aws_sdk_kms::types::KeyMetadata) -> bool {
+    use aws_sdk_kms::types::{KeySpec, OriginType};
+    meta.origin() == Some(&OriginType::AwsKms)
+        && meta.key_spec() == Some(&KeySpec::SymmetricDefault)
 }
 
 async fn list_aliases(

@@ -1,7 +1,108 @@
-//! S3: for each distinct trail bucket, its location and then the settings an assessor asks about.
+//! S3: each account's bucket list (which says who owns a bucket), a probe of buckets no account in
+//! scope owns, and for each trail bucket, from its owner, its location and the settings an assessor
+//! asks about.
 
 use super::{Collector, Outcome};
+use crate::evidence::OutsideScope;
 use serde_json::json;
+
+/// Bound on ListBuckets pages (10,000 buckets each at most).
+const MAX_BUCKET_PAGES: usize = 1_000;
+/// Buckets per ListBuckets page. Asking for a page size also makes S3 give each bucket's region
+/// (`BucketRegion`), which plain ListBuckets leaves out.
+const BUCKETS_PER_PAGE: i32 = 10_000;
+
+/// The buckets the account owns, with their regions where S3 gives them, every page recorded.
+/// `None` when the account's buckets could not be listed.
+pub(crate) async fn list_buckets(c: &Collector) -> Option<Vec<(String, Option<String>)>> {
+    let region = c.clients.home_region();
+    let client = c.clients.s3(&region);
+    let mut buckets = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_BUCKET_PAGES {
+        let params = json!({"MaxBuckets": BUCKETS_PER_PAGE, "ContinuationToken": token});
+        let page = c
+            .call("s3", "ListBuckets", &region, "buckets", params, |rec| {
+                client
+                    .list_buckets()
+                    .max_buckets(BUCKETS_PER_PAGE)
+                    .set_continuation_token(token.clone())
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            })
+            .await
+            .ok()?;
+        buckets.extend(
+            page.buckets().iter().filter_map(|b| {
+                Some((b.name()?.to_string(), b.bucket_region().map(str::to_owned)))
+            }),
+        );
+        match page.continuation_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    Some(buckets)
+}
+
+/// A bucket no account in scope lists, asked about with `HeadBucket` from the account of a trail that
+/// names it: 404 is recorded as evidence that it does not exist; 403 means it exists and belongs to
+/// someone else (S3 still names its region), which is returned as outside the scope; 200 means this
+/// account can read it, so its settings are collected from here.
+pub(crate) async fn probe_bucket(
+    c: &Collector,
+    bucket: &str,
+    trail_region: &str,
+) -> Option<OutsideScope> {
+    let client = c.clients.s3(trail_region);
+    let answered: std::sync::Mutex<(Option<u16>, Option<String>)> = Default::default();
+    let outcome = c
+        .call(
+            "s3",
+            "HeadBucket",
+            trail_region,
+            bucket,
+            json!({"Bucket": bucket}),
+            |rec| async {
+                let result = client
+                    .head_bucket()
+                    .bucket(bucket)
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+                    .await;
+                if let Err(e) = &result {
+                    if let Some(raw) = e.raw_response() {
+                        let region = raw.headers().get("x-amz-bucket-region").map(str::to_owned);
+                        *super::lock(&answered) = (Some(raw.status().as_u16()), region);
+                    }
+                }
+                result
+            },
+        )
+        .await;
+    match outcome {
+        Outcome::Ok(out) => {
+            let region = out.bucket_region().unwrap_or(trail_region).to_string();
+            bucket_evidence(c, bucket, &region).await;
+            None
+        }
+        Outcome::Gap(_) => match super::lock(&answered).clone() {
+            (Some(403), region) => {
+                c.withdraw_gap("HeadBucket", bucket);
+                Some(OutsideScope {
+                    kind: OutsideScope::S3_BUCKET.into(),
+                    resource: bucket.to_string(),
+                    owner: None,
+                    region,
+                })
+            }
+            _ => None,
+        },
+        Outcome::Absent => None,
+    }
+}
 
 /// The region S3 reports for a bucket: an empty constraint means us-east-1, the legacy `EU` eu-west-1.
 pub(crate) fn bucket_region(constraint: Option<&str>) -> String {
@@ -21,12 +122,14 @@ macro_rules! bucket_call {
     };
 }
 
-pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, trail_region: &str) {
-    let client = c.clients.s3(trail_region);
+/// The bucket's location and settings, asked in `region_hint` (the region its owner's ListBuckets
+/// gave, or a trail's home region).
+pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &str) {
+    let client = c.clients.s3(region_hint);
     let location = bucket_call!(
         c,
         client,
-        trail_region,
+        region_hint,
         bucket,
         "GetBucketLocation",
         get_bucket_location
@@ -35,8 +138,8 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, trail_region: &
     let region = match location {
         Outcome::Ok(out) => bucket_region(out.location_constraint.as_ref().map(|l| l.as_str())),
         // A bucket that does not exist has no further evidence to give.
-        Outcome::Gap(code) if code == "NoSuchBucket" => return,
-        _ => trail_region.to_string(),
+        Outcome::Absent => return,
+        Outcome::Gap(_) => region_hint.to_string(),
     };
     let client = c.clients.s3(&region);
     let region = region.as_str();

@@ -197,6 +197,15 @@ pub struct PackHeader {
     /// Every account in scope and how it was reached. Packs from a single-account run list one.
     #[serde(default)]
     pub accounts: Vec<AccountRecord>,
+    /// Calls refused by an explicit deny (an SCP) whose evidence the pack has anyway: another region's
+    /// answers list every trail of the account, or the trail was read in a region it is shadowed in.
+    /// Not gaps; listed so the assessor sees what was blocked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by_policy: Vec<Gap>,
+    /// Keys and buckets trails depend on that belong to accounts outside the scope: their own kind of
+    /// gap (the pack is not complete while there are any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside_scope: Vec<OutsideScope>,
 }
 
 /// One account of the pack's scope.
@@ -216,14 +225,80 @@ pub struct AccountRecord {
     pub regions: Vec<String>,
 }
 
-/// Error codes that say "this is not configured": evidence of absence, not a gap.
-pub fn absence_codes(operation: &str) -> &'static [&'static str] {
-    match operation {
-        "GetBucketEncryption" => &["ServerSideEncryptionConfigurationNotFoundError"],
-        "GetPublicAccessBlock" => &["NoSuchPublicAccessBlockConfiguration"],
-        "GetObjectLockConfiguration" => &["ObjectLockConfigurationNotFoundError"],
-        "GetBucketPolicyStatus" => &["NoSuchBucketPolicy"],
-        _ => &[],
+/// Whether an error answer is evidence that a thing is absent or not configured, rather than a gap in
+/// the evidence. `account` is the account the call was made in.
+pub fn is_absence(
+    service: &str,
+    operation: &str,
+    resource: &str,
+    account: Option<&str>,
+    code: &str,
+) -> bool {
+    match (service, operation, code) {
+        ("s3", "GetBucketEncryption", "ServerSideEncryptionConfigurationNotFoundError")
+        | ("s3", "GetPublicAccessBlock", "NoSuchPublicAccessBlockConfiguration")
+        | ("s3", "GetObjectLockConfiguration", "ObjectLockConfigurationNotFoundError")
+        | ("s3", "GetBucketPolicyStatus", "NoSuchBucketPolicy") => true,
+        // Bucket names are global in a partition: S3 saying there is no such bucket means there is
+        // none, whoever asks (HeadBucket, having no body, says it as 404 NotFound).
+        ("s3", _, "NoSuchBucket") | ("s3", "HeadBucket", "NotFound") => true,
+        // KMS saying a key does not exist is evidence only from the account the key's ARN names:
+        // elsewhere it may mean the key is simply not visible.
+        ("kms", "DescribeKey", "NotFoundException") => {
+            account.is_some() && account == resource.split(':').nth(4)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a failure is a refusal by policy rather than a missing permission: AWS words an explicit
+/// deny (an SCP, such as Control Tower's region deny, a permissions boundary, a resource policy) as
+/// "... with an explicit deny in a service control policy" and the like.
+pub fn blocked_by_policy(code: &str, message: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation"
+    ) && message.contains("explicit deny")
+}
+
+/// A key or bucket a trail depends on whose owner is outside the run's scope: nothing was asked about
+/// it (the calls that matter are only allowed to its owner), so its checks cannot be decided.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutsideScope {
+    /// [`OutsideScope::KMS_KEY`] or [`OutsideScope::S3_BUCKET`].
+    pub kind: String,
+    /// The key reference or bucket name, as the trail gives it.
+    pub resource: String,
+    /// The owning account, when known (a key's ARN names it; a bucket's owner is not published).
+    pub owner: Option<String>,
+    pub region: Option<String>,
+}
+
+impl OutsideScope {
+    pub const KMS_KEY: &'static str = "kms-key";
+    pub const S3_BUCKET: &'static str = "s3-bucket";
+
+    /// What to do, naming the flag that would bring the owner into scope.
+    pub fn advice(&self) -> String {
+        match &self.owner {
+            Some(owner) => format!(
+                "collect account {owner} too (add it to --accounts or --accounts-file, or use --org) so \
+                 its {} is asked about with its own credentials",
+                self.kind_words()
+            ),
+            None => format!(
+                "the {} belongs to an account outside this run (S3 does not say which): add the account \
+                 that owns it with --accounts or --accounts-file, or use --org",
+                self.kind_words()
+            ),
+        }
+    }
+
+    fn kind_words(&self) -> &'static str {
+        match self.kind.as_str() {
+            Self::KMS_KEY => "KMS key",
+            _ => "S3 bucket",
+        }
     }
 }
 
@@ -255,6 +330,15 @@ pub fn gap_advice(gap: &Gap) -> String {
             "the account could not be entered: make sure {} exists in it and trusts the caller (and the \
              --external-id, if its trust policy requires one), then collect again",
             gap.resource
+        );
+    }
+    if blocked_by_policy(code, &gap.message) {
+        return format!(
+            "blocked by policy in {}: an explicit deny (such as an SCP denying the region) refused \
+             {}:{}; if the region is denied on purpose, every trail homed there must also be listed by \
+             another region (ListTrails) for the account to be covered; otherwise ask whoever manages \
+             the organisation's policies to exempt read-only {} calls",
+            gap.region, gap.service, gap.operation, gap.service
         );
     }
     if THROTTLED.contains(&code) {
@@ -385,6 +469,8 @@ mod tests {
             complete: true,
             gaps: vec![],
             accounts: vec![],
+            blocked_by_policy: vec![],
+            outside_scope: vec![],
         }
     }
 

@@ -1,10 +1,11 @@
-//! `findings.csv`: one row per trail and check (RFC 4180, UTF-8), with spreadsheet formulas neutralised.
+//! `findings.csv`: one row per trail and check, then one per account and account check (RFC 4180,
+//! UTF-8), with spreadsheet formulas neutralised.
 
 use super::ReportError;
-use crate::assess::Assessment;
+use crate::assess::{Assessment, Finding};
 
 /// Column names: a contract with users' spreadsheets and scripts. Only ever add at the end.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 21] = [
     "account_id",
     "region",
     "trail_name",
@@ -23,6 +24,9 @@ pub const COLUMNS: [&str; 18] = [
     "remediation",
     "evidence_records",
     "pack_id",
+    "subject",
+    "role",
+    "covered_accounts",
 ];
 
 /// A cell a spreadsheet would run as a formula gets a leading apostrophe, so it shows as text.
@@ -42,38 +46,71 @@ pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), Rep
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
     writer.write_record(COLUMNS).map_err(fail)?;
+    let mut write = |subject: [&str; 9], f: &Finding, covers: &str| {
+        let [account, region, name, arn, key, bucket, description, kind, pack] = subject;
+        let sha: Vec<&str> = f
+            .evidence
+            .iter()
+            .filter_map(|e| e.sha256.as_deref())
+            .collect();
+        let seqs: Vec<String> = f.evidence.iter().map(|e| e.seq.to_string()).collect();
+        let row = [
+            account,
+            region,
+            name,
+            arn,
+            &*f.check_id,
+            &*f.check_title,
+            f.status.as_str(),
+            f.reason.as_str(),
+            key,
+            bucket,
+            &*f.cis_v7_control,
+            &*f.cis_aws_control,
+            &sha.join(" "),
+            if f.primary { "true" } else { "false" },
+            description,
+            f.remediation.as_deref().unwrap_or(""),
+            &seqs.join(" "),
+            pack,
+            kind,
+            f.role.as_str(),
+            covers,
+        ];
+        writer.write_record(row.iter().map(|cell| neutralise(cell)))
+    };
     for t in a.trails.iter() {
         let t = t?;
+        let covers = t.covers.join(" ");
         for f in &t.findings {
-            let sha: Vec<&str> = f
-                .evidence
-                .iter()
-                .filter_map(|e| e.sha256.as_deref())
-                .collect();
-            let seqs: Vec<String> = f.evidence.iter().map(|e| e.seq.to_string()).collect();
-            let row = [
+            let subject = [
                 t.account_id.as_str(),
                 t.region.as_str(),
                 t.trail_name.as_str(),
                 t.trail_arn.as_str(),
-                &*f.check_id,
-                &*f.check_title,
-                f.status.as_str(),
-                f.reason.as_str(),
                 t.kms_key_id.as_deref().unwrap_or(""),
                 t.bucket.as_deref().unwrap_or(""),
-                &*f.cis_v7_control,
-                &*f.cis_aws_control,
-                &sha.join(" "),
-                if f.primary { "true" } else { "false" },
                 t.kms_key_description.as_deref().unwrap_or(""),
-                f.remediation.as_deref().unwrap_or(""),
-                &seqs.join(" "),
+                "trail",
                 a.pack.pack_id.as_str(),
             ];
-            writer
-                .write_record(row.iter().map(|cell| neutralise(cell)))
-                .map_err(fail)?;
+            write(subject, f, &covers).map_err(fail)?;
+        }
+    }
+    for account in &a.accounts {
+        for f in &account.findings {
+            let subject = [
+                account.account_id.as_str(),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "account",
+                a.pack.pack_id.as_str(),
+            ];
+            write(subject, f, "").map_err(fail)?;
         }
     }
     writer.flush().map_err(|e| ReportError::Render {

@@ -21,6 +21,7 @@ struct Bar {
 struct Failure<'a> {
     trail: &'a str,
     check_id: &'a str,
+    supporting: bool,
     reason: &'a str,
     remediation: &'a str,
 }
@@ -112,6 +113,14 @@ pub fn render_to(
     page.insert("scope", &super::scope_label(a));
     page.insert("unlisted_warning", &super::unlisted_warning(a));
     page.insert("checks", &catalogue().checks);
+    page.insert("account_findings", &a.accounts);
+    let outside: Vec<(&crate::evidence::OutsideScope, String)> = a
+        .summary
+        .outside_scope
+        .iter()
+        .map(|o| (o, o.advice()))
+        .collect();
+    page.insert("outside", &outside);
     page.insert("failure_count", &a.summary.checks.fail);
     page.insert("integrity", &integrity.map(|i| &i.rows));
 
@@ -142,6 +151,27 @@ pub fn render_to(
                 &Failure {
                     trail: &t.trail_name,
                     check_id: &f.check_id,
+                    supporting: f.role == crate::config::CheckRole::Supporting,
+                    reason: &f.reason,
+                    remediation: f.remediation.as_deref().unwrap_or_default(),
+                },
+            );
+            part("failure_row", &mut item)?;
+        }
+    }
+    for account in &a.accounts {
+        let label = format!("account {}", account.account_id);
+        for f in account
+            .findings
+            .iter()
+            .filter(|f| f.status == crate::assess::Status::Fail)
+        {
+            item.insert(
+                "f",
+                &Failure {
+                    trail: &label,
+                    check_id: &f.check_id,
+                    supporting: f.role == crate::config::CheckRole::Supporting,
                     reason: &f.reason,
                     remediation: f.remediation.as_deref().unwrap_or_default(),
                 },

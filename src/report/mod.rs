@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 /// whenever any format's bytes change (templates, layout, fonts, texts, the findings format).
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
-/// Version 1 was every auditpack before signature format 2.
-pub const RENDERER_VERSION: u32 = 2;
+/// Version 1 was every auditpack before signature format 2; version 2 had no account findings.
+pub const RENDERER_VERSION: u32 = 3;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

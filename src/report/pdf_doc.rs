@@ -67,6 +67,26 @@ pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Documen
     }
 }
 
+/// What "rule" and "supporting" mean, shown with the checks.
+const CHECK_ROLES: &str = "A rule check's FAIL fails the rule for its trail or account (and makes auditpack assess exit 5); \
+     a supporting check is advisory (it fails assess only with --strict).";
+
+/// One finding as a row of a findings table.
+fn finding_row(f: &crate::assess::Finding) -> Vec<String> {
+    let mut reason = f.reason.clone();
+    if let Some(r) = &f.remediation {
+        reason.push_str(&format!("\nRemediation: {r}"));
+    }
+    let evidence: Vec<String> = f.evidence.iter().map(|e| format!("#{}", e.seq)).collect();
+    vec![
+        format!("{}\n({})", f.check_id, f.role.as_str()),
+        f.status.as_str().to_string(),
+        reason,
+        format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control),
+        evidence.join(" "),
+    ]
+}
+
 /// Hands each block of the report to `out`, in reading order.
 fn emit(
     a: &Assessment,
@@ -127,14 +147,19 @@ fn emit(
     let s = &a.summary;
     out(heading("Executive summary", false));
     out(Block::Paragraph(format!(
-        "{} trail(s) assessed. The rule passes for {}, fails for {} and could not be decided for {}. \
-         Across all checks: {} PASS, {} FAIL, {} UNKNOWN, {} not applicable.",
+        "{} trail(s) assessed. The rule passes for {}, fails for {} and could not be decided for {}; \
+         per account it passes for {}, fails for {} and could not be decided for {}. \
+         Across all checks: {} PASS, {} FAIL ({} of them supporting), {} UNKNOWN, {} not applicable.",
         s.trails,
         s.rule.pass,
         s.rule.fail,
         s.rule.unknown,
+        s.account_rule.pass,
+        s.account_rule.fail,
+        s.account_rule.unknown,
         s.checks.pass,
         s.checks.fail,
+        s.supporting_failures,
         s.checks.unknown,
         s.checks.not_applicable
     )));
@@ -157,6 +182,9 @@ fn emit(
                 r.account_id.clone(),
                 or_dash(r.name.as_deref()),
                 account_evidence(r),
+                r.coverage
+                    .map_or("outside scope", Status::as_str)
+                    .to_string(),
                 r.trails.to_string(),
                 r.rule.pass.to_string(),
                 r.rule.fail.to_string(),
@@ -168,29 +196,46 @@ fn emit(
     out(Block::Subheading("By account".into()));
     out(table(
         &[
-            "Account", "Name", "Evidence", "Trails", "PASS", "FAIL", "UNKNOWN", "Gaps",
+            "Account",
+            "Name",
+            "Evidence",
+            "Rule for the account",
+            "Trails owned",
+            "PASS",
+            "FAIL",
+            "UNKNOWN",
+            "Gaps",
         ],
-        &[1.5, 2.0, 1.7, 0.8, 0.8, 0.8, 1.1, 0.8],
+        &[1.5, 1.8, 1.5, 1.3, 0.8, 0.7, 0.7, 1.1, 0.7],
         account_rows,
     ));
     out(Block::Subheading("By trail".into()));
     let summary_rows = a.trails.iter().map(|t| {
         let t = t?;
-        let failing: Vec<&str> = t
+        let failing: Vec<String> = t
             .findings
             .iter()
             .filter(|f| f.status == Status::Fail)
-            .map(|f| &*f.check_id)
+            .map(|f| match f.role {
+                crate::config::CheckRole::Rule => f.check_id.to_string(),
+                crate::config::CheckRole::Supporting => format!("{} (supporting)", f.check_id),
+            })
             .collect();
+        let name = if t.organization {
+            format!(
+                "{}\norganisation trail, {} account(s)",
+                t.trail_name,
+                t.covers.len()
+            )
+        } else {
+            t.trail_name.clone()
+        };
         Ok(vec![
-            t.trail_name.clone(),
+            name,
             t.account_id.clone(),
             t.region.clone(),
             or_dash(t.kms_key_id.as_deref()),
-            t.primary()
-                .map(|f| f.status.as_str())
-                .unwrap_or("—")
-                .to_string(),
+            t.rule.as_str().to_string(),
             failing.join(", "),
         ])
     });
@@ -263,9 +308,10 @@ fn emit(
     references.push(a.mapping.cce.clone());
     out(Block::Bullets(references));
     out(Block::Subheading("Checks".into()));
+    out(Block::Paragraph(CHECK_ROLES.into()));
     out(table(
-        &["Check id", "What it verifies", "CIS AWS", "CIS v7"],
-        &[2.2, 3.6, 1.4, 0.8],
+        &["Check id", "What it verifies", "Role", "CIS AWS", "CIS v7"],
+        &[2.2, 3.2, 1.2, 1.4, 0.8],
         catalogue()
             .checks
             .iter()
@@ -275,10 +321,29 @@ fn emit(
                 } else {
                     c.title.clone()
                 };
-                vec![c.id.clone(), title, c.cis_aws.clone(), c.cis_v7.clone()]
+                vec![
+                    c.id.clone(),
+                    title,
+                    format!("{}, each {:?}", c.role.as_str(), c.subject).to_lowercase(),
+                    c.cis_aws.clone(),
+                    c.cis_v7.clone(),
+                ]
             })
             .collect(),
     ));
+
+    out(heading("Findings by account", true));
+    for account in &a.accounts {
+        out(Block::Subheading(match &account.name {
+            Some(name) => format!("Account {} ({name})", account.account_id),
+            None => format!("Account {}", account.account_id),
+        }));
+        out(table(
+            &["Check", "Status", "Reason", "Controls", "Evidence"],
+            &[2.2, 1.1, 4.4, 1.5, 1.0],
+            account.findings.iter().map(finding_row).collect(),
+        ));
+    }
 
     out(heading("Findings by trail", true));
     for t in a.trails.iter() {
@@ -292,6 +357,13 @@ fn emit(
             (Some(id), None) => id.clone(),
             _ => "none".into(),
         };
+        if t.organization {
+            out(Block::Paragraph(format!(
+                "Organisation trail, listed in {} account(s): {}",
+                t.covers.len(),
+                t.covers.join(", ")
+            )));
+        }
         out(Block::Paragraph(format!(
             "Account {} · home region {} · KMS key {} · bucket {}",
             t.account_id,
@@ -299,25 +371,7 @@ fn emit(
             key,
             t.bucket.as_deref().unwrap_or("none")
         )));
-        let rows = t
-            .findings
-            .iter()
-            .map(|f| {
-                let mut reason = f.reason.clone();
-                if let Some(r) = &f.remediation {
-                    reason.push_str(&format!("\nRemediation: {r}"));
-                }
-                let evidence: Vec<String> =
-                    f.evidence.iter().map(|e| format!("#{}", e.seq)).collect();
-                vec![
-                    f.check_id.to_string(),
-                    f.status.as_str().to_string(),
-                    reason,
-                    format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control),
-                    evidence.join(" "),
-                ]
-            })
-            .collect();
+        let rows = t.findings.iter().map(finding_row).collect();
         out(table(
             &["Check", "Status", "Reason", "Controls", "Evidence"],
             &[2.2, 1.1, 4.4, 1.5, 1.0],
@@ -346,15 +400,65 @@ fn emit(
             };
             rows
         });
+        let account_failures = a.accounts.iter().flat_map(|account| {
+            account
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Fail)
+                .map(|f| {
+                    Ok(vec![
+                        format!("account {}", account.account_id),
+                        f.check_id.to_string(),
+                        f.reason.clone(),
+                        f.remediation.as_deref().unwrap_or_default().to_string(),
+                    ])
+                })
+                .collect::<Vec<_>>()
+        });
         long_table(
             out,
-            &["Trail", "Check", "Why", "What to do"],
+            &["Trail or account", "Check", "Why", "What to do"],
             &[1.6, 1.8, 3.0, 3.4],
-            failures,
+            failures.chain(account_failures),
         )?;
     }
 
     out(heading("Evidence gaps", false));
+    if !a.summary.outside_scope.is_empty() {
+        out(Block::Paragraph(
+            "These keys and buckets belong to accounts outside the run's scope: nothing was asked about them, so the checks that need them are UNKNOWN.".into(),
+        ));
+        out(table(
+            &["Resource", "Kind", "Owner", "What to do"],
+            &[2.6, 1.0, 1.2, 4.0],
+            a.summary
+                .outside_scope
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.resource.clone(),
+                        o.kind.clone(),
+                        o.owner.clone().unwrap_or_else(|| "not published".into()),
+                        o.advice(),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    if !a.summary.regions_blocked.is_empty() {
+        out(Block::Paragraph(
+            "Blocked by policy (an explicit deny, such as an SCP denying the region), with every trail of the account listed by another region: not gaps.".into(),
+        ));
+        out(table(
+            &["Account", "Region", "What happened"],
+            &[1.4, 1.2, 6.2],
+            a.summary
+                .regions_blocked
+                .iter()
+                .map(|b| vec![b.account_id.clone(), b.region.clone(), b.reason.clone()])
+                .collect(),
+        ));
+    }
     if a.gaps.is_empty() {
         out(Block::Paragraph(
             "None: every call gave usable evidence.".into(),

@@ -5,7 +5,7 @@
 
 use super::verify::CheckLine;
 use super::{read_small, SigningInfo, REPORTS_DIR};
-use crate::assess::{self, Assessment, CHECKS};
+use crate::assess::{self, Assessment};
 use crate::evidence::Pack;
 use crate::report::{self, Format, RENDERER_VERSION};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
@@ -184,6 +184,15 @@ struct StoredFindings {
     checks: Option<Vec<assess::CheckVersion>>,
     #[serde(deserialize_with = "reduce_trails")]
     trails: FindingMap,
+    /// The account findings (since findings format 3).
+    #[serde(default)]
+    accounts: Vec<StoredAccount>,
+}
+
+#[derive(Deserialize)]
+struct StoredAccount {
+    account_id: String,
+    findings: Vec<StoredFinding>,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +213,28 @@ struct StoredFinding {
 struct StoredLink {
     seq: u64,
     sha256: Option<String>,
+}
+
+/// A stored finding reduced to what must agree.
+fn reduce(f: &StoredFinding) -> Reduced {
+    let comparable = Comparable {
+        status: &f.status,
+        reason: &f.reason,
+        evidence: f
+            .evidence
+            .iter()
+            .map(|l| (l.seq, l.sha256.as_deref()))
+            .collect(),
+    };
+    Reduced {
+        status: f.status.clone(),
+        digest: comparable.digest(),
+    }
+}
+
+/// The subject key of an account's findings beside the trails' ARNs.
+fn account_subject(account_id: &str) -> String {
+    format!("account {account_id}")
 }
 
 /// Reads the `trails` array one trail at a time into a [`FindingMap`].
@@ -272,7 +303,7 @@ fn compare_across_versions(root: &Path, assessment: &Assessment) -> CheckLine {
             serde_json::from_reader::<_, StoredFindings>(std::io::BufReader::new(f))
                 .map_err(|e| format!("it is not a findings document ({e})"))
         });
-    let stored = match stored {
+    let mut stored = match stored {
         Ok(s) if s.format.starts_with("auditpack-findings/") => s,
         Ok(s) => {
             return CheckLine::fail(
@@ -289,6 +320,14 @@ fn compare_across_versions(root: &Path, assessment: &Assessment) -> CheckLine {
             )
         }
     };
+    for account in std::mem::take(&mut stored.accounts) {
+        for f in &account.findings {
+            stored.trails.insert(
+                (account_subject(&account.account_id), f.check_id.clone()),
+                reduce(f),
+            );
+        }
+    }
     let stored_versions: BTreeMap<String, u32> = match &stored.checks {
         Some(list) => list.iter().map(|c| (c.id.clone(), c.version)).collect(),
         // Format 1 had no versions: every check was at version 1.
@@ -306,7 +345,7 @@ fn compare_across_versions(root: &Path, assessment: &Assessment) -> CheckLine {
     for key in keys {
         let (subject, check) = key;
         let was = stored_versions.get(check).copied();
-        let now = CHECKS.iter().find(|c| c.id == check).map(|c| c.version);
+        let now = assess::check_version(check);
         if was.is_none() || was != now {
             not_compared.insert(check, (was, now));
             continue;
@@ -356,27 +395,40 @@ fn compare_across_versions(root: &Path, assessment: &Assessment) -> CheckLine {
     CheckLine::from_problems("findings", problems, summary, "DIFFER")
 }
 
+/// A current finding reduced to what must agree.
+fn reduce_current(f: &assess::Finding) -> Reduced {
+    let comparable = Comparable {
+        status: f.status.as_str(),
+        reason: &f.reason,
+        evidence: f
+            .evidence
+            .iter()
+            .map(|l| (l.seq, l.sha256.as_deref()))
+            .collect(),
+    };
+    Reduced {
+        status: f.status.as_str().to_string(),
+        digest: comparable.digest(),
+    }
+}
+
 /// The current assessment's findings as a [`FindingMap`].
 fn current_findings(assessment: &Assessment) -> Result<FindingMap, assess::SpoolError> {
     let mut map = FindingMap::new();
     for trail in assessment.trails.iter() {
         let trail = trail?;
         for f in &trail.findings {
-            let comparable = Comparable {
-                status: f.status.as_str(),
-                reason: &f.reason,
-                evidence: f
-                    .evidence
-                    .iter()
-                    .map(|l| (l.seq, l.sha256.as_deref()))
-                    .collect(),
-            };
             map.insert(
                 (trail.trail_arn.clone(), f.check_id.to_string()),
-                Reduced {
-                    status: f.status.as_str().to_string(),
-                    digest: comparable.digest(),
-                },
+                reduce_current(f),
+            );
+        }
+    }
+    for account in &assessment.accounts {
+        for f in &account.findings {
+            map.insert(
+                (account_subject(&account.account_id), f.check_id.to_string()),
+                reduce_current(f),
             );
         }
     }
@@ -479,8 +531,10 @@ mod tests {
         });
         let line = compare_across_versions(dir.path(), &assessment);
         assert_eq!(line.state, CheckState::Ok, "{line:?}");
+        let now = crate::assess::check_version("kms-key-rotation").unwrap();
         assert!(
-            line.summary.contains("kms-key-rotation v99 -> v1"),
+            line.summary
+                .contains(&format!("kms-key-rotation v99 -> v{now}")),
             "{}",
             line.summary
         );

@@ -1,0 +1,557 @@
+//! The checks run for every account in scope: whether every region of the account is recorded by a
+//! logging trail encrypted with a customer managed key (the rule, judged per account, so an account
+//! with no trail at all fails instead of vanishing), and whether a multi-region trail records all of
+//! its management events (CIS 3.1, a property of the account, not of each trail). Both are decided
+//! from what the trail checks found and from the account's own DescribeTrails listings, which name
+//! its own trails and the organisation trails that cover it.
+
+use super::{EvidenceLink, Status};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How much of the management events a trail records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Management {
+    All,
+    Partial,
+    None,
+    Unknown,
+}
+
+/// What the account checks need to know about one trail, kept while the trails are assessed.
+#[derive(Debug, Clone)]
+pub struct TrailCoverage {
+    pub name: String,
+    pub home_region: String,
+    pub multi_region: Option<bool>,
+    pub organization: bool,
+    /// The rule for the trail: it names a key, and the key is a usable customer managed key.
+    pub encrypted: Status,
+    pub logging: Status,
+    pub management: Management,
+    /// The records the trail's rule, logging and selector findings cite.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// How one region of an account was listed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listing {
+    /// Its DescribeTrails answered (or a policy refused it and ListTrails showed nothing is missing).
+    Listed,
+    /// Its trails could not be listed: any trail homed there is unknown.
+    NotListed(String),
+}
+
+/// One account, as the pack shows it.
+#[derive(Debug, Clone)]
+pub struct AccountFacts {
+    pub account_id: String,
+    /// Why the account's evidence is missing altogether, when it is.
+    pub not_collected: Option<String>,
+    pub regions: Vec<String>,
+    pub listings: BTreeMap<String, Listing>,
+    /// The trails the account's DescribeTrails listings named: its own and organisation trails.
+    pub trails: BTreeSet<String>,
+    /// The account's listing records.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// An account check's verdict.
+#[derive(Debug, Clone)]
+pub struct AccountVerdict {
+    pub status: Status,
+    pub reason: String,
+    pub evidence: Vec<EvidenceLink>,
+}
+
+type AccountCheckFn = fn(&AccountFacts, &BTreeMap<String, TrailCoverage>) -> AccountVerdict;
+
+/// One account check: a stable id, a version, and the function over the account's facts.
+pub struct AccountCheck {
+    pub id: &'static str,
+    /// See [`super::Check::version`].
+    pub version: u32,
+    pub(crate) run: AccountCheckFn,
+}
+
+/// Every account check, in report order (after the trail checks in `templates/controls.toml`).
+pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
+    AccountCheck {
+        id: "account-cloudtrail-kms-coverage",
+        version: 1,
+        run: kms_coverage,
+    },
+    AccountCheck {
+        id: "account-multi-region-trail",
+        version: 1,
+        run: multi_region,
+    },
+];
+
+/// "1 region", "3 regions".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A trail's name for reasons: its name, and whose organisation trail it is.
+fn describe(arn: &str, t: &TrailCoverage) -> String {
+    match (t.organization, arn.split(':').nth(4)) {
+        (true, Some(owner)) => format!("{} (organisation trail of {owner})", t.name),
+        _ => t.name.clone(),
+    }
+}
+
+/// Evidence of an account finding: the account's listings, then the records of the trails it names.
+fn evidence_of<'t>(
+    account: &AccountFacts,
+    trails: impl IntoIterator<Item = &'t TrailCoverage>,
+) -> Vec<EvidenceLink> {
+    let mut links: Vec<EvidenceLink> = account.evidence.clone();
+    for t in trails {
+        links.extend(t.evidence.iter().cloned());
+    }
+    links.sort();
+    links.dedup();
+    links
+}
+
+fn not_collected(account: &AccountFacts, why: &str) -> AccountVerdict {
+    AccountVerdict {
+        status: Status::Unknown,
+        reason: format!("the account's trails are unknown: {why}"),
+        evidence: account.evidence.clone(),
+    }
+}
+
+/// Why a trail does not record a region for the rule, or `None` when it does; `Some(None)` when
+/// that cannot be told.
+fn shortfall(t: &TrailCoverage) -> Option<Option<&'static str>> {
+    let mut unknown = false;
+    for (status, why) in [
+        (
+            t.encrypted,
+            "not encrypted with a usable customer managed key",
+        ),
+        (t.logging, "not logging"),
+    ] {
+        match status {
+            Status::Fail => return Some(Some(why)),
+            Status::Unknown => unknown = true,
+            _ => {}
+        }
+    }
+    match t.management {
+        Management::None => return Some(Some("records no management events")),
+        Management::Unknown => unknown = true,
+        _ => {}
+    }
+    unknown.then_some(None)
+}
+
+/// The rule per account: every region the account was scanned in is recorded by a trail that
+/// names it (its own, or an organisation trail its listings show), is logging, records management
+/// events and is encrypted with a usable customer managed key.
+fn kms_coverage(
+    account: &AccountFacts,
+    trails: &BTreeMap<String, TrailCoverage>,
+) -> AccountVerdict {
+    if let Some(why) = &account.not_collected {
+        return not_collected(account, why);
+    }
+    let seen: Vec<(&String, &TrailCoverage)> = account
+        .trails
+        .iter()
+        .filter_map(|arn| trails.get(arn).map(|t| (arn, t)))
+        .collect();
+    let mut covered_by: BTreeSet<String> = BTreeSet::new();
+    let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut unknown: BTreeMap<String, String> = BTreeMap::new();
+    for region in &account.regions {
+        let candidates: Vec<&(&String, &TrailCoverage)> = seen
+            .iter()
+            .filter(|(_, t)| t.multi_region == Some(true) || &t.home_region == region)
+            .collect();
+        if let Some((arn, t)) = candidates.iter().find(|(_, t)| shortfall(t).is_none()) {
+            covered_by.insert(describe(arn, t));
+            continue;
+        }
+        if let Some(Listing::NotListed(why)) = account.listings.get(region) {
+            unknown.insert(region.clone(), why.clone());
+            continue;
+        }
+        if let Some((arn, t)) = candidates.iter().find(|(_, t)| shortfall(t) == Some(None)) {
+            unknown.insert(
+                region.clone(),
+                format!(
+                    "whether {} records it, logging and encrypted, cannot be told from the pack (see its UNKNOWN findings)",
+                    describe(arn, t)
+                ),
+            );
+            continue;
+        }
+        let whys = candidates
+            .iter()
+            .filter_map(|(arn, t)| {
+                shortfall(t)
+                    .flatten()
+                    .map(|why| format!("{} is {why}", describe(arn, t)))
+            })
+            .collect();
+        failing.insert(region.clone(), whys);
+    }
+    let evidence = evidence_of(account, seen.iter().map(|(_, t)| *t));
+    if !failing.is_empty() {
+        let regions: Vec<&str> = failing.keys().map(String::as_str).collect();
+        let mut whys: Vec<String> = failing.values().flatten().cloned().collect();
+        whys.sort();
+        whys.dedup();
+        let detail = if seen.is_empty() {
+            "the account has no trail, and no organisation trail is listed in it".to_string()
+        } else if whys.is_empty() {
+            "no trail of the account, or organisation trail, records them".to_string()
+        } else {
+            whys.join("; ")
+        };
+        return AccountVerdict {
+            status: Status::Fail,
+            reason: format!(
+                "{} of {} regions are not recorded by a logging trail encrypted with a customer managed key ({}): {detail}",
+                regions.len(),
+                account.regions.len(),
+                regions.join(", ")
+            ),
+            evidence,
+        };
+    }
+    if !unknown.is_empty() {
+        let mut by_reason: BTreeMap<&String, Vec<&str>> = BTreeMap::new();
+        for (region, why) in &unknown {
+            by_reason.entry(why).or_default().push(region);
+        }
+        let parts: Vec<String> = by_reason
+            .iter()
+            .map(|(why, regions)| {
+                format!(
+                    "{} ({}): {why}",
+                    plural(regions.len(), "region"),
+                    regions.join(", ")
+                )
+            })
+            .collect();
+        return AccountVerdict {
+            status: Status::Unknown,
+            reason: format!("coverage could not be decided for {}", parts.join("; ")),
+            evidence,
+        };
+    }
+    AccountVerdict {
+        status: Status::Pass,
+        reason: format!(
+            "all {} regions are recorded by {}: logging and encrypted with a customer managed key",
+            account.regions.len(),
+            covered_by.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+        evidence,
+    }
+}
+
+/// CIS AWS 3.1 per account: at least one multi-region trail the account's listings name is logging
+/// and records all management events, read and write.
+fn multi_region(
+    account: &AccountFacts,
+    trails: &BTreeMap<String, TrailCoverage>,
+) -> AccountVerdict {
+    if let Some(why) = &account.not_collected {
+        return not_collected(account, why);
+    }
+    let multi: Vec<(&String, &TrailCoverage)> = account
+        .trails
+        .iter()
+        .filter_map(|arn| trails.get(arn).map(|t| (arn, t)))
+        .filter(|(_, t)| t.multi_region == Some(true))
+        .collect();
+    let evidence = evidence_of(account, multi.iter().map(|(_, t)| *t));
+    if let Some((arn, t)) = multi
+        .iter()
+        .find(|(_, t)| t.logging == Status::Pass && t.management == Management::All)
+    {
+        return AccountVerdict {
+            status: Status::Pass,
+            reason: format!(
+                "{} is multi-region, logging and records all management events, read and write",
+                describe(arn, t)
+            ),
+            evidence,
+        };
+    }
+    let undecided = multi.iter().any(|(_, t)| {
+        t.logging != Status::Fail
+            && matches!(t.management, Management::All | Management::Unknown)
+            && (t.logging == Status::Unknown || t.management == Management::Unknown)
+    });
+    if undecided {
+        return AccountVerdict {
+            status: Status::Unknown,
+            reason:
+                "a multi-region trail's logging status or event selectors are missing from the pack"
+                    .into(),
+            evidence,
+        };
+    }
+    let reason = if multi.is_empty() {
+        "no multi-region trail is listed in the account (its own or an organisation trail)"
+            .to_string()
+    } else {
+        let whys: Vec<String> = multi
+            .iter()
+            .map(|(arn, t)| {
+                let why = if t.logging == Status::Fail {
+                    "not logging"
+                } else {
+                    "does not record all management events, read and write"
+                };
+                format!("{} is {why}", describe(arn, t))
+            })
+            .collect();
+        format!(
+            "no multi-region trail is logging with all management events: {}",
+            whys.join("; ")
+        )
+    };
+    AccountVerdict {
+        status: Status::Fail,
+        reason,
+        evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trail(
+        name: &str,
+        home: &str,
+        multi: bool,
+        encrypted: Status,
+        logging: Status,
+        management: Management,
+    ) -> TrailCoverage {
+        TrailCoverage {
+            name: name.into(),
+            home_region: home.into(),
+            multi_region: Some(multi),
+            organization: false,
+            encrypted,
+            logging,
+            management,
+            evidence: vec![],
+        }
+    }
+
+    fn account(trails: &[&str]) -> AccountFacts {
+        AccountFacts {
+            account_id: "111122223333".into(),
+            not_collected: None,
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            listings: BTreeMap::new(),
+            trails: trails.iter().map(|t| t.to_string()).collect(),
+            evidence: vec![],
+        }
+    }
+
+    fn trails(list: Vec<(&str, TrailCoverage)>) -> BTreeMap<String, TrailCoverage> {
+        list.into_iter().map(|(a, t)| (a.to_string(), t)).collect()
+    }
+
+    #[test]
+    fn an_account_without_any_trail_fails_the_rule() {
+        let verdict = kms_coverage(&account(&[]), &BTreeMap::new());
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.reason.contains("has no trail"),
+            "{}",
+            verdict.reason
+        );
+        assert_eq!(
+            multi_region(&account(&[]), &BTreeMap::new()).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn a_multi_region_encrypted_logging_trail_covers_every_region() {
+        let all = trails(vec![(
+            "a",
+            trail(
+                "org",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Pass,
+                Management::All,
+            ),
+        )]);
+        assert_eq!(kms_coverage(&account(&["a"]), &all).status, Status::Pass);
+        assert_eq!(multi_region(&account(&["a"]), &all).status, Status::Pass);
+    }
+
+    #[test]
+    fn a_single_region_trail_leaves_the_other_regions_uncovered() {
+        let one = trails(vec![(
+            "a",
+            trail(
+                "local",
+                "us-east-1",
+                false,
+                Status::Pass,
+                Status::Pass,
+                Management::All,
+            ),
+        )]);
+        let verdict = kms_coverage(&account(&["a"]), &one);
+        assert_eq!(verdict.status, Status::Fail);
+        assert!(
+            verdict.reason.contains("1 of 2 regions") && verdict.reason.contains("eu-west-1"),
+            "{}",
+            verdict.reason
+        );
+        assert_eq!(multi_region(&account(&["a"]), &one).status, Status::Fail);
+    }
+
+    #[test]
+    fn an_unencrypted_trail_beside_an_encrypted_one_does_not_fail_the_account() {
+        let two = trails(vec![
+            (
+                "a",
+                trail(
+                    "org",
+                    "us-east-1",
+                    true,
+                    Status::Pass,
+                    Status::Pass,
+                    Management::All,
+                ),
+            ),
+            (
+                "b",
+                trail(
+                    "plain",
+                    "eu-west-1",
+                    false,
+                    Status::Fail,
+                    Status::Pass,
+                    Management::All,
+                ),
+            ),
+        ]);
+        assert_eq!(
+            kms_coverage(&account(&["a", "b"]), &two).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn data_events_only_or_not_logging_is_not_coverage() {
+        let data_only = trails(vec![(
+            "a",
+            trail(
+                "data",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Pass,
+                Management::None,
+            ),
+        )]);
+        assert_eq!(
+            kms_coverage(&account(&["a"]), &data_only).status,
+            Status::Fail
+        );
+        assert_eq!(
+            multi_region(&account(&["a"]), &data_only).status,
+            Status::Fail
+        );
+        let write_only = trails(vec![(
+            "a",
+            trail(
+                "w",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Pass,
+                Management::Partial,
+            ),
+        )]);
+        assert_eq!(
+            kms_coverage(&account(&["a"]), &write_only).status,
+            Status::Pass,
+            "write-only still records"
+        );
+        assert_eq!(
+            multi_region(&account(&["a"]), &write_only).status,
+            Status::Fail,
+            "but not all of them"
+        );
+        let stopped = trails(vec![(
+            "a",
+            trail(
+                "s",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Fail,
+                Management::All,
+            ),
+        )]);
+        let verdict = kms_coverage(&account(&["a"]), &stopped);
+        assert!(
+            verdict.status == Status::Fail && verdict.reason.contains("not logging"),
+            "{}",
+            verdict.reason
+        );
+    }
+
+    #[test]
+    fn missing_evidence_is_unknown_never_pass() {
+        let unknown = trails(vec![(
+            "a",
+            trail(
+                "u",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Unknown,
+                Management::All,
+            ),
+        )]);
+        assert_eq!(
+            kms_coverage(&account(&["a"]), &unknown).status,
+            Status::Unknown
+        );
+        assert_eq!(
+            multi_region(&account(&["a"]), &unknown).status,
+            Status::Unknown
+        );
+        let mut unlisted = account(&[]);
+        unlisted.listings.insert(
+            "eu-west-1".into(),
+            Listing::NotListed("DescribeTrails failed".into()),
+        );
+        let verdict = kms_coverage(&unlisted, &BTreeMap::new());
+        assert_eq!(
+            verdict.status,
+            Status::Fail,
+            "us-east-1 was listed and has no trail"
+        );
+        let mut gone = account(&[]);
+        gone.not_collected = Some("the role could not be assumed".into());
+        assert_eq!(
+            kms_coverage(&gone, &BTreeMap::new()).status,
+            Status::Unknown
+        );
+    }
+}

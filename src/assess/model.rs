@@ -1,0 +1,312 @@
+//! What an assessment is made of: statuses, findings per trail and per account, the summary and the
+//! evidence index. `findings.json` is [`Assessment`] serialised (docs/findings-json.md).
+
+use super::spool::Spool;
+use crate::config::{CheckRole, Mapping, Rule};
+use crate::evidence::Gap;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Format identifier of the findings document (`findings.json`).
+pub const FINDINGS_FORMAT: &str = "auditpack-findings/3";
+
+/// A check and the version of it that made the findings: `verify` re-derives a finding only with the
+/// same version of its check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckVersion {
+    pub id: String,
+    pub version: u32,
+}
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The evidence is missing or was an error response: never counted as a pass.
+    Unknown,
+    /// The check does not apply (e.g. key checks for a trail with no key).
+    NotApplicable,
+}
+
+impl Status {
+    /// The rule's verdict over several rule checks: any FAIL fails it; else any UNKNOWN leaves it
+    /// undecided; NOT_APPLICABLE ones are ignored (all NOT_APPLICABLE is PASS).
+    pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
+        statuses
+            .into_iter()
+            .fold(Status::Pass, |worst, s| match (worst, s) {
+                (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
+                (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
+                _ => Status::Pass,
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Unknown => "UNKNOWN",
+            Status::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+/// A record a finding was derived from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EvidenceLink {
+    pub seq: u64,
+    /// Shared by every finding that links the record (a trail's listing is linked by all eight).
+    pub sha256: Option<Arc<str>>,
+}
+
+/// One check's verdict for one trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The catalogue's text, shared by every trail's finding for the check.
+    pub check_id: Arc<str>,
+    pub check_title: Arc<str>,
+    /// The rule's own verdict for its subject (CIS AWS 3.7) rather than a supporting check.
+    pub primary: bool,
+    /// `rule` (a FAIL fails the rule) or `supporting` (advisory).
+    pub role: CheckRole,
+    pub status: Status,
+    pub reason: String,
+    pub cis_aws_control: Arc<str>,
+    pub cis_v7_control: Arc<str>,
+    /// What to do, for failures.
+    pub remediation: Option<Arc<str>>,
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// All findings for one trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrailAssessment {
+    pub account_id: String,
+    /// The trail's home region.
+    pub region: String,
+    pub trail_name: String,
+    pub trail_arn: String,
+    pub kms_key_id: Option<String>,
+    /// The key's description, from DescribeKey.
+    pub kms_key_description: Option<String>,
+    pub bucket: Option<String>,
+    /// Whether it is an organisation trail (`IsOrganizationTrail`).
+    pub organization: bool,
+    /// The accounts whose DescribeTrails listed the trail: the owner, and for an organisation trail
+    /// the member accounts it records.
+    pub covers: Vec<String>,
+    /// The rule's verdict for the trail: the worst of its rule checks (FAIL over UNKNOWN over PASS).
+    pub rule: Status,
+    pub findings: Vec<Finding>,
+}
+
+impl TrailAssessment {
+    /// The primary (CIS AWS 3.7) finding.
+    pub fn primary(&self) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.primary)
+    }
+
+    /// The failing findings, in check order: what the remediation lists show.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.status == Status::Fail)
+    }
+}
+
+/// The findings of one account in scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountAssessment {
+    pub account_id: String,
+    pub name: Option<String>,
+    /// The rule's verdict for the account (its rule checks, worst first).
+    pub rule: Status,
+    pub findings: Vec<Finding>,
+}
+
+/// A record referenced by at least one finding: the evidence index of the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRecord {
+    pub seq: u64,
+    pub service: String,
+    pub operation: String,
+    pub region: String,
+    pub resource: String,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    pub received_at: String,
+    pub server_date: Option<String>,
+    pub body: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Counts of statuses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub pass: u64,
+    pub fail: u64,
+    pub unknown: u64,
+    pub not_applicable: u64,
+}
+
+impl StatusCounts {
+    /// Every status counted.
+    pub fn total(&self) -> u64 {
+        self.pass + self.fail + self.unknown + self.not_applicable
+    }
+
+    pub(super) fn add(&mut self, status: Status) {
+        match status {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Unknown => self.unknown += 1,
+            Status::NotApplicable => self.not_applicable += 1,
+        }
+    }
+}
+
+/// The executive summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub trails: u64,
+    /// Per-trail verdicts of the rule itself (CIS AWS 3.7): the worst of each trail's rule checks.
+    pub rule: StatusCounts,
+    /// Per-account verdicts of the rule (the account coverage check).
+    pub account_rule: StatusCounts,
+    /// Every check of every trail and account.
+    pub checks: StatusCounts,
+    /// The FAILs of supporting (advisory) checks, which fail `assess` only with --strict.
+    pub supporting_failures: u64,
+    pub gaps: u64,
+    /// Accounts in scope whose evidence could not be collected at all (role not assumed, regions not
+    /// listed): nothing can be said about their trails.
+    pub accounts_not_collected: u64,
+    /// One row per account, in the order the pack lists them.
+    pub accounts: Vec<AccountSummary>,
+    /// Regions whose trails could not be listed (DescribeTrails failed): any trail there is missing
+    /// from the findings, so the rule is not established for them.
+    pub regions_not_listed: Vec<UnlistedRegion>,
+    /// Regions whose DescribeTrails a policy refused (an SCP's explicit deny) while other regions'
+    /// answers list every trail of the account: reported, not gaps.
+    pub regions_blocked: Vec<UnlistedRegion>,
+    /// Keys and buckets trails depend on that belong to accounts outside the scope.
+    pub outside_scope: Vec<crate::evidence::OutsideScope>,
+}
+
+/// What an assessment means for `assess`'s exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule fails for some trail or account (with `strict`, any check fails).
+    Failed,
+    /// Nothing fails, but something could not be decided or collected.
+    Incomplete,
+    Passed,
+}
+
+impl Summary {
+    /// The outcome: the rule decides unless `strict`, where any failing check does; UNKNOWN checks,
+    /// accounts not collected, regions not listed and resources outside the scope leave it incomplete.
+    pub fn outcome(&self, strict: bool) -> Outcome {
+        let failed =
+            self.rule.fail + self.account_rule.fail > 0 || (strict && self.checks.fail > 0);
+        if failed {
+            Outcome::Failed
+        } else if self.checks.unknown > 0
+            || self.accounts_not_collected > 0
+            || !self.regions_not_listed.is_empty()
+            || !self.outside_scope.is_empty()
+        {
+            Outcome::Incomplete
+        } else {
+            Outcome::Passed
+        }
+    }
+}
+
+/// A region of an account whose trails could not be listed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnlistedRegion {
+    pub account_id: String,
+    pub region: String,
+    /// The failed call, as [`describe_failure`] words it.
+    pub reason: String,
+}
+
+/// The per-account summary table of the reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub account_id: String,
+    /// From AWS Organizations or the accounts file.
+    pub name: Option<String>,
+    /// Whether evidence could be collected in the account.
+    pub collected: bool,
+    /// False for an account that only owns a trail seen from the accounts in scope (an organisation
+    /// trail of a management account that was not listed).
+    pub in_scope: bool,
+    /// Trails owned by the account.
+    pub trails: u64,
+    /// Per-trail verdicts of the rule (CIS AWS 3.7) for the account's trails.
+    pub rule: StatusCounts,
+    /// Evidence gaps recorded for calls made in the account.
+    pub gaps: u64,
+    /// Regions of this account whose trails could not be listed.
+    pub regions_not_listed: Vec<String>,
+    /// The rule's verdict for the account itself (account-cloudtrail-kms-coverage); none for an
+    /// account outside the scope that only owns a trail.
+    pub coverage: Option<Status>,
+}
+
+/// Facts about the pack the findings came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackInfo {
+    pub pack_id: String,
+    pub account_id: String,
+    pub caller_arn: String,
+    pub regions: Vec<String>,
+    pub regions_source: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub tool_version: String,
+    pub endpoint_url: Option<String>,
+    pub complete: bool,
+    pub records: u64,
+    pub chain_head: String,
+}
+
+/// Everything the reports show; `findings.json` is this value. The per-trail findings and the
+/// evidence index are [`Spool`]s: in memory for an ordinary pack, streamed from a temporary file for
+/// a very large one (see [`Limits`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub format: String,
+    /// The checks that made these findings, with their versions (since findings format 2).
+    pub checks: Vec<CheckVersion>,
+    pub pack: PackInfo,
+    pub rule: Rule,
+    pub mapping: Mapping,
+    pub summary: Summary,
+    pub trails: Spool<TrailAssessment>,
+    /// One per account in scope, in the pack's order (since findings format 3).
+    pub accounts: Vec<AccountAssessment>,
+    pub gaps: Vec<Gap>,
+    pub evidence: Spool<EvidenceRecord>,
+}
+
+/// How many trails and evidence records an assessment keeps in memory before it moves them to a
+/// temporary file. Past these, memory no longer grows with the size of the pack's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub trails_in_memory: usize,
+    pub records_in_memory: usize,
+}
+
+impl Default for Limits {
+    /// About 4 MiB of trail findings and 2 MiB of evidence index: a 1,000-trail pack stays in memory,
+    /// and a larger one holds no more than that.
+    fn default() -> Self {
+        Self {
+            trails_in_memory: 1_000,
+            records_in_memory: 4_000,
+        }
+    }
+}

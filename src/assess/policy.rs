@@ -1,0 +1,1505 @@
+//! Decides, by IAM's evaluation rules, whether a KMS key policy lets CloudTrail generate data keys.
+//!
+//! The question is whether the service principal `cloudtrail.amazonaws.com` may call
+//! `kms:GenerateDataKey` on the key for one trail.
+//!
+//! Only the key policy is read, so the answer is the key policy's own: grants, and SCPs or RCPs
+//! that might also deny the call, are outside the evidence. Where the answer hangs on something
+//! the evidence does not hold (an unknown condition key, an operator not evaluated here), the
+//! verdict is `Unknown` and says which statement and which key or element caused it.
+//!
+//! Sources (AWS documentation):
+//! - IAM UG, "Policy evaluation logic" and "The difference between explicit and implicit denies":
+//!   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_AccessPolicyLanguage_Interplay.html>
+//! - IAM UG, JSON element references (Effect, Principal, NotPrincipal, Action, NotAction, Resource,
+//!   Condition, condition operators, multivalued keys), cited where each rule is applied.
+//! - KMS DG, "Creating a key policy": <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html>
+//! - CloudTrail UG, "Configure AWS KMS key policies for CloudTrail":
+//!   <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html>
+
+use serde_json::{Map, Value};
+
+/// The request CloudTrail makes to KMS when it encrypts a log file of `trail_arn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudTrailRequest<'a> {
+    /// The trail's ARN, `arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    pub trail_arn: &'a str,
+    /// The trail's owner; for an organisation trail, the management account.
+    pub source_account: &'a str,
+    /// The key's ARN, `arn:aws:kms:REGION:ACCOUNT:key/ID`.
+    pub key_arn: &'a str,
+}
+
+/// What the key policy says about CloudTrail's `kms:GenerateDataKey` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyVerdict {
+    /// An Allow statement admits the request and no Deny applies. `by` names the statement (Sid, or "statement N" 1-based).
+    Allowed { by: String },
+    /// A Deny statement applies (explicit deny wins). `by` names it.
+    Denied { by: String },
+    /// No statement allows it (implicit deny). `why` says so in one sentence.
+    NotAllowed { why: String },
+    /// The answer depends on something auditpack cannot know from the evidence: `why` names the statement and the condition key/operator (or element) it cannot evaluate. Never PASS in that case.
+    Unknown { why: String },
+    /// The document is not a valid policy (not an object, Statement missing or malformed, Effect not Allow/Deny...). `why` says what.
+    Malformed { why: String },
+}
+
+/// The service principal CloudTrail uses. CloudTrail UG, key policy page: the encrypt statement
+/// names `"Service": "cloudtrail.amazonaws.com"`.
+const SERVICE_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+
+/// The action evaluated, lower-cased because action names compare case-insensitively.
+/// KMS DG "How AWS CloudTrail uses AWS KMS" (now CloudTrail UG how-kms-works-with-cloudtrail.html):
+/// both the configuration check and every log file delivery send a `GenerateDataKey` request.
+const ACTION: &str = "kms:generatedatakey";
+
+/// Decides whether `policy` lets `cloudtrail.amazonaws.com` call `kms:GenerateDataKey` on `request.key_arn` for `request.trail_arn`.
+pub fn cloudtrail_may_generate_data_keys(
+    policy: &Value,
+    request: &CloudTrailRequest,
+) -> PolicyVerdict {
+    match evaluate(policy, request) {
+        Ok(outcomes) => decide(&outcomes),
+        Err(why) => PolicyVerdict::Malformed { why },
+    }
+}
+
+/// Three-valued answer to "does this part of a statement match the request?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Truth {
+    Yes,
+    No,
+    /// It depends on something the evidence does not hold; the text says what.
+    Maybe(String),
+}
+
+impl Truth {
+    fn from_bool(value: bool) -> Truth {
+        if value {
+            Truth::Yes
+        } else {
+            Truth::No
+        }
+    }
+
+    /// Negation; what is unknown stays unknown.
+    fn not(self) -> Truth {
+        match self {
+            Truth::Yes => Truth::No,
+            Truth::No => Truth::Yes,
+            maybe => maybe,
+        }
+    }
+}
+
+/// Logical AND: one `No` decides; otherwise the first `Maybe` keeps the answer open.
+fn all(parts: impl IntoIterator<Item = Truth>) -> Truth {
+    let mut open = None;
+    for part in parts {
+        match part {
+            Truth::No => return Truth::No,
+            Truth::Maybe(why) => {
+                open.get_or_insert(why);
+            }
+            Truth::Yes => {}
+        }
+    }
+    open.map_or(Truth::Yes, Truth::Maybe)
+}
+
+/// Logical OR: one `Yes` decides; otherwise the first `Maybe` keeps the answer open.
+fn any(parts: impl IntoIterator<Item = Truth>) -> Truth {
+    let mut open = None;
+    for part in parts {
+        match part {
+            Truth::Yes => return Truth::Yes,
+            Truth::Maybe(why) => {
+                open.get_or_insert(why);
+            }
+            Truth::No => {}
+        }
+    }
+    open.map_or(Truth::No, Truth::Maybe)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+/// One statement's answer.
+#[derive(Debug)]
+struct Outcome {
+    sid: Option<String>,
+    index: usize,
+    effect: Effect,
+    applies: Truth,
+    /// Why a statement is ignored although it is well formed (a missing Action or Resource).
+    note: Option<String>,
+}
+
+impl Outcome {
+    /// The name the verdict's `by` carries: the Sid, or "statement N".
+    fn by(&self) -> String {
+        self.sid
+            .clone()
+            .unwrap_or_else(|| format!("statement {}", self.index))
+    }
+
+    /// The name used inside sentences.
+    fn label(&self) -> String {
+        label(self.sid.as_deref(), self.index)
+    }
+}
+
+/// Names a statement inside a sentence: `statement "Sid"`, or `statement N`.
+fn label(sid: Option<&str>, index: usize) -> String {
+    match sid {
+        Some(sid) => format!("statement \"{sid}\""),
+        None => format!("statement {index}"),
+    }
+}
+
+fn evaluate(policy: &Value, request: &CloudTrailRequest) -> Result<Vec<Outcome>, String> {
+    statements(policy)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, statement)| evaluate_statement(i + 1, statement, request))
+        .collect()
+}
+
+/// `Statement` is one object or a list of them. KMS DG "Creating a key policy": "A key policy
+/// document must have at least one statement."
+fn statements(policy: &Value) -> Result<Vec<&Value>, String> {
+    let document = policy
+        .as_object()
+        .ok_or("the policy document is not a JSON object")?;
+    match document.get("Statement") {
+        None => Err("the policy has no Statement element".into()),
+        Some(Value::Array(list)) if list.is_empty() => {
+            Err("the policy's Statement list is empty".into())
+        }
+        Some(Value::Array(list)) => Ok(list.iter().collect()),
+        Some(single @ Value::Object(_)) => Ok(vec![single]),
+        Some(_) => Err("the policy's Statement is neither an object nor a list".into()),
+    }
+}
+
+/// Rules the verdict from every statement: an applying Deny wins; with no Allow that applies or
+/// might apply the request is implicitly denied whatever the Denies say; otherwise a Deny that
+/// might apply leaves the answer open, and then an applying Allow admits the request.
+fn decide(outcomes: &[Outcome]) -> PolicyVerdict {
+    let of = |effect| outcomes.iter().filter(move |o| o.effect == effect);
+    if let Some(deny) = of(Effect::Deny).find(|o| o.applies == Truth::Yes) {
+        return PolicyVerdict::Denied { by: deny.by() };
+    }
+    let allow = of(Effect::Allow).find(|o| o.applies == Truth::Yes);
+    let open_allow = first_open(of(Effect::Allow));
+    let open_deny = first_open(of(Effect::Deny));
+    match (allow, open_allow, open_deny) {
+        (None, None, _) => PolicyVerdict::NotAllowed {
+            why: not_allowed_reason(outcomes),
+        },
+        (_, _, Some((deny, why))) => PolicyVerdict::Unknown {
+            why: format!("{} (Deny) might apply: {why}", deny.label()),
+        },
+        (Some(allow), _, None) => PolicyVerdict::Allowed { by: allow.by() },
+        (None, Some((allow, why)), None) => PolicyVerdict::Unknown {
+            why: format!("{} (Allow) might apply: {why}", allow.label()),
+        },
+    }
+}
+
+fn first_open<'a>(
+    mut outcomes: impl Iterator<Item = &'a Outcome>,
+) -> Option<(&'a Outcome, &'a str)> {
+    outcomes.find_map(|o| match &o.applies {
+        Truth::Maybe(why) => Some((o, why.as_str())),
+        _ => None,
+    })
+}
+
+fn not_allowed_reason(outcomes: &[Outcome]) -> String {
+    let mut why = format!(
+        "no statement allows {SERVICE_PRINCIPAL} to call kms:GenerateDataKey on this key for this trail"
+    );
+    for note in outcomes.iter().filter_map(|o| o.note.as_ref()) {
+        why.push_str("; ");
+        why.push_str(note);
+    }
+    why
+}
+
+fn evaluate_statement(
+    index: usize,
+    statement: &Value,
+    request: &CloudTrailRequest,
+) -> Result<Outcome, String> {
+    let at = |why: String| format!("statement {index}: {why}");
+    let body = statement
+        .as_object()
+        .ok_or_else(|| at("is not a JSON object".into()))?;
+    let sid = sid(body);
+    let effect = effect(body).map_err(at)?;
+    let principal = principal_part(body).map_err(at)?;
+    let action = action_part(body).map_err(at)?;
+    let resource = resource_part(body, request.key_arn).map_err(at)?;
+    let condition = condition_part(body, request).map_err(at)?;
+    let (applies, note) = match (action, resource) {
+        (Some(action), Some(resource)) => (all([principal, action, resource, condition]), None),
+        (None, _) => (
+            Truth::No,
+            Some(no_effect_note(sid.as_deref(), index, "Action")),
+        ),
+        (_, None) => (
+            Truth::No,
+            Some(no_effect_note(sid.as_deref(), index, "Resource")),
+        ),
+    };
+    Ok(Outcome {
+        sid,
+        index,
+        effect,
+        applies,
+        note,
+    })
+}
+
+/// The statement's Sid, when it has a non-empty one.
+fn sid(body: &Map<String, Value>) -> Option<String> {
+    let sid = body.get("Sid").and_then(Value::as_str)?;
+    (!sid.is_empty()).then(|| sid.to_owned())
+}
+
+/// KMS API reference, PutKeyPolicy `Policy`: "If either of the required Resource or Action
+/// elements are missing from a key policy statement, the policy statement has no effect."
+/// KMS accepts such a policy, so it is ineffective rather than malformed.
+fn no_effect_note(sid: Option<&str>, index: usize, missing: &str) -> String {
+    format!(
+        "{} has no {missing} (or Not{missing}) element, so it has no effect",
+        label(sid, index)
+    )
+}
+
+/// IAM UG, "IAM JSON policy elements: Effect": valid values are `Allow` and `Deny`, and "The
+/// `Effect` value is case sensitive."
+fn effect(body: &Map<String, Value>) -> Result<Effect, String> {
+    match body.get("Effect") {
+        Some(Value::String(s)) if s == "Allow" => Ok(Effect::Allow),
+        Some(Value::String(s)) if s == "Deny" => Ok(Effect::Deny),
+        Some(other) => Err(format!(
+            "Effect is {other}; it must be \"Allow\" or \"Deny\" (case-sensitive)"
+        )),
+        None => Err("has no Effect element".into()),
+    }
+}
+
+/// Reads an element that is one string or a list of strings.
+fn strings(value: &Value) -> Option<Vec<&str>> {
+    match value {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+/// Reads the one of `element` / `Not{element}` that is present. Both at once is malformed; neither
+/// is `None`, left to the caller to judge.
+fn either<'a>(
+    body: &'a Map<String, Value>,
+    element: &str,
+) -> Result<Option<(&'a Value, bool)>, String> {
+    let negated = format!("Not{element}");
+    match (body.get(element), body.get(&negated)) {
+        (Some(_), Some(_)) => Err(format!("has both {element} and {negated}")),
+        (Some(value), None) => Ok(Some((value, false))),
+        (None, Some(value)) => Ok(Some((value, true))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Principal or NotPrincipal. KMS API reference, PutKeyPolicy: "Each statement in the key policy
+/// must contain one or more principals", so a statement without one is malformed.
+/// IAM UG, NotPrincipal: the statement applies to every principal *except* those named.
+fn principal_part(body: &Map<String, Value>) -> Result<Truth, String> {
+    let (value, negated) =
+        either(body, "Principal")?.ok_or("has neither Principal nor NotPrincipal")?;
+    let named = principal_names_cloudtrail(value)?;
+    Ok(if negated { named.not() } else { named })
+}
+
+/// Whether a Principal value names CloudTrail's service principal.
+/// IAM UG, "AWS JSON policy elements: Principal": `"*"` and `{"AWS": "*"}` specify all principals;
+/// a service principal is named under `Service`, alone or in a list. An account, role or user
+/// (under `AWS`), a federated or canonical-user principal, is not a service principal.
+fn principal_names_cloudtrail(value: &Value) -> Result<Truth, String> {
+    let map = match value {
+        Value::String(s) if s == "*" => return Ok(Truth::Yes),
+        Value::Object(map) if !map.is_empty() => map,
+        _ => {
+            return Err(format!(
+                "Principal {value} is neither \"*\" nor an object naming principals"
+            ))
+        }
+    };
+    let mut parts = Vec::new();
+    for (kind, ids) in map {
+        let ids = strings(ids)
+            .ok_or_else(|| format!("Principal {kind} is not a string or list of strings"))?;
+        parts.push(match kind.as_str() {
+            "AWS" => Truth::from_bool(ids.contains(&"*")),
+            "Service" => any(ids.into_iter().map(service_is_cloudtrail)),
+            "Federated" | "CanonicalUser" => Truth::No,
+            other => {
+                return Err(format!(
+                    "Principal has an unknown principal type \"{other}\""
+                ))
+            }
+        });
+    }
+    Ok(any(parts))
+}
+
+/// The docs give no case rule for service principal names and forbid wildcards in principals
+/// ("You cannot use a wildcard to match part of a principal name or ARN"), so only the exact
+/// name is a match; a name equal but for letter case, or one with a wildcard, stays open.
+fn service_is_cloudtrail(id: &str) -> Truth {
+    if id == SERVICE_PRINCIPAL {
+        Truth::Yes
+    } else if id.eq_ignore_ascii_case(SERVICE_PRINCIPAL) {
+        Truth::Maybe(format!(
+            "its Principal names service \"{id}\", which differs from {SERVICE_PRINCIPAL} only in letter case; AWS does not document whether service principal names compare case-insensitively"
+        ))
+    } else if id.contains(['*', '?']) {
+        Truth::Maybe(format!(
+            "its Principal names service \"{id}\"; AWS documents no wildcard matching for principals"
+        ))
+    } else {
+        Truth::No
+    }
+}
+
+/// Action or NotAction; `None` when both are missing. IAM UG, "Action": "The prefix and the action
+/// name are case insensitive"; `*` may stand for any run of characters. `?` is taken as any one
+/// character, as everywhere else IAM documents wildcards.
+fn action_part(body: &Map<String, Value>) -> Result<Option<Truth>, String> {
+    let Some((value, negated)) = either(body, "Action")? else {
+        return Ok(None);
+    };
+    let actions = strings(value).ok_or("Action is not a string or list of strings")?;
+    let listed = actions
+        .iter()
+        .any(|pattern| wildcard_match(&pattern.to_lowercase(), ACTION));
+    let listed = Truth::from_bool(listed);
+    Ok(Some(if negated { listed.not() } else { listed }))
+}
+
+/// Resource or NotResource; `None` when both are missing. KMS DG "Creating a key policy": "In a
+/// key policy, the value of the Resource element is "*", which means 'this KMS key'."
+fn resource_part(body: &Map<String, Value>, key_arn: &str) -> Result<Option<Truth>, String> {
+    let Some((value, negated)) = either(body, "Resource")? else {
+        return Ok(None);
+    };
+    let patterns = strings(value).ok_or("Resource is not a string or list of strings")?;
+    let listed = any(patterns.into_iter().map(|p| resource_names_key(p, key_arn)));
+    Ok(Some(if negated { listed.not() } else { listed }))
+}
+
+/// IAM UG, "Resource": wildcards `*` and `?` match within the colon-separated ARN segments.
+/// ARNs match case-sensitively (as the ARN condition operators document); a pattern that matches
+/// only when letter case is ignored, or holds a policy variable, stays open.
+fn resource_names_key(pattern: &str, key_arn: &str) -> Truth {
+    if pattern == "*" {
+        return Truth::Yes;
+    }
+    if pattern.contains("${") {
+        return Truth::Maybe(format!(
+            "its Resource \"{pattern}\" holds a policy variable"
+        ));
+    }
+    match arn_match(pattern, key_arn) {
+        Truth::No if arn_match(&pattern.to_lowercase(), &key_arn.to_lowercase()) == Truth::Yes => {
+            Truth::Maybe(format!(
+                "its Resource \"{pattern}\" matches the key ARN only if letter case is ignored"
+            ))
+        }
+        other => other,
+    }
+}
+
+/// IAM UG, condition operators, ARN: "Each of the six colon-delimited components of the ARN is
+/// checked separately and each can include multi-character match wildcards (*) or
+/// single-character match wildcards (?)." The docs do not say how a pattern that is not a
+/// six-part ARN is matched, so that stays open.
+fn arn_match(pattern: &str, arn: &str) -> Truth {
+    let pattern_parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    let arn_parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if pattern_parts.len() != 6 || arn_parts.len() != 6 {
+        return Truth::Maybe(format!("\"{pattern}\" is not a six-part ARN"));
+    }
+    let each = pattern_parts.iter().zip(&arn_parts);
+    Truth::from_bool(each.into_iter().all(|(p, a)| wildcard_match(p, a)))
+}
+
+/// `*` matches any run of characters (also none), `?` exactly one; every other character only itself.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    // Where the last `*` was, and the text position it currently stands for: on a mismatch
+    // the star swallows one more character and matching resumes after it.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            star = Some((star_p, star_t + 1));
+            p = star_p + 1;
+            t = star_t + 1;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// The Condition block. IAM UG, "Conditions with multiple context keys or values": several
+/// operators are ANDed, several keys under one operator are ANDed, several values of one key are
+/// ORed (NORed for a negated operator).
+fn condition_part(body: &Map<String, Value>, request: &CloudTrailRequest) -> Result<Truth, String> {
+    let Some(block) = body.get("Condition") else {
+        return Ok(Truth::Yes);
+    };
+    let block = block.as_object().ok_or("Condition is not an object")?;
+    let mut parts = Vec::new();
+    for (operator, keys) in block {
+        let keys = keys
+            .as_object()
+            .ok_or_else(|| format!("Condition operator {operator} does not map keys to values"))?;
+        for (key, values) in keys {
+            let values = condition_values(values)
+                .ok_or_else(|| format!("Condition {operator} {key} has a value that is not a string, number, boolean or list of them"))?;
+            parts.push(evaluate_condition(operator, key, &values, request));
+        }
+    }
+    Ok(all(parts))
+}
+
+/// Condition values are strings, or booleans and numbers written without quotes, or lists of them.
+fn condition_values(value: &Value) -> Option<Vec<String>> {
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match value {
+        Value::Array(items) => items.iter().map(scalar).collect(),
+        single => scalar(single).map(|s| vec![s]),
+    }
+}
+
+/// The comparison an operator makes, before negation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    StringEquals,
+    StringEqualsIgnoreCase,
+    StringLike,
+    Arn,
+    Bool,
+    Null,
+}
+
+/// `ForAnyValue:` / `ForAllValues:` set qualifiers for multivalued keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetQualifier {
+    AnyValue,
+    AllValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Operator {
+    comparison: Comparison,
+    negated: bool,
+    if_exists: bool,
+    set: Option<SetQualifier>,
+}
+
+/// Parses an operator name. Names are matched exactly as the IAM UG spells them; the docs give no
+/// case rule for operator names, so a differently cased name is not evaluated.
+fn parse_operator(name: &str) -> Option<Operator> {
+    let (set, rest) = if let Some(rest) = name.strip_prefix("ForAnyValue:") {
+        (Some(SetQualifier::AnyValue), rest)
+    } else if let Some(rest) = name.strip_prefix("ForAllValues:") {
+        (Some(SetQualifier::AllValues), rest)
+    } else {
+        (None, name)
+    };
+    let (base, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(base) => (base, true),
+        None => (rest, false),
+    };
+    let (comparison, negated) = base_operator(base)?;
+    // IAM UG, "...IfExists condition operators": IfExists may end any operator "except the
+    // Null condition"; a set qualifier on Null has no documented meaning either.
+    if comparison == Comparison::Null && (if_exists || set.is_some()) {
+        return None;
+    }
+    Some(Operator {
+        comparison,
+        negated,
+        if_exists,
+        set,
+    })
+}
+
+/// IAM UG, "IAM JSON policy elements: Condition operators". `ArnEquals`/`ArnLike` (and their
+/// negations) "behave identically".
+fn base_operator(name: &str) -> Option<(Comparison, bool)> {
+    Some(match name {
+        "StringEquals" => (Comparison::StringEquals, false),
+        "StringNotEquals" => (Comparison::StringEquals, true),
+        "StringEqualsIgnoreCase" => (Comparison::StringEqualsIgnoreCase, false),
+        "StringNotEqualsIgnoreCase" => (Comparison::StringEqualsIgnoreCase, true),
+        "StringLike" => (Comparison::StringLike, false),
+        "StringNotLike" => (Comparison::StringLike, true),
+        "ArnEquals" | "ArnLike" => (Comparison::Arn, false),
+        "ArnNotEquals" | "ArnNotLike" => (Comparison::Arn, true),
+        "Bool" => (Comparison::Bool, false),
+        "Null" => (Comparison::Null, false),
+        _ => return None,
+    })
+}
+
+/// What auditpack knows about one condition key in CloudTrail's request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Known {
+    /// Present, with exactly these values.
+    Values(Vec<String>),
+    /// A multivalued key known to hold at least these values; the docs do not say the list is complete.
+    Includes(Vec<String>),
+    /// Present, but its value is not known.
+    PresentUnknown,
+    /// Documented as absent for a request made by a service principal.
+    Absent,
+}
+
+/// The request context auditpack knows, for a key lower-cased (IAM UG, Condition: "Condition key
+/// names are not case-sensitive"; KMS DG, kms:EncryptionContext: the whole key, context key
+/// included, "is not case sensitive"). `None`: not known, so a condition on it is open.
+fn request_context(key: &str, request: &CloudTrailRequest) -> Option<Known> {
+    let key = key.to_lowercase();
+    let one = |value: &str| Known::Values(vec![value.to_owned()]);
+    Some(match key.as_str() {
+        // CloudTrail UG, key policy page: "The value of aws:SourceArn is always the trail ARN".
+        "aws:sourcearn" => one(request.trail_arn),
+        // Same page: "The value of aws:SourceAccount is the account ID of the trail owner, or for
+        // organization trails, the management account ID."
+        "aws:sourceaccount" => one(request.source_account),
+        // KMS DG "How AWS CloudTrail uses AWS KMS": the GenerateDataKey encryption context holds
+        // `aws:cloudtrail:arn` (the trail ARN) and `aws:s3:arn` (the bucket path, or the log file's
+        // object ARN). The page lists these two; it does not say no other pair is ever added.
+        "kms:encryptioncontext:aws:cloudtrail:arn" => one(request.trail_arn),
+        "kms:encryptioncontext:aws:s3:arn" => Known::PresentUnknown,
+        "kms:encryptioncontextkeys" => {
+            Known::Includes(vec!["aws:cloudtrail:arn".into(), "aws:s3:arn".into()])
+        }
+        // IAM UG, global condition keys: aws:PrincipalServiceName "contains the name of the
+        // service principal ... the AWS CloudTrail service principal name is cloudtrail.amazonaws.com";
+        // aws:PrincipalIsAWSService "is set to true when a service uses a service principal".
+        "aws:principalservicename" => one(SERVICE_PRINCIPAL),
+        "aws:principalisawsservice" => one("true"),
+        _ => return principal_context(&key),
+    })
+}
+
+/// Keys about the calling principal, from their "Availability" lines in the IAM UG global keys page.
+fn principal_context(key: &str) -> Option<Known> {
+    Some(match key {
+        // "included in the request context only if the principal is a member of an organization";
+        // the aws:PrincipalOrgID note adds that such a condition shuts out "AWS CloudTrail sending
+        // log data". A service principal is no member of an organization.
+        "aws:principalorgid" | "aws:principalorgpaths" => Known::Absent,
+        // Included for IAM users, and for roles, with attached tags; a service principal is neither.
+        tag if tag.starts_with("aws:principaltag/") => Known::Absent,
+        // "always included in the request context for IAM users"; roles, root and anonymous
+        // requests do not carry it, and a service principal is not an IAM user.
+        "aws:username" => Known::Absent,
+        // Documented as present in every request (or every signed request, or whenever a service
+        // principal calls), with no value given for a service principal.
+        "aws:principalaccount"
+        | "aws:userid"
+        | "aws:principaltype"
+        | "aws:securetransport"
+        | "aws:principalservicenameslist" => Known::PresentUnknown,
+        _ => return None,
+    })
+}
+
+/// Evaluates one key of one operator against the request context.
+fn evaluate_condition(
+    operator: &str,
+    key: &str,
+    values: &[String],
+    request: &CloudTrailRequest,
+) -> Truth {
+    let Some(op) = parse_operator(operator) else {
+        return Truth::Maybe(format!(
+            "its condition uses operator {operator} (on {key}), which auditpack does not evaluate"
+        ));
+    };
+    let Some(known) = request_context(key, request) else {
+        return Truth::Maybe(format!(
+            "its condition {operator} on {key} needs that key's value in CloudTrail's request, which the evidence does not hold"
+        ));
+    };
+    let open = |what: &str| {
+        Truth::Maybe(format!(
+            "its condition {operator} on {key} cannot be decided: {what}"
+        ))
+    };
+    if op.comparison == Comparison::Null {
+        return null_check(values, &known, open);
+    }
+    match known {
+        Known::Absent => absent_key(op),
+        Known::PresentUnknown => open("the key is present but its value is not known"),
+        Known::Values(context) => known_values(op, values, &context, open),
+        Known::Includes(context) => partial_values(op, values, &context, open),
+    }
+}
+
+/// IAM UG, condition operators: "If the key that you specify in a policy condition is not present
+/// in the request context, the values do not match and the condition is false. If the policy
+/// condition requires that the key is not matched, such as StringNotLike or ArnNotLike, and the
+/// right key is not present, the condition is true." `...IfExists`: "If the key is not present,
+/// evaluate the condition element as true." Multivalued keys: `ForAllValues` "also returns true if
+/// there are no keys in the request"; `ForAnyValue` "For no matching key ... returns false".
+fn absent_key(op: Operator) -> Truth {
+    Truth::from_bool(match (op.if_exists, op.set) {
+        (true, _) => true,
+        (false, Some(SetQualifier::AllValues)) => true,
+        (false, Some(SetQualifier::AnyValue)) => false,
+        (false, None) => op.negated,
+    })
+}
+
+/// IAM UG, "Condition operator to check existence of condition keys": `true` means the key is
+/// absent, `false` that it is present.
+fn null_check(values: &[String], known: &Known, open: impl Fn(&str) -> Truth) -> Truth {
+    let present = *known != Known::Absent;
+    any(values.iter().map(|value| match parse_bool(value) {
+        Some(wants_absent) => Truth::from_bool(wants_absent != present),
+        None => open("a Null value must be true or false"),
+    }))
+}
+
+/// Keys whose values are all known.
+fn known_values(
+    op: Operator,
+    values: &[String],
+    context: &[String],
+    open: impl Fn(&str) -> Truth,
+) -> Truth {
+    let each = context.iter().map(|c| one_value(op, values, c));
+    match op.set {
+        Some(SetQualifier::AnyValue) => any(each),
+        Some(SetQualifier::AllValues) => all(each),
+        None if context.len() == 1 => one_value(op, values, &context[0]),
+        // IAM UG: "To compare your condition against a request context with multiple key values,
+        // you must use the ForAllValues or ForAnyValue set operators."
+        None => open("a multivalued key is compared without ForAnyValue or ForAllValues"),
+    }
+}
+
+/// Multivalued keys known only in part: one matching known value settles `ForAnyValue`, one
+/// failing known value settles `ForAllValues`; anything else depends on the values not known.
+fn partial_values(
+    op: Operator,
+    values: &[String],
+    context: &[String],
+    open: impl Fn(&str) -> Truth,
+) -> Truth {
+    let each = context.iter().map(|c| one_value(op, values, c));
+    let unknown_rest = || open("the request may hold values other than the documented ones");
+    match op.set {
+        Some(SetQualifier::AnyValue) => match any(each) {
+            Truth::No => unknown_rest(),
+            decided => decided,
+        },
+        Some(SetQualifier::AllValues) => match all(each) {
+            Truth::Yes => unknown_rest(),
+            decided => decided,
+        },
+        None => open("a multivalued key is compared without ForAnyValue or ForAllValues"),
+    }
+}
+
+/// One request value against the policy's values: ORed, or NORed for a negated operator.
+fn one_value(op: Operator, values: &[String], context: &str) -> Truth {
+    let matched = any(values.iter().map(|v| compare(op.comparison, v, context)));
+    if op.negated {
+        matched.not()
+    } else {
+        matched
+    }
+}
+
+/// Compares one policy value with one request value, by the operator's rule (IAM UG, condition
+/// operators): StringEquals exact and case-sensitive; IgnoreCase ignores case; StringLike
+/// case-sensitive with `*` and `?`; ARN per segment; Bool boolean matching.
+fn compare(comparison: Comparison, policy: &str, context: &str) -> Truth {
+    // IAM UG, "Policy variables": string and ARN operators substitute `${...}` from the request
+    // context, which auditpack does not model.
+    if policy.contains("${") && comparison != Comparison::Bool {
+        return Truth::Maybe(format!("the value \"{policy}\" holds a policy variable"));
+    }
+    match comparison {
+        Comparison::StringEquals => Truth::from_bool(policy == context),
+        Comparison::StringEqualsIgnoreCase => {
+            Truth::from_bool(policy.to_lowercase() == context.to_lowercase())
+        }
+        Comparison::StringLike => Truth::from_bool(wildcard_match(policy, context)),
+        Comparison::Arn => arn_match(policy, context),
+        Comparison::Bool => match (parse_bool(policy), parse_bool(context)) {
+            (Some(p), Some(c)) => Truth::from_bool(p == c),
+            _ => Truth::Maybe(format!("the Bool value \"{policy}\" is not true or false")),
+        },
+        // Null never reaches a per-value comparison; it is decided on presence alone.
+        Comparison::Null => Truth::Maybe("Null compares presence, not values".into()),
+    }
+}
+
+/// The docs write booleans as `"true"`/`"false"`; other casings are read the same way.
+fn parse_bool(value: &str) -> Option<bool> {
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/management";
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn request() -> CloudTrailRequest<'static> {
+        CloudTrailRequest {
+            trail_arn: TRAIL,
+            source_account: "111122223333",
+            key_arn: KEY,
+        }
+    }
+
+    fn verdict(policy: Value) -> PolicyVerdict {
+        cloudtrail_may_generate_data_keys(&policy, &request())
+    }
+
+    fn policy(statements: Value) -> Value {
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    /// A statement granting CloudTrail `action` on every key, with `condition` (or none).
+    fn cloudtrail_statement(effect: &str, action: Value, condition: Value) -> Value {
+        let mut statement = json!({
+            "Effect": effect,
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": action,
+            "Resource": "*"
+        });
+        if !condition.is_null() {
+            statement["Condition"] = condition;
+        }
+        statement
+    }
+
+    fn allow_with(condition: Value) -> Value {
+        policy(json!([cloudtrail_statement(
+            "Allow",
+            json!("kms:GenerateDataKey*"),
+            condition
+        )]))
+    }
+
+    fn assert_unknown_naming(verdict: PolicyVerdict, words: &[&str]) {
+        match verdict {
+            PolicyVerdict::Unknown { why } => {
+                for word in words {
+                    assert!(why.contains(word), "{why:?} does not name {word}");
+                }
+            }
+            other => panic!("expected Unknown, got {other:?}"),
+        }
+    }
+
+    fn assert_not_allowed(verdict: PolicyVerdict) {
+        assert!(
+            matches!(verdict, PolicyVerdict::NotAllowed { .. }),
+            "{verdict:?}"
+        );
+    }
+
+    fn assert_malformed(verdict: PolicyVerdict) {
+        assert!(
+            matches!(verdict, PolicyVerdict::Malformed { .. }),
+            "{verdict:?}"
+        );
+    }
+
+    /// The CloudTrail UG's console default key policy for trails, with its encrypt statement as
+    /// the UG's "Granting encrypt permissions" section writes it (aws:SourceArn added).
+    fn documented_default_policy(account: &str) -> Value {
+        let key =
+            format!("arn:aws:kms:us-east-1:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+        json!({
+            "Version": "2012-10-17",
+            "Id": "Key policy created by CloudTrail",
+            "Statement": [
+                {
+                    "Sid": "Enable user permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [format!("arn:aws:iam::{account}:root"), format!("arn:aws:iam::{account}:user/username")]},
+                    "Action": "kms:*",
+                    "Resource": "*"
+                },
+                {
+                    "Sid": "Allow CloudTrail to encrypt logs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudtrail.amazonaws.com"]},
+                    "Action": "kms:GenerateDataKey*",
+                    "Resource": key,
+                    "Condition": {
+                        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": [format!("arn:aws:cloudtrail:*:{account}:trail/*")]},
+                        "StringEquals": {"aws:SourceArn": TRAIL}
+                    }
+                },
+                {
+                    "Sid": "Allow CloudTrail to describe key",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudtrail.amazonaws.com"]},
+                    "Action": "kms:DescribeKey",
+                    "Resource": key
+                },
+                {
+                    "Sid": "Allow principals in the account to decrypt log files",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                    "Resource": key,
+                    "Condition": {
+                        "StringEquals": {"kms:CallerAccount": account},
+                        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:aws:cloudtrail:*:{account}:trail/*")}
+                    }
+                },
+                {
+                    "Sid": "Allow alias creation during setup",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": "kms:CreateAlias",
+                    "Resource": key,
+                    "Condition": {"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com", "kms:CallerAccount": account}}
+                }
+            ]
+        })
+    }
+
+    #[test]
+    fn documented_default_cloudtrail_key_policy_allows_cloudtrail() {
+        assert_eq!(
+            verdict(documented_default_policy("111122223333")),
+            PolicyVerdict::Allowed {
+                by: "Allow CloudTrail to encrypt logs".into()
+            }
+        );
+    }
+
+    #[test]
+    fn default_policy_for_another_account_does_not_allow_this_trail() {
+        let mut other = documented_default_policy("444455556666");
+        // Its Resource names the other account's key; widen it to "*" so that the encryption
+        // context condition alone decides.
+        other["Statement"][1]["Resource"] = json!("*");
+        assert_not_allowed(verdict(other));
+    }
+
+    #[test]
+    fn source_arn_naming_another_trail_does_not_allow() {
+        let condition = json!({"ArnEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/other"}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn source_account_condition_is_evaluated() {
+        let ours = json!({"StringEquals": {"aws:SourceAccount": "111122223333"}});
+        assert!(matches!(
+            verdict(allow_with(ours)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let theirs = json!({"StringEquals": {"aws:SourceAccount": "444455556666"}});
+        assert_not_allowed(verdict(allow_with(theirs)));
+    }
+
+    #[test]
+    fn explicit_deny_for_cloudtrail_wins_over_allow() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:*"), Value::Null),
+            {"Sid": "NoCloudTrail", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*"}
+        ]));
+        assert_eq!(
+            verdict(doc),
+            PolicyVerdict::Denied {
+                by: "NoCloudTrail".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deny_with_not_principal_account_denies_the_service() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:GenerateDataKey*"), Value::Null),
+            {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}
+        ]));
+        assert_eq!(
+            verdict(doc),
+            PolicyVerdict::Denied {
+                by: "statement 2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deny_with_not_principal_naming_cloudtrail_does_not_deny_it() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:GenerateDataKey*"), Value::Null),
+            {"Effect": "Deny", "NotPrincipal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+        ]));
+        assert_eq!(
+            verdict(doc),
+            PolicyVerdict::Allowed {
+                by: "statement 1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn action_wildcards_and_case_are_matched_like_iam() {
+        for action in [
+            "kms:*",
+            "kms:Generate*",
+            "KMS:generateDataKey*",
+            "KMS:generatedatakey",
+            "*",
+            "kms:GenerateDataKe?",
+        ] {
+            let doc = policy(json!([cloudtrail_statement(
+                "Allow",
+                json!(action),
+                Value::Null
+            )]));
+            assert!(
+                matches!(verdict(doc), PolicyVerdict::Allowed { .. }),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_action_decrypt_allow_covers_generate_data_key() {
+        let mut statement = cloudtrail_statement("Allow", Value::Null, Value::Null);
+        let body = statement.as_object_mut().unwrap();
+        body.remove("Action");
+        body.insert("NotAction".into(), json!("kms:Decrypt"));
+        assert!(matches!(
+            verdict(policy(json!([statement]))),
+            PolicyVerdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn not_action_listing_generate_data_key_does_not_allow() {
+        let mut statement = cloudtrail_statement("Allow", Value::Null, Value::Null);
+        let body = statement.as_object_mut().unwrap();
+        body.remove("Action");
+        body.insert("NotAction".into(), json!(["kms:GenerateDataKey*"]));
+        assert_not_allowed(verdict(policy(json!([statement]))));
+    }
+
+    #[test]
+    fn grant_of_decrypt_only_does_not_allow() {
+        let doc = policy(json!([cloudtrail_statement(
+            "Allow",
+            json!(["kms:Decrypt", "kms:DescribeKey"]),
+            Value::Null
+        )]));
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn generate_data_key_without_plaintext_alone_does_not_allow() {
+        let doc = policy(json!([cloudtrail_statement(
+            "Allow",
+            json!("kms:GenerateDataKeyWithoutPlaintext"),
+            Value::Null
+        )]));
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn grant_to_account_root_only_does_not_admit_the_service_principal() {
+        let doc = policy(json!({
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "kms:*",
+            "Resource": "*"
+        }));
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn everyone_principals_admit_the_service() {
+        for principal in [
+            json!("*"),
+            json!({"AWS": "*"}),
+            json!({"AWS": ["arn:aws:iam::111122223333:root", "*"]}),
+        ] {
+            let doc = policy(
+                json!([{"Effect": "Allow", "Principal": principal, "Action": "kms:GenerateDataKey", "Resource": "*"}]),
+            );
+            assert!(matches!(verdict(doc), PolicyVerdict::Allowed { .. }));
+        }
+    }
+
+    #[test]
+    fn everyone_restricted_by_principal_org_id_does_not_admit_cloudtrail() {
+        let doc = policy(json!([{
+            "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+        }]));
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn deny_outside_org_with_string_not_equals_denies_cloudtrail() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:*"), Value::Null),
+            {"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+        ]));
+        assert_eq!(
+            verdict(doc),
+            PolicyVerdict::Denied {
+                by: "DenyOutsideOrg".into()
+            }
+        );
+    }
+
+    #[test]
+    fn deny_outside_org_exempting_services_does_not_deny_cloudtrail() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:*"), Value::Null),
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}, "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}}
+        ]));
+        assert!(matches!(verdict(doc), PolicyVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn allow_conditioned_on_source_ip_is_unknown_naming_the_key() {
+        let condition = json!({"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}});
+        assert_unknown_naming(
+            verdict(allow_with(condition)),
+            &["IpAddress", "aws:SourceIp"],
+        );
+        let condition = json!({"StringEquals": {"aws:SourceIp": "192.0.2.1"}});
+        assert_unknown_naming(
+            verdict(allow_with(condition)),
+            &["aws:SourceIp", "statement 1"],
+        );
+    }
+
+    #[test]
+    fn deny_with_unknown_key_plus_allow_is_unknown() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:GenerateDataKey*"), Value::Null),
+            {"Sid": "OnlyViaVpce", "Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}
+        ]));
+        assert_unknown_naming(verdict(doc), &["OnlyViaVpce", "Deny", "aws:SourceVpce"]);
+    }
+
+    #[test]
+    fn deny_that_might_apply_without_any_allow_is_not_allowed() {
+        let doc = policy(json!([
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}
+        ]));
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn definite_deny_wins_over_a_deny_that_might_apply() {
+        let doc = policy(json!([
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "Hard", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}
+        ]));
+        assert_eq!(verdict(doc), PolicyVerdict::Denied { by: "Hard".into() });
+    }
+
+    #[test]
+    fn unknown_key_in_a_statement_that_cannot_apply_is_skipped() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:GenerateDataKey*"), Value::Null),
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:ScheduleKeyDeletion", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}
+        ]));
+        assert!(matches!(verdict(doc), PolicyVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn string_equals_if_exists_on_absent_key_holds() {
+        let condition = json!({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn null_true_on_principal_org_id_holds_for_the_service() {
+        let condition = json!({"Null": {"aws:PrincipalOrgID": "true"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition = json!({"Null": {"aws:PrincipalOrgID": false}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn null_false_on_encryption_context_holds() {
+        let condition = json!({"Null": {"kms:EncryptionContext:aws:cloudtrail:arn": "false"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn negated_operator_on_absent_key_holds() {
+        let condition = json!({"StringNotEquals": {"aws:PrincipalTag/team": "blue"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition = json!({"StringEquals": {"aws:username": "alice"}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn condition_key_names_ignore_case_but_values_do_not() {
+        let condition = json!({"StringEquals": {"AWS:SOURCEARN": TRAIL}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition = json!({"StringEquals": {"aws:SourceArn": TRAIL.to_uppercase()}});
+        assert_not_allowed(verdict(allow_with(condition)));
+        let condition = json!({"StringEqualsIgnoreCase": {"aws:SourceArn": TRAIL.to_uppercase()}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition =
+            json!({"StringNotEqualsIgnoreCase": {"aws:SourceArn": TRAIL.to_uppercase()}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn values_of_one_key_are_ored_and_negated_values_nored() {
+        let condition = json!({"StringEquals": {"aws:SourceArn": ["arn:aws:cloudtrail:us-east-1:111122223333:trail/x", TRAIL]}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition = json!({"StringNotLike": {"aws:SourceArn": ["arn:aws:cloudtrail:*:444455556666:trail/*", "arn:aws:cloudtrail:*:111122223333:trail/*"]}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn keys_and_operators_are_anded() {
+        let condition = json!({
+            "StringEquals": {"aws:SourceArn": TRAIL, "aws:SourceAccount": "444455556666"},
+            "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111122223333:trail/*"}
+        });
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn arn_operators_match_segment_by_segment() {
+        let condition =
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:111122223333:trail/*"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        // A `*` in the region segment must not swallow the account segment.
+        let condition =
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:trail/management"}});
+        assert_unknown_naming(verdict(allow_with(condition)), &["six-part"]);
+        let condition =
+            json!({"ArnLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:1111222233??:trail/*"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition =
+            json!({"ArnNotEquals": {"aws:SourceArn": "arn:aws:cloudtrail:*:111122223333:trail/*"}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn principal_service_name_and_is_aws_service_are_known() {
+        let condition = json!({"StringEquals": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}, "Bool": {"aws:PrincipalIsAWSService": true}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition = json!({"Bool": {"aws:PrincipalIsAWSService": "false"}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn encryption_context_keys_known_members_settle_for_any_value() {
+        let condition = json!({"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "aws:cloudtrail:arn"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition =
+            json!({"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "AppName"}});
+        assert_unknown_naming(
+            verdict(allow_with(condition)),
+            &["kms:EncryptionContextKeys"],
+        );
+    }
+
+    #[test]
+    fn encryption_context_keys_for_all_values_is_settled_only_by_a_failing_member() {
+        let condition = json!({"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["aws:cloudtrail:arn"]}});
+        assert_not_allowed(verdict(allow_with(condition)));
+        let condition = json!({"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["aws:cloudtrail:arn", "aws:s3:arn"]}});
+        assert_unknown_naming(
+            verdict(allow_with(condition)),
+            &["ForAllValues:StringEquals", "kms:EncryptionContextKeys"],
+        );
+        let condition =
+            json!({"StringEquals": {"kms:EncryptionContextKeys": "aws:cloudtrail:arn"}});
+        assert_unknown_naming(
+            verdict(allow_with(condition)),
+            &["kms:EncryptionContextKeys"],
+        );
+    }
+
+    #[test]
+    fn set_qualifiers_on_absent_keys_follow_the_docs() {
+        let condition =
+            json!({"ForAllValues:StringEquals": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}});
+        assert!(matches!(
+            verdict(allow_with(condition)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        let condition =
+            json!({"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}});
+        assert_not_allowed(verdict(allow_with(condition)));
+    }
+
+    #[test]
+    fn unsupported_or_miscased_operator_is_unknown_naming_it() {
+        let condition = json!({"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}});
+        assert_unknown_naming(verdict(allow_with(condition)), &["DateGreaterThan"]);
+        let condition = json!({"stringequals": {"aws:SourceArn": TRAIL}});
+        assert_unknown_naming(verdict(allow_with(condition)), &["stringequals"]);
+        let condition = json!({"NullIfExists": {"aws:SourceArn": "false"}});
+        assert_unknown_naming(verdict(allow_with(condition)), &["NullIfExists"]);
+    }
+
+    #[test]
+    fn keys_not_known_for_cloudtrail_are_unknown() {
+        for key in [
+            "kms:CallerAccount",
+            "kms:ViaService",
+            "aws:PrincipalArn",
+            "kms:EncryptionContext:aws:s3:arn",
+            "aws:SecureTransport",
+        ] {
+            let condition = json!({"StringEquals": {key: "x"}});
+            assert_unknown_naming(verdict(allow_with(condition)), &[key]);
+        }
+    }
+
+    #[test]
+    fn policy_variable_in_a_value_is_unknown() {
+        let condition = json!({"StringLike": {"aws:SourceArn": "arn:aws:cloudtrail:*:${aws:PrincipalAccount}:trail/*"}});
+        assert_unknown_naming(verdict(allow_with(condition)), &["policy variable"]);
+    }
+
+    #[test]
+    fn resource_must_name_this_key() {
+        let with_resource = |resource: Value| {
+            let mut statement =
+                cloudtrail_statement("Allow", json!("kms:GenerateDataKey*"), Value::Null);
+            statement["Resource"] = resource;
+            verdict(policy(json!([statement])))
+        };
+        assert!(matches!(
+            with_resource(json!(KEY)),
+            PolicyVerdict::Allowed { .. }
+        ));
+        assert!(matches!(
+            with_resource(json!("arn:aws:kms:*:111122223333:key/*")),
+            PolicyVerdict::Allowed { .. }
+        ));
+        assert_not_allowed(with_resource(json!(
+            "arn:aws:kms:us-east-1:111122223333:key/other"
+        )));
+        assert_not_allowed(with_resource(json!("arn:aws:s3:::myBucketName")));
+        assert_unknown_naming(with_resource(json!(KEY.to_uppercase())), &["letter case"]);
+    }
+
+    #[test]
+    fn not_resource_excluding_this_key_does_not_allow() {
+        let mut statement = cloudtrail_statement("Allow", json!("kms:*"), Value::Null);
+        let body = statement.as_object_mut().unwrap();
+        body.remove("Resource");
+        body.insert("NotResource".into(), json!(KEY));
+        assert_not_allowed(verdict(policy(json!([statement.clone()]))));
+        statement["NotResource"] = json!("arn:aws:kms:us-east-1:111122223333:key/other");
+        assert!(matches!(
+            verdict(policy(json!([statement]))),
+            PolicyVerdict::Allowed { .. }
+        ));
+    }
+
+    #[test]
+    fn statement_without_resource_has_no_effect_and_says_so() {
+        let mut statement = cloudtrail_statement("Allow", json!("kms:*"), Value::Null);
+        statement.as_object_mut().unwrap().remove("Resource");
+        match verdict(policy(json!([statement]))) {
+            PolicyVerdict::NotAllowed { why } => assert!(why.contains("no Resource"), "{why}"),
+            other => panic!("expected NotAllowed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn deny_without_action_has_no_effect() {
+        let doc = policy(json!([
+            cloudtrail_statement("Allow", json!("kms:*"), Value::Null),
+            {"Effect": "Deny", "Principal": "*", "Resource": "*"}
+        ]));
+        assert!(matches!(verdict(doc), PolicyVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn service_principal_spelled_in_other_case_is_unknown() {
+        let doc = policy(
+            json!([{"Effect": "Allow", "Principal": {"Service": "CloudTrail.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}]),
+        );
+        assert_unknown_naming(verdict(doc), &["CloudTrail.amazonaws.com", "letter case"]);
+    }
+
+    #[test]
+    fn other_services_and_federated_principals_do_not_match() {
+        let doc = policy(
+            json!([{"Effect": "Allow", "Principal": {"Service": ["logs.amazonaws.com"], "Federated": "cognito-identity.amazonaws.com"}, "Action": "kms:*", "Resource": "*"}]),
+        );
+        assert_not_allowed(verdict(doc));
+    }
+
+    #[test]
+    fn allowed_names_statement_by_position_without_sid() {
+        let doc = policy(json!([
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+            cloudtrail_statement("Allow", json!("kms:GenerateDataKey"), Value::Null)
+        ]));
+        assert_eq!(
+            verdict(doc),
+            PolicyVerdict::Allowed {
+                by: "statement 2".into()
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_documents_are_reported_not_panicked_on() {
+        let statement = |patch: Value| {
+            let mut s = cloudtrail_statement("Allow", json!("kms:*"), Value::Null);
+            for (k, v) in patch.as_object().unwrap() {
+                if v.is_null() {
+                    s.as_object_mut().unwrap().remove(k);
+                } else {
+                    s[k] = v.clone();
+                }
+            }
+            policy(json!([s]))
+        };
+        let cases = [
+            json!("not a policy"),
+            json!([]),
+            json!({}),
+            json!({"Statement": "x"}),
+            json!({"Statement": []}),
+            json!({"Statement": [1]}),
+            statement(json!({"Effect": "allow"})),
+            statement(json!({"Effect": null})),
+            statement(json!({"Principal": null})),
+            statement(json!({"Principal": "cloudtrail.amazonaws.com"})),
+            statement(json!({"Principal": {}})),
+            statement(json!({"Principal": {"Services": "cloudtrail.amazonaws.com"}})),
+            statement(json!({"Principal": {"Service": 7}})),
+            statement(json!({"NotPrincipal": "*"})),
+            statement(json!({"Action": {"kms": "*"}})),
+            statement(json!({"NotAction": "kms:Decrypt"})),
+            statement(json!({"Resource": 5})),
+            statement(json!({"Condition": "x"})),
+            statement(json!({"Condition": {"StringEquals": "aws:SourceArn"}})),
+            statement(json!({"Condition": {"StringEquals": {"aws:SourceArn": {"nested": 1}}}})),
+        ];
+        for case in cases {
+            assert_malformed(verdict(case));
+        }
+    }
+
+    #[test]
+    fn single_statement_object_is_accepted() {
+        let doc = policy(cloudtrail_statement(
+            "Allow",
+            json!("kms:GenerateDataKey*"),
+            Value::Null,
+        ));
+        assert!(matches!(verdict(doc), PolicyVerdict::Allowed { .. }));
+    }
+
+    #[test]
+    fn wildcard_match_handles_stars_and_question_marks() {
+        assert!(wildcard_match("a*b?d", "axxxbcd"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("**a", "ba"));
+        assert!(!wildcard_match("a?", "a"));
+        assert!(!wildcard_match("abc", "abcd"));
+        assert!(wildcard_match("a*b*c", "aXbYbZc"));
+    }
+}

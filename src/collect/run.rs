@@ -1,0 +1,316 @@
+//! The machinery every call goes through: per-region SDK clients with an account's credentials, the
+//! run's concurrency bounds (global and per region), recording, and classifying each outcome.
+
+use super::{recorder, Outcome, Progress, Recorder, UNPARSEABLE};
+use crate::aws::FALLBACK_REGION;
+use crate::evidence::{CallSpec, Gap, RecordSink};
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::region::Region;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// Per-region SDK clients, built once and shared (they share one connection pool).
+pub(super) struct Clients {
+    pub(super) sdk: SdkConfig,
+    pub(super) path_style: bool,
+    pub(super) cloudtrail: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
+    pub(super) kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+}
+
+fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, build: impl FnOnce() -> C) -> C {
+    let mut map = lock(map);
+    map.entry(region.to_string()).or_insert_with(build).clone()
+}
+
+impl Clients {
+    pub(super) fn new(sdk: SdkConfig, path_style: bool) -> Self {
+        Self {
+            sdk,
+            path_style,
+            cloudtrail: Default::default(),
+            kms: Default::default(),
+            s3: Default::default(),
+        }
+    }
+
+    pub(super) fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        cached(&self.cloudtrail, region, || {
+            let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_cloudtrail::Client::from_conf(conf)
+        })
+    }
+
+    pub(super) fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        cached(&self.kms, region, || {
+            let conf = aws_sdk_kms::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_kms::Client::from_conf(conf)
+        })
+    }
+
+    pub(super) fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        cached(&self.s3, region, || {
+            let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .force_path_style(self.path_style)
+                .build();
+            aws_sdk_s3::Client::from_conf(conf)
+        })
+    }
+
+    pub(super) fn home_region(&self) -> String {
+        self.sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| FALLBACK_REGION.to_string())
+    }
+}
+
+/// State shared by every account of one collection run: the concurrency bounds, the record sink and
+/// the gaps.
+pub(crate) struct Run {
+    /// The global bound on calls in flight (`--concurrency`).
+    pub(super) limit: Semaphore,
+    /// Per region (all services and accounts together), at most `lane_permits` calls in flight, so one
+    /// slow or throttled region cannot hold every global permit while the others wait.
+    pub(super) lanes: Mutex<HashMap<String, Arc<Semaphore>>>,
+    pub(super) lane_permits: usize,
+    pub(super) sink: RecordSink,
+    pub(super) next_call: AtomicU64,
+    pub(super) gaps: Mutex<Vec<Gap>>,
+    /// Gaps a policy block made whose evidence was had another way (see `PackHeader::blocked_by_policy`).
+    pub(super) blocked: Mutex<Vec<Gap>>,
+    pub(super) progress: Arc<dyn Progress>,
+    pub(super) path_style: bool,
+    /// From the caller's ARN (`arn:<partition>:sts::...`), for the ARNs of member roles.
+    pub(super) partition: std::sync::OnceLock<String>,
+}
+
+impl Run {
+    pub(super) fn lane(&self, region: &str) -> Arc<Semaphore> {
+        let mut lanes = lock(&self.lanes);
+        lanes
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.lane_permits)))
+            .clone()
+    }
+}
+
+/// Share of the global bound one region may hold: three quarters, so a single-region run keeps most
+/// of its concurrency while a slow region always leaves a quarter to the others.
+pub(super) fn lane_permits(concurrency: usize) -> usize {
+    (concurrency - concurrency.div_ceil(4)).max(1)
+}
+
+/// Collection in one account: its clients (with its credentials) over the shared run.
+pub(crate) struct Collector {
+    pub(super) run: Arc<Run>,
+    pub(super) clients: Clients,
+    pub(super) account: Option<String>,
+}
+
+impl Collector {
+    /// The AWS partition of this collection (from the caller's ARN once known; `aws` before).
+    pub(crate) fn partition(&self) -> String {
+        self.run
+            .partition
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "aws".to_string())
+    }
+
+    pub(super) fn new(run: Arc<Run>, sdk: SdkConfig, account: Option<String>) -> Self {
+        let path_style = run.path_style;
+        Self {
+            run,
+            clients: Clients::new(sdk, path_style),
+            account,
+        }
+    }
+
+    /// Runs one API call under the concurrency bounds, recording every attempt (answers that carry
+    /// credentials are stored redacted, see [`Recorder`]), and classifies the result.
+    pub(crate) async fn call<O, E, F, Fut>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_within(true, service, operation, region, resource, params, send)
+            .await
+    }
+
+    /// [`Collector::call`], outside the concurrency bounds when `bounded` is false: for a call that
+    /// other calls wait on while they hold their permits (renewing a member account's session), which
+    /// bounded could wait for them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn call_within<O, E, F, Fut>(
+        &self,
+        bounded: bool,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let run = &self.run;
+        run.progress.call_queued();
+        // (region lane, global bound), held until the call is answered.
+        let permits = if bounded {
+            let lane = run.lane(region).acquire_owned().await;
+            Some((lane, run.limit.acquire().await))
+        } else {
+            None
+        };
+        let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
+        let spec = Arc::new(CallSpec {
+            account: self.account.clone(),
+            service: service.to_string(),
+            operation: operation.to_string(),
+            region: region.to_string(),
+            resource: resource.to_string(),
+            params,
+        });
+        let recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
+        // Boxed, so that a call still waiting for its permits stays small: every account's listing
+        // of every region waits at once (thousands in an organisation), and an SDK call's state is
+        // kilobytes.
+        let result = Box::pin(send(recorder)).await;
+        drop(permits);
+        run.progress.call_done();
+        match result {
+            Ok(output) => Outcome::Ok(output),
+            Err(error) => self.classify_error(call, &spec, &error),
+        }
+    }
+
+    /// Once the evidence a policy block refused was had another way (the same question answered in
+    /// another region), the block is no longer a gap: it moves to the pack's `blocked_by_policy`.
+    pub(crate) fn supersede_blocked(&self, operation: &str, resource: &str) {
+        self.run.supersede(|g| {
+            g.account == self.account && g.operation == operation && g.resource == resource
+        });
+    }
+
+    /// A probe's refusal that is itself the finding (a bucket outside the scope answers 403): not a
+    /// gap, since the pack's `outside_scope` says what it means.
+    pub(crate) fn withdraw_gap(&self, operation: &str, resource: &str) {
+        self.run.withdraw(|g| {
+            g.account == self.account && g.operation == operation && g.resource == resource
+        });
+    }
+
+    pub(super) fn classify_error<O, E>(
+        &self,
+        call: u64,
+        spec: &CallSpec,
+        error: &SdkError<E, HttpResponse>,
+    ) -> Outcome<O>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = error.raw_response().map(|r| r.status().as_u16());
+        let code = match (error.code(), error) {
+            (Some(code), _) => code.to_string(),
+            (None, SdkError::ResponseError(_)) => UNPARSEABLE.to_string(),
+            (None, SdkError::ServiceError(_))
+                if status.is_some_and(|s| (200..300).contains(&s)) =>
+            {
+                UNPARSEABLE.to_string()
+            }
+            (None, SdkError::ServiceError(_)) => {
+                format!("HttpStatus{}", status.unwrap_or_default())
+            }
+            (None, SdkError::ConstructionFailure(_)) => "RequestNotSent".to_string(),
+            (None, _) => "NoResponse".to_string(),
+        };
+        if crate::evidence::is_absence(
+            &spec.service,
+            &spec.operation,
+            &spec.resource,
+            spec.account.as_deref(),
+            &code,
+        ) {
+            return Outcome::Absent;
+        }
+        let message = match error.message() {
+            Some(message) => message.to_string(),
+            None if code == UNPARSEABLE => format!(
+                "the SDK could not parse the response (it is kept in the pack): {}",
+                recorder::innermost_message(error)
+            ),
+            None => recorder::innermost_message(error),
+        };
+        tracing::info!(
+            operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
+            "evidence gap: {message}"
+        );
+        lock(&self.run.gaps).push(Gap {
+            account: spec.account.clone(),
+            service: spec.service.clone(),
+            operation: spec.operation.clone(),
+            region: spec.region.clone(),
+            resource: spec.resource.clone(),
+            error_code: code.clone(),
+            message,
+            call,
+        });
+        Outcome::Gap(code)
+    }
+}
+
+impl Run {
+    /// Drops the gaps `which` selects: what they would say is recorded another way.
+    pub(crate) fn withdraw(&self, which: impl Fn(&Gap) -> bool) {
+        lock(&self.gaps).retain(|g| !which(g));
+    }
+
+    /// Moves the policy-block gaps `which` selects from the gaps to the blocked list.
+    pub(crate) fn supersede(&self, which: impl Fn(&Gap) -> bool) {
+        let mut gaps = lock(&self.gaps);
+        let (moved, kept): (Vec<Gap>, Vec<Gap>) =
+            std::mem::take(&mut *gaps).into_iter().partition(|g| {
+                which(g) && crate::evidence::blocked_by_policy(&g.error_code, &g.message)
+            });
+        *gaps = kept;
+        lock(&self.blocked).extend(moved);
+    }
+
+    /// The gaps and the superseded blocks, each sorted, taken out of the run.
+    pub(crate) fn take_gaps(&self) -> (Vec<Gap>, Vec<Gap>) {
+        let mut gaps = std::mem::take(&mut *lock(&self.gaps));
+        let mut blocked = std::mem::take(&mut *lock(&self.blocked));
+        gaps.sort();
+        blocked.sort();
+        (gaps, blocked)
+    }
+}
+
+/// Locks a mutex; a panic elsewhere while it was held leaves the data usable here.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

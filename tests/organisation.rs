@@ -1,0 +1,466 @@
+//! Issues 13 and 14 on real response shapes: an organisation laid out as AWS recommends (Control
+//! Tower: organisation trail in the management account, its key in the Audit account, its bucket in
+//! Log Archive; a workload account with its own unencrypted trail and a region denied by SCP; a
+//! sandbox; an account outside the organisation with no trail), and the edge cases of keys, buckets,
+//! delivery, selectors and key policies, all served by `tests/fixtures/replay`.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const MANAGEMENT: &str = "311141592653";
+const AUDIT: &str = "422271828182";
+const LOG_ARCHIVE: &str = "533316180339";
+const WORKLOAD: &str = "644414213562";
+const SANDBOX: &str = "755517320508";
+const STANDALONE: &str = "866623606797";
+const ORG_TRAIL: &str =
+    "arn:aws:cloudtrail:us-east-1:311141592653:trail/aws-controltower-BaselineCloudTrail";
+const ORG_KEY: &str = "arn:aws:kms:us-east-1:422271828182:key/5f1c3a9e-7b2d-4e8f-9a61-0c4d2e8b7f13";
+const ORG_BUCKET: &str = "aws-controltower-logs-533316180339-us-east-1";
+
+fn collect_with(server: &LocalServer, key: &str, dir: &Path, args: &[&str]) -> (PathBuf, Output) {
+    let pack = dir.join("pack");
+    let output = run(auditpack_at(server, key)
+        .args(["collect", "--out", pack.to_str().unwrap()])
+        .args(args));
+    (pack, output)
+}
+
+fn assess(pack: &Path, extra: &[&str]) -> Output {
+    run(auditpack()
+        .args(["assess", "--pack", pack.to_str().unwrap()])
+        .args(extra))
+}
+
+/// The findings the pack gives, as findings.json.
+fn findings(pack: &Path) -> Value {
+    let dir = pack.parent().unwrap().join("report");
+    let output = run(auditpack().args([
+        "report",
+        "--pack",
+        pack.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--format",
+        "json,csv",
+    ]));
+    assert_eq!(output.status.code(), Some(0));
+    serde_json::from_slice(&std::fs::read(dir.join("findings.json")).unwrap()).unwrap()
+}
+
+/// A finding as (status, reason, cited record seqs).
+type Verdict = (String, String, Vec<u64>);
+
+/// (trail name or "account ID") -> check id -> its verdict.
+fn verdicts(findings: &Value) -> BTreeMap<String, BTreeMap<String, Verdict>> {
+    let mut out = BTreeMap::new();
+    let subjects = findings["trails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["trail_name"].as_str().unwrap().to_string(),
+                &t["findings"],
+            )
+        })
+        .chain(findings["accounts"].as_array().unwrap().iter().map(|a| {
+            (
+                format!("account {}", a["account_id"].as_str().unwrap()),
+                &a["findings"],
+            )
+        }));
+    for (subject, list) in subjects {
+        let checks = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let seqs = f["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["seq"].as_u64().unwrap())
+                    .collect();
+                (
+                    f["check_id"].as_str().unwrap().to_string(),
+                    (
+                        f["status"].as_str().unwrap().to_string(),
+                        f["reason"].as_str().unwrap().to_string(),
+                        seqs,
+                    ),
+                )
+            })
+            .collect();
+        out.insert(subject, checks);
+    }
+    out
+}
+
+/// The replay server's log of who asked what.
+fn replay_log(server: &LocalServer) -> Vec<Value> {
+    let address = server.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET /__replay/log HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+#[test]
+fn regression_issue_13_an_organisation_is_judged_from_the_owning_accounts() {
+    let replay = LocalServer::replay("scenario_control_tower.json");
+    let dir = tempdir();
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYMGMT000001",
+        dir.path(),
+        &["--org", "--role-name", "AuditpackReader"],
+    );
+    // Complete: no policy block and no cross-account refusal among the gaps.
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let header = header(&pack);
+    assert_eq!(header["gaps"], Value::Array(vec![]), "no gaps at all");
+    let blocked = header["blocked_by_policy"].as_array().unwrap();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!(blocked[0]["account"], WORKLOAD);
+    assert_eq!(blocked[0]["region"], "eu-west-3");
+
+    // Who was asked what: every key call by the Audit account, every call about the organisation
+    // trail's bucket by Log Archive; calls never allowed across accounts never attempted.
+    for entry in replay_log(&replay) {
+        let (account, service, op) = (
+            entry["account"].as_str().unwrap_or_default(),
+            entry["service"].as_str().unwrap_or_default(),
+            entry["operation"].as_str().unwrap_or_default(),
+        );
+        let resource = entry["resource"].as_str().unwrap_or_default();
+        if service == "kms" {
+            assert_eq!(account, AUDIT, "{op} on {resource} asked by {account}");
+        }
+        if service == "s3" && resource == ORG_BUCKET {
+            assert_eq!(
+                account, LOG_ARCHIVE,
+                "{op} on the bucket asked by {account}"
+            );
+        }
+        assert!(
+            entry["status"].as_u64() != Some(403)
+                || entry["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("explicit deny")),
+            "no refused cross-account call: {entry}"
+        );
+    }
+
+    let findings = findings(&pack);
+    let v = verdicts(&findings);
+    let org = &v["aws-controltower-BaselineCloudTrail"];
+    for check in [
+        "cloudtrail-kms-encryption",
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+        "cloudtrail-log-file-validation",
+        "cloudtrail-logging",
+        "cloudtrail-delivery",
+        "cloudtrail-management-events",
+    ] {
+        assert_eq!(org[check].0, "PASS", "{check}: {}", org[check].1);
+    }
+    assert_eq!(
+        org["s3-bucket-default-encryption-kms"].0, "NOT_APPLICABLE",
+        "the bucket's SSE-S3 default does not decide a trail that names a key"
+    );
+    // The organisation trail appears once, with the member accounts that list it.
+    let trails = findings["trails"].as_array().unwrap();
+    assert_eq!(
+        trails
+            .iter()
+            .filter(|t| t["trail_arn"] == ORG_TRAIL)
+            .count(),
+        1
+    );
+    let org_trail = trails.iter().find(|t| t["trail_arn"] == ORG_TRAIL).unwrap();
+    assert_eq!(org_trail["organization"], true);
+    assert_eq!(org_trail["covers"].as_array().unwrap().len(), 5);
+    // The owner accounts' records are the ones cited.
+    let entries = index_entries(&pack);
+    let account_of = |seq: u64| {
+        entries[seq as usize - 1]["account"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for check in [
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+    ] {
+        let cited: Vec<String> = org[check]
+            .2
+            .iter()
+            .filter(|seq| entries[**seq as usize - 1]["service"] == "kms")
+            .map(|seq| account_of(*seq))
+            .collect();
+        assert!(
+            !cited.is_empty() && cited.iter().all(|a| a == AUDIT),
+            "{check}: {cited:?}"
+        );
+    }
+    assert_eq!(
+        v["workload-app-trail"]["cloudtrail-kms-encryption"].0,
+        "FAIL"
+    );
+    for account in [MANAGEMENT, AUDIT, LOG_ARCHIVE, WORKLOAD, SANDBOX] {
+        let a = &v[&format!("account {account}")];
+        assert_eq!(
+            a["account-cloudtrail-kms-coverage"].0, "PASS",
+            "{account}: {}",
+            a["account-cloudtrail-kms-coverage"].1
+        );
+        assert_eq!(a["account-multi-region-trail"].0, "PASS", "{account}");
+    }
+    assert!(findings["summary"]["regions_blocked"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("blocked by policy in eu-west-3"));
+    // The workload trail fails the rule: exit 5; the blocked region is reported, not a gap.
+    let assessed = assess(&pack, &[]);
+    assert_eq!(assessed.status.code(), Some(5));
+    assert!(stdout(&assessed).contains("BLOCKED BY POLICY: eu-west-3 in account 644414213562"));
+}
+
+#[test]
+fn an_account_with_no_trail_fails_and_a_compliant_estate_exits_0() {
+    let replay = LocalServer::replay("scenario_control_tower.json");
+    // The standalone account is outside the organisation and has no trail at all.
+    let dir = tempdir();
+    let accounts = format!("{MANAGEMENT},{AUDIT},{LOG_ARCHIVE},{SANDBOX},{STANDALONE}");
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYMGMT000001",
+        dir.path(),
+        &["--accounts", &accounts, "--role-name", "AuditpackReader"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let v = verdicts(&findings(&pack));
+    let standalone = &v[&format!("account {STANDALONE}")];
+    assert_eq!(standalone["account-cloudtrail-kms-coverage"].0, "FAIL");
+    assert!(standalone["account-cloudtrail-kms-coverage"]
+        .1
+        .contains("has no trail"));
+    assert_eq!(standalone["account-multi-region-trail"].0, "FAIL");
+    assert_eq!(
+        assess(&pack, &[]).status.code(),
+        Some(5),
+        "an account without a trail is never exit 0"
+    );
+
+    // Without it (and without the workload's unencrypted trail) every trail names a usable customer
+    // managed key: exit 0, though the log bucket's default encryption is SSE-S3.
+    let dir = tempdir();
+    let accounts = format!("{MANAGEMENT},{AUDIT},{LOG_ARCHIVE},{SANDBOX}");
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYMGMT000001",
+        dir.path(),
+        &["--accounts", &accounts, "--role-name", "AuditpackReader"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let assessed = assess(&pack, &[]);
+    assert_eq!(assessed.status.code(), Some(0), "{}", stdout(&assessed));
+    assert_eq!(assess(&pack, &["--strict"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_member_account_alone_judges_the_rule_and_names_the_owners_it_needs() {
+    let replay = LocalServer::replay("scenario_control_tower.json");
+    let dir = tempdir();
+    let (pack, output) = collect_with(&replay, "AKIAREPLAYSANDBOX005", dir.path(), &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "resources outside the scope: incomplete"
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains(&format!("kms-key {ORG_KEY} belongs to account {AUDIT}")),
+        "{out}"
+    );
+    let v = verdicts(&findings(&pack));
+    let org = &v["aws-controltower-BaselineCloudTrail"];
+    assert_eq!(
+        org["cloudtrail-kms-encryption"].0, "PASS",
+        "KmsKeyId is visible to members"
+    );
+    let usable = &org["kms-key-usable"];
+    assert_eq!(usable.0, "UNKNOWN");
+    assert!(
+        usable.1.contains(AUDIT) && usable.1.contains("--accounts"),
+        "{}",
+        usable.1
+    );
+    assert_eq!(org["s3-bucket-default-encryption-kms"].0, "NOT_APPLICABLE");
+    // No call about the key was made from the member account, and about the bucket only the
+    // HeadBucket whose 403 says it belongs to another account.
+    for entry in replay_log(&replay) {
+        assert_ne!(entry["service"], "kms", "{entry}");
+        if entry["resource"] == ORG_BUCKET {
+            assert_eq!(entry["operation"], "HeadBucket", "{entry}");
+            assert_eq!(entry["status"], 403, "{entry}");
+        }
+    }
+    assert_eq!(assess(&pack, &[]).status.code(), Some(3));
+}
+
+#[test]
+fn regression_issue_14_verdicts_match_what_aws_documents() {
+    let replay = LocalServer::replay("scenario_edge_cases.json");
+    let dir = tempdir();
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAEDGEMANAGEMENT01",
+        dir.path(),
+        &["--regions", "us-east-1,eu-west-1"],
+    );
+    let out = stdout(&output);
+    assert!(matches!(output.status.code(), Some(0) | Some(3)), "{out}");
+    // A key its account says does not exist, and a deleted bucket, are evidence, not gaps.
+    let gaps = header(&pack)["gaps"].to_string();
+    for not_gap in [
+        "NotFoundException",
+        "NoSuchBucket",
+        "UnsupportedOperationException",
+    ] {
+        assert!(!gaps.contains(not_gap), "{not_gap} in gaps: {gaps}");
+    }
+    let v = verdicts(&findings(&pack));
+    let verdict = |trail: &str, check: &str| v[trail][check].clone();
+    let expect = |trail: &str, check: &str, status: &str, words: &str| {
+        let (got, reason, _) = verdict(trail, check);
+        assert_eq!(got, status, "{trail} {check}: {reason}");
+        assert!(
+            reason.contains(words),
+            "{trail} {check}: {reason:?} lacks {words:?}"
+        );
+    };
+    // Rotation decided from DescribeKey for keys KMS cannot rotate, saying what to do.
+    expect(
+        "trail-external-key",
+        "kms-key-rotation",
+        "NOT_APPLICABLE",
+        "rotate-key-on-demand",
+    );
+    expect(
+        "trail-cloudhsm-key",
+        "kms-key-rotation",
+        "NOT_APPLICABLE",
+        "CloudHSM",
+    );
+    expect(
+        "trail-xks-key",
+        "kms-key-rotation",
+        "NOT_APPLICABLE",
+        "external key store",
+    );
+    // Keys that cannot be used, or do not exist.
+    expect("trail-disabled-key", "kms-key-usable", "FAIL", "Disabled");
+    expect(
+        "trail-pending-deletion-key",
+        "kms-key-usable",
+        "FAIL",
+        "PendingDeletion",
+    );
+    expect(
+        "trail-deleted-key",
+        "kms-key-usable",
+        "FAIL",
+        "does not exist",
+    );
+    // Delivery: logging but not delivering.
+    expect(
+        "trail-delivery-errors",
+        "cloudtrail-delivery",
+        "FAIL",
+        "AccessDenied",
+    );
+    expect(
+        "trail-disabled-key",
+        "cloudtrail-delivery",
+        "FAIL",
+        "KMS.DisabledException",
+    );
+    expect(
+        "trail-deleted-bucket",
+        "s3-bucket-default-encryption-kms",
+        "FAIL",
+        "does not exist",
+    );
+    // Selectors.
+    expect(
+        "trail-data-events-only",
+        "cloudtrail-management-events",
+        "FAIL",
+        "",
+    );
+    expect(
+        "trail-write-only",
+        "cloudtrail-management-events",
+        "FAIL",
+        "",
+    );
+    // Key policies, evaluated as IAM does.
+    expect(
+        "trail-deny-cloudtrail-key",
+        "kms-key-policy-allows-cloudtrail",
+        "FAIL",
+        "explicitly denies",
+    );
+    expect(
+        "trail-notprincipal-key",
+        "kms-key-policy-allows-cloudtrail",
+        "FAIL",
+        "",
+    );
+    // Principal "*" limited by aws:PrincipalOrgID does not admit CloudTrail, but this key also has
+    // the statement CloudTrail's documentation recommends, scoped to the trail.
+    expect(
+        "trail-orgid-key",
+        "kms-key-policy-allows-cloudtrail",
+        "PASS",
+        "Allow CloudTrail to encrypt logs",
+    );
+    expect(
+        "trail-mixed-case-key",
+        "kms-key-policy-allows-cloudtrail",
+        "PASS",
+        "",
+    );
+    expect(
+        "trail-stopped",
+        "cloudtrail-logging",
+        "FAIL",
+        "IsLogging is false",
+    );
+    // Supporting failures do not fail the rule; --strict makes them.
+    let default = assess(&pack, &[]).status.code();
+    let strict = assess(&pack, &["--strict"]).status.code();
+    assert_eq!(strict, Some(5));
+    assert_eq!(
+        default,
+        Some(5),
+        "disabled, pending and deleted keys fail the rule itself"
+    );
+}

@@ -381,14 +381,14 @@ fn collect_then_report_escapes_html_and_neutralises_csv_formulas() {
     }
 }
 
-/// The organisation sample (scripts/record_org_sample.py): four accounts, one whose role was refused.
+/// The organisation sample (scripts/record_org_sample.py): seven accounts, one whose role was refused.
 #[test]
 fn the_organisation_sample_opens_with_a_row_per_account() {
     let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-org-2026-Q4");
     let header: Value =
         serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap();
     let accounts = header["accounts"].as_array().unwrap();
-    assert_eq!(accounts.len(), 4);
+    assert_eq!(accounts.len(), 7);
     let refused = accounts
         .iter()
         .find(|a| a["collected"] == false)
@@ -441,5 +441,5 @@ fn the_organisation_sample_opens_with_a_row_per_account() {
 
     let assessed = run(auditpack().args(["assess", "--pack", pack.to_str().unwrap()]));
     assert_eq!(assessed.status.code(), Some(5));
-    assert!(stdout(&assessed).contains(&format!("{refused_id} acme-002  NOT COLLECTED")));
+    assert!(stdout(&assessed).contains(&format!("{refused_id} acme-locked  NOT COLLECTED")));
 }

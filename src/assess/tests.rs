@@ -486,3 +486,66 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn an_account_whose_only_encrypted_trail_stops_logging_is_not_covered() {
+    let (_dir, pack) = variant(|e, body| {
+        if is(e, "GetTrailStatus", "-main") {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            v["IsLogging"] = Value::Bool(false);
+            Edit::Replace {
+                status: 200,
+                body: serde_json::to_vec(&v).unwrap(),
+                error_code: None,
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    let account = &a.accounts[0];
+    assert_eq!(account.rule, Status::Fail);
+    let coverage = &account.findings[0];
+    assert_eq!(&*coverage.check_id, "account-cloudtrail-kms-coverage");
+    assert!(
+        coverage.reason.contains("acme-audit-main is not logging"),
+        "{}",
+        coverage.reason
+    );
+    assert_eq!(
+        account.findings[1].status,
+        Status::Fail,
+        "no logging multi-region trail either"
+    );
+    assert_eq!(a.summary.outcome(false), Outcome::Failed);
+}
+
+#[test]
+fn a_listing_that_cannot_be_read_leaves_its_region_not_listed_never_empty() {
+    for body in [
+        &b"garbage"[..],
+        b"{\"trailList\": null}",
+        b"{\"trailList\": [{\"Name\": \"x\"}]}",
+    ] {
+        let (_dir, pack) = variant(|e, _| {
+            if e.operation == "DescribeTrails" && e.region == "us-west-2" {
+                Edit::Replace {
+                    status: 200,
+                    body: body.to_vec(),
+                    error_code: None,
+                }
+            } else {
+                Edit::Keep
+            }
+        });
+        let a = assess(&pack).unwrap();
+        let unlisted: Vec<&str> = a
+            .summary
+            .regions_not_listed
+            .iter()
+            .map(|u| u.region.as_str())
+            .collect();
+        assert_eq!(unlisted, ["us-west-2"], "{}", String::from_utf8_lossy(body));
+        assert_eq!(a.summary.outcome(false), Outcome::Failed);
+    }
+}

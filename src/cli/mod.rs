@@ -35,7 +35,7 @@ pub mod exit {
     pub const INCOMPLETE: u8 = 3;
     /// Nothing usable could be collected (no credentials, no regions); no pack was written.
     pub const NOTHING_COLLECTED: u8 = 4;
-    /// The assessment found failing checks.
+    /// `assess`: the rule fails for a trail or an account (with `--strict`, any check fails).
     pub const CHECKS_FAILED: u8 = 5;
     /// `verify` without a named key: the pack is intact, but who signed it was not checked.
     pub const SIGNER_NOT_CHECKED: u8 = 6;
@@ -53,7 +53,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (exit::USAGE, "usage error: a flag, value or input cannot be used; nothing was done"),
     (exit::INCOMPLETE, "the pack was written but has evidence gaps (listed in the summary and in pack.json); from assess: a check is UNKNOWN, an account was not collected or a region's trails could not be listed"),
     (exit::NOTHING_COLLECTED, "nothing usable could be collected (no credentials, no regions, organisation not listable); no pack was written"),
-    (exit::CHECKS_FAILED, "the assessment found failing checks"),
+    (exit::CHECKS_FAILED, "assess: the rule fails for a trail or an account (with --strict: any check fails)"),
     (exit::SIGNER_NOT_CHECKED, "verify: the pack is intact, but who signed it was not checked (name the signer with --public-key or --kms-key-id)"),
     (exit::STEP_FAILED, "a service or a write failed midway (AWS KMS or S3, the timestamp authority, the disk); what the command had started was rolled back, and the error says what to do"),
     (exit::INTERRUPTED, "interrupted (Ctrl-C); no pack was written"),
@@ -110,9 +110,10 @@ pub enum Command {
     ///
     /// Example: auditpack collect --out packs/2026-Q4 --regions us-east-1,eu-west-1
     Collect(CollectArgs),
-    /// Assess a pack offline and print each trail's verdict (exit 5 if any check fails).
+    /// Assess a pack offline and print each trail's and account's verdict (exit 5 if the rule fails).
     ///
-    /// Reads only the pack, never AWS: anyone holding the pack gets the same verdicts.
+    /// Reads only the pack, never AWS: anyone holding the pack gets the same verdicts. The rule's own
+    /// checks decide the exit code; --strict makes every check count.
     ///
     /// Example: auditpack assess --pack packs/2026-Q4
     Assess(AssessArgs),

@@ -490,6 +490,50 @@ mod tests {
     }
 
     #[test]
+    fn absence_is_told_from_gaps_by_who_answered() {
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/k";
+        assert!(is_absence(
+            "kms",
+            "DescribeKey",
+            key,
+            Some("111122223333"),
+            "NotFoundException"
+        ));
+        assert!(
+            !is_absence(
+                "kms",
+                "DescribeKey",
+                key,
+                Some("444455556666"),
+                "NotFoundException"
+            ),
+            "another account's NotFound may only mean it cannot see the key"
+        );
+        assert!(is_absence(
+            "s3",
+            "GetBucketLocation",
+            "b",
+            Some("444455556666"),
+            "NoSuchBucket"
+        ));
+        assert!(is_absence("s3", "HeadBucket", "b", None, "NotFound"));
+        assert!(!is_absence(
+            "s3",
+            "GetBucketEncryption",
+            "b",
+            None,
+            "AccessDenied"
+        ));
+        let scp = "User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: \
+                   cloudtrail:DescribeTrails with an explicit deny in a service control policy";
+        assert!(blocked_by_policy("AccessDeniedException", scp));
+        assert!(!blocked_by_policy(
+            "AccessDeniedException",
+            "User: x is not authorized to perform: cloudtrail:DescribeTrails"
+        ));
+    }
+
+    #[test]
     fn key_region_comes_from_the_arn_or_the_trail() {
         assert_eq!(
             key_region("arn:aws:kms:eu-west-1:111122223333:key/abc", "us-east-1"),

@@ -294,16 +294,55 @@ impl EndpointUrl {
     }
 }
 
-/// Checks `--concurrency`.
-pub fn parse_concurrency(value: usize) -> Result<usize, InvalidValue> {
-    if (1..=MAX_CONCURRENCY).contains(&value) {
-        Ok(value)
+/// Whether the current user may create files in `dir`.
+fn writable(dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::access(
+            dir,
+            rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+        )
+        .is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        !std::fs::metadata(dir).is_ok_and(|m| m.permissions().readonly())
+    }
+}
+
+/// Checks `--prefix` of the S3 archive: `/`-separated words of letters, digits, `.`, `_`, `-` and
+/// `!*'()`, with no empty, `.` or `..` part and no leading or trailing `/`: never a key that climbs
+/// out of the prefix or needs escaping.
+pub fn parse_archive_prefix(value: &str) -> Result<String, InvalidValue> {
+    let ok = !value.is_empty()
+        && value.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-!*'()".contains(&b))
+        });
+    if ok {
+        Ok(value.to_string())
     } else {
         Err(InvalidValue::new(
+            "--prefix",
+            value,
+            "/-separated words of letters, digits and . _ - ! * ' ( ), with no empty, . or .. part, e.g. cis/prod",
+        ))
+    }
+}
+
+/// Checks `--concurrency`.
+pub fn parse_concurrency(value: i64) -> Result<usize, InvalidValue> {
+    match usize::try_from(value) {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(InvalidValue::new(
             "--concurrency",
             value.to_string(),
             format!("a whole number from 1 to {MAX_CONCURRENCY}"),
-        ))
+        )),
     }
 }
 
@@ -311,6 +350,25 @@ pub fn parse_concurrency(value: usize) -> Result<usize, InvalidValue> {
 pub fn parse_new_output_dir(flag: &'static str, path: &Path) -> Result<PathBuf, InvalidValue> {
     if path.as_os_str().is_empty() {
         return Err(InvalidValue::new(flag, "", "a directory path"));
+    }
+    let invalid = |allowed: String| InvalidValue::new(flag, path.display().to_string(), allowed);
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(invalid(
+            "a real directory path, not a symbolic link (evidence is never written through a link)"
+                .into(),
+        ));
+    }
+    // The pack is built beside --out and moved into place: its parent must be writable now, not
+    // found out after a whole collection.
+    let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => parent.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    if parent.is_dir() && !writable(&parent) {
+        return Err(invalid(format!(
+            "a path in a directory you can write to; {} is not writable",
+            parent.display()
+        )));
     }
     match std::fs::read_dir(path) {
         Ok(mut entries) => {
@@ -348,6 +406,23 @@ pub fn parse_new_output_dir(flag: &'static str, path: &Path) -> Result<PathBuf, 
             path.display().to_string(),
             format!("a readable directory path ({e})"),
         )),
+    }
+}
+
+/// Checks a directory reports are written into: it may exist (reports in it are replaced) or not yet
+/// (it is created), but it is never a symbolic link or a file.
+pub fn parse_report_dir(flag: &'static str, path: &Path) -> Result<PathBuf, InvalidValue> {
+    let invalid = |allowed: &str| InvalidValue::new(flag, path.display().to_string(), allowed);
+    if path.as_os_str().is_empty() {
+        return Err(invalid("a directory path"));
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(invalid(
+            "a real directory path, not a symbolic link (reports are never written through a link)",
+        )),
+        Ok(meta) if !meta.is_dir() => Err(invalid("a directory path; this is an existing file")),
+        Ok(_) if !writable(path) => Err(invalid("a directory you can write to")),
+        _ => Ok(path.to_path_buf()),
     }
 }
 
@@ -446,18 +521,32 @@ pub fn parse_account_list(value: &str) -> Result<Vec<AccountTarget>, InvalidValu
         .collect())
 }
 
+/// Largest accounts file read: far beyond any organisation's account list.
+const MAX_ACCOUNTS_FILE: u64 = 16 << 20;
+
 /// Reads `--accounts-file`: CSV lines `account_id[,name]`; blank lines and `#` comments are skipped,
 /// and a first line whose first field names a column ("account_id", "Account ID") is a header.
+/// At most [`crate::evidence::MAX_ACCOUNTS`] accounts.
 pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValue> {
     const FLAG: &str = "--accounts-file";
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        InvalidValue::new(
-            FLAG,
-            shown.clone(),
-            format!("a readable UTF-8 file listing account ids ({e})"),
-        )
-    })?;
+    let text = crate::evidence::read_capped(path, MAX_ACCOUNTS_FILE)
+        .map_err(|e| {
+            let why = match e.kind() {
+                std::io::ErrorKind::InvalidData => format!("at most {MAX_ACCOUNTS_FILE} bytes"),
+                _ => e.to_string(),
+            };
+            InvalidValue::new(
+                FLAG,
+                shown.clone(),
+                format!("a readable regular file listing account ids ({why})"),
+            )
+        })
+        .and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| {
+                InvalidValue::new(FLAG, shown.clone(), "a UTF-8 text file listing account ids")
+            })
+        })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -465,6 +554,7 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValu
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut accounts: Vec<AccountTarget> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(|e| {
             InvalidValue::new(
@@ -474,6 +564,17 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValu
             )
         })?;
         let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 1);
+        if record
+            .iter()
+            .any(|field| field.contains('\n') || field.contains('\r'))
+        {
+            // A quote opened and never closed swallows the lines after it into one field.
+            return Err(InvalidValue::new(
+                FLAG,
+                format!("{shown} line {line}"),
+                "one account per line; a quote opened on this line is never closed",
+            ));
+        }
         let first = record.get(0).unwrap_or_default();
         if first.is_empty() {
             continue;
@@ -484,7 +585,7 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValu
         let id = AccountId::parse(FLAG, first).map_err(|e| {
             InvalidValue::new(FLAG, format!("{shown} line {line}: {first}"), e.allowed)
         })?;
-        if accounts.iter().any(|a| a.id == id) {
+        if !seen.insert(id.clone()) {
             return Err(InvalidValue::new(
                 FLAG,
                 format!("{shown} line {line}: {id}"),
@@ -492,6 +593,16 @@ pub fn read_accounts_file(path: &Path) -> Result<Vec<AccountTarget>, InvalidValu
             ));
         }
         let name = record.get(1).filter(|n| !n.is_empty()).map(str::to_owned);
+        if accounts.len() == crate::evidence::MAX_ACCOUNTS {
+            return Err(InvalidValue::new(
+                FLAG,
+                format!("{shown} line {line}"),
+                format!(
+                    "at most {} accounts in one pack; split the file and collect a pack for each part",
+                    crate::evidence::MAX_ACCOUNTS
+                ),
+            ));
+        }
         accounts.push(AccountTarget { id, name });
     }
     if accounts.is_empty() {
@@ -692,7 +803,8 @@ mod tests {
         assert!(EndpointUrl::parse("127.0.0.1:5000").is_err());
         assert!(EndpointUrl::parse("http://").is_err());
         assert!(parse_concurrency(0).is_err());
-        assert!(parse_concurrency(MAX_CONCURRENCY + 1).is_err());
+        assert!(parse_concurrency(MAX_CONCURRENCY as i64 + 1).is_err());
+        assert!(parse_concurrency(-1).is_err());
         assert_eq!(parse_concurrency(8).unwrap(), 8);
     }
 

@@ -253,3 +253,28 @@ fn run_does_the_quarter_in_one_command_and_names_the_failing_step() {
     );
     assert!(!second.exists(), "nothing was collected");
 }
+
+#[test]
+fn a_missing_archive_bucket_is_one_line_naming_it_not_a_debug_dump() {
+    let dir = tempdir();
+    let (seeded, pack, public) = signed_pack(dir.path());
+    let bucket = format!("{}-never-made", seeded.prefix);
+    let uploaded = upload(&seeded, &pack, &bucket, &[]);
+    let verified = run(auditpack_as(&seeded).args([
+        "verify",
+        "--s3",
+        &format!("s3://{bucket}/cis/{}/2026-Q4/p1", seeded.account),
+        "--public-key",
+        public.to_str().unwrap(),
+    ]));
+    for output in [uploaded, verified] {
+        assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+        let err = stderr(&output);
+        assert!(
+            err.contains(&bucket) && err.contains("NoSuchBucket"),
+            "{err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.len() < 400, "no debug dump of the response: {err}");
+    }
+}

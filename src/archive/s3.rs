@@ -9,7 +9,6 @@ use crate::evidence::Pack;
 use crate::sign::{self, Manifest, TrustAnchor, VerifyOptions, MANIFEST_FILE, SEAL_FILES};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ServerSideEncryption};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use base64::Engine;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -121,7 +120,7 @@ async fn client_for(aws: &AwsSettings, bucket: &str) -> Result<aws_sdk_s3::Clien
         .bucket(bucket)
         .send()
         .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())
+        .map_err(|e| crate::aws::error_text(&e))
         .map_err(aws_error(
             bucket,
             "s3:GetBucketLocation",
@@ -195,7 +194,7 @@ async fn remote_checksum(
             key,
             "s3:HeadObject",
             "check s3:GetObject permission on the archive",
-        )(DisplayErrorContext(&e).to_string())),
+        )(crate::aws::error_text(&e))),
     }
 }
 
@@ -259,7 +258,7 @@ async fn put_one(
             key,
             "s3:PutObject",
             "check s3:PutObject permission (and kms:GenerateDataKey for --sse-kms-key-id)",
-        )(DisplayErrorContext(&e).to_string())),
+        )(crate::aws::error_text(&e))),
     }
 }
 
@@ -277,7 +276,7 @@ async fn list_keys(
         .send()
         .try_collect()
         .await
-        .map_err(|e| DisplayErrorContext(&e).to_string())
+        .map_err(|e| crate::aws::error_text(&e))
         .map_err(aws_error(
             bucket,
             "s3:ListObjectsV2",
@@ -392,6 +391,52 @@ async fn check_remote(
     }
 }
 
+/// Largest archived object downloaded: the largest file a pack can hold (its index).
+const MAX_OBJECT: u64 = 1 << 30;
+
+/// Streams one object to a new file at `path` (never over an existing one), refusing it past
+/// [`MAX_OBJECT`] bytes: nothing of it is held in memory.
+async fn save_object(
+    object: aws_sdk_s3::operation::get_object::GetObjectOutput,
+    key: &str,
+    path: &Path,
+) -> Result<(), ArchiveError> {
+    use std::io::Write;
+    let too_large = || {
+        aws_error(key, "s3:GetObject", "this is not an auditpack archive")(format!(
+            "the object is larger than the {MAX_OBJECT} bytes any file of a pack can be"
+        ))
+    };
+    if object.content_length.is_some_and(|n| n as u64 > MAX_OBJECT) {
+        return Err(too_large());
+    }
+    let io = |op: &'static str| {
+        move |source| ArchiveError::Io {
+            path: path.to_path_buf(),
+            op,
+            source,
+        }
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io("create"))?;
+    let mut body = object.body;
+    let mut written: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            aws_error(key, "s3:GetObject", "retry; the download was interrupted")(e.to_string())
+        })?;
+        written += chunk.len() as u64;
+        if written > MAX_OBJECT {
+            return Err(too_large());
+        }
+        file.write_all(&chunk).map_err(io("write"))?;
+    }
+    file.sync_all().map_err(io("sync"))
+}
+
 /// Downloads an archived pack into `dest` (which must not exist) for offline verification. Object keys
 /// that are not plain relative paths under the prefix are refused.
 pub async fn download(
@@ -422,20 +467,12 @@ pub async fn download(
             .key(key)
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())
+            .map_err(|e| crate::aws::error_text(&e))
             .map_err(aws_error(
                 key,
                 "s3:GetObject",
                 "check s3:GetObject permission (and kms:Decrypt for SSE-KMS)",
             ))?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| {
-                aws_error(key, "s3:GetObject", "retry; the download was interrupted")(e.to_string())
-            })?
-            .into_bytes();
         let path = dest.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| ArchiveError::Io {
@@ -444,11 +481,7 @@ pub async fn download(
                 source,
             })?;
         }
-        std::fs::write(&path, &bytes).map_err(|source| ArchiveError::Io {
-            path: path.clone(),
-            op: "write",
-            source,
-        })?;
+        save_object(object, key, &path).await?;
     }
     Ok(keys.len())
 }

@@ -27,6 +27,11 @@ pub(super) struct Listings<'a> {
     pub blocked: Vec<UnlistedRegion>,
 }
 
+/// More trails than one DescribeTrails answer can name: CloudTrail allows five trails a region per
+/// account, each of its multi-region trails is listed in every region, and organisation trails add at
+/// most as many again; so a real answer names a few hundred at the very most.
+const MAX_TRAILS_LISTED: usize = 10_000;
+
 /// The account in an ARN (`arn:aws:cloudtrail:region:account:trail/name`).
 pub(super) fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -93,8 +98,18 @@ pub(super) fn read_listings<'a>(
             continue;
         };
         let list = match serde_json::from_slice::<Value>(&body) {
-            Ok(parsed) => match parsed.get("trailList") {
-                Some(Value::Array(list)) => list.clone(),
+            Ok(mut parsed) => match parsed.get_mut("trailList").map(Value::take) {
+                Some(Value::Array(list)) if list.len() > MAX_TRAILS_LISTED => {
+                    out.not_listed.push(region_of(format!(
+                        "the DescribeTrails answer (record #{}) lists {} trails, more than the \
+                         {MAX_TRAILS_LISTED} any region can hold (CloudTrail allows five trails a \
+                         region per account); the pack was not written by auditpack from AWS",
+                        entry.seq,
+                        list.len()
+                    )));
+                    continue;
+                }
+                Some(Value::Array(list)) => list,
                 _ => {
                     out.not_listed.push(region_of(format!(
                         "the DescribeTrails answer (record #{}) has no list of trails",

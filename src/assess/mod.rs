@@ -406,4 +406,6 @@ fn evidence_index(
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

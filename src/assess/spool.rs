@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// A spilled sequence could not be written or read back.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} the findings spilled to an unnamed temporary file in {dir} failed: {source}; check that the temporary directory (TMPDIR) has free space")]
+#[error("{op} the findings spilled to an unnamed temporary file in {dir} failed: {source}; check that the temporary directory (TMPDIR) exists, is writable and has free space")]
 pub struct SpoolError {
     /// The directory the unnamed file is in.
     dir: String,

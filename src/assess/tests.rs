@@ -15,7 +15,7 @@ fn sample() -> Pack {
 }
 
 /// What a variant does with one record: keep it as is, drop it, or keep it with edits.
-enum Edit {
+pub(super) enum Edit {
     Keep,
     Drop,
     Replace {
@@ -27,7 +27,14 @@ enum Edit {
 
 /// Writes a copy of the sample pack with `edit` applied to every record, re-chained as collect would.
 fn variant(edit: impl Fn(&IndexEntry, &[u8]) -> Edit) -> (tempfile::TempDir, Pack) {
-    let source = sample();
+    variant_of(&sample(), edit)
+}
+
+/// [`variant`] of any pack.
+pub(super) fn variant_of(
+    source: &Pack,
+    edit: impl Fn(&IndexEntry, &[u8]) -> Edit,
+) -> (tempfile::TempDir, Pack) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("pack");
     let writer = PackWriter::create(&out, &source.header.pack_id).unwrap();
@@ -526,6 +533,9 @@ fn a_listing_that_cannot_be_read_leaves_its_region_not_listed_never_empty() {
         &b"garbage"[..],
         b"{\"trailList\": null}",
         b"{\"trailList\": [{\"Name\": \"x\"}]}",
+        // A lone surrogate is not a character: serde_json refuses it.
+        b"{\"trailList\": [{\"TrailARN\": \"\\ud800\"}]}",
+        b"",
     ] {
         let (_dir, pack) = variant(|e, _| {
             if e.operation == "DescribeTrails" && e.region == "us-west-2" {
@@ -548,4 +558,34 @@ fn a_listing_that_cannot_be_read_leaves_its_region_not_listed_never_empty() {
         assert_eq!(unlisted, ["us-west-2"], "{}", String::from_utf8_lossy(body));
         assert_eq!(a.summary.outcome(false), Outcome::Failed);
     }
+}
+
+#[test]
+fn a_listing_of_more_trails_than_a_region_can_hold_is_not_listed() {
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| serde_json::json!({"TrailARN": format!("arn:aws:cloudtrail:us-west-2:111122223333:trail/t{i}"), "Name": format!("t{i}")}))
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "trailList": many })).unwrap();
+    let (_dir, pack) = variant(|e, _| {
+        if e.operation == "DescribeTrails" && e.region == "us-west-2" {
+            Edit::Replace {
+                status: 200,
+                body: body.clone(),
+                error_code: None,
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    let started = std::time::Instant::now();
+    let a = assess(&pack).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let unlisted = &a.summary.regions_not_listed;
+    assert_eq!(unlisted.len(), 1);
+    assert!(
+        unlisted[0].reason.contains("10001 trails, more than"),
+        "{}",
+        unlisted[0].reason
+    );
+    assert!(a.summary.trails < 10, "none of the listed trails is judged");
 }

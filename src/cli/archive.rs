@@ -26,14 +26,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", value_parser = config::parse_bucket_name)]
     pub bucket: Option<String>,
     /// Key prefix in the archive bucket.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = config::parse_archive_prefix)]
     pub prefix: Option<String>,
     /// Encrypt archived objects with this KMS key (SSE-KMS).
     #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub sse_kms_key_id: Option<String>,
     /// Object Lock retention (COMPLIANCE) in days for archived objects.
-    #[arg(long, value_name = "N")]
-    pub retain_days: Option<u32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub retain_days: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -45,18 +45,18 @@ pub struct UploadArgs {
     #[arg(long, value_name = "NAME", value_parser = config::parse_bucket_name)]
     pub bucket: String,
     /// Key prefix before <account-id>/<YYYY>-Q<n>/<pack-id>/.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = config::parse_archive_prefix)]
     pub prefix: Option<String>,
     /// Encrypt objects with this KMS key (SSE-KMS) instead of SSE-S3.
     #[arg(long, value_name = "ARN", value_parser = config::parse_kms_key_ref)]
     pub sse_kms_key_id: Option<String>,
     /// Keep every object under Object Lock retention in COMPLIANCE mode for N days (the bucket must
     /// have Object Lock enabled).
-    #[arg(long, value_name = "N")]
-    pub retain_days: Option<u32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub retain_days: Option<i64>,
     /// Most uploads in flight at once.
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_CONCURRENCY as i64)]
+    pub concurrency: i64,
 }
 
 /// Checks the archive flags of `upload` and `run`.
@@ -65,20 +65,26 @@ fn upload_settings(
     global: &GlobalArgs,
     pack: PathBuf,
 ) -> Result<crate::archive::UploadSettings, InvalidValue> {
-    if args.retain_days == Some(0) {
-        return Err(InvalidValue {
-            flag: "--retain-days",
-            value: "0".into(),
-            allowed: "a number of days from 1".into(),
-        });
-    }
+    let retain_days = args
+        .retain_days
+        .map(|days| {
+            u32::try_from(days)
+                .ok()
+                .filter(|&d| d >= 1)
+                .ok_or_else(|| InvalidValue {
+                    flag: "--retain-days",
+                    value: days.to_string(),
+                    allowed: "a whole number of days from 1".into(),
+                })
+        })
+        .transpose()?;
     Ok(crate::archive::UploadSettings {
         aws: global.aws_settings()?,
         pack,
         bucket: args.bucket.clone(),
         prefix: args.prefix.clone(),
         sse_kms_key_id: args.sse_kms_key_id.clone(),
-        retain_days: args.retain_days,
+        retain_days,
         concurrency: config::parse_concurrency(args.concurrency)?,
     })
 }
@@ -96,19 +102,19 @@ fn upload_with(settings: &crate::archive::UploadSettings) -> anyhow::Result<u8> 
     let rt = runtime()?;
     match rt.block_on(crate::archive::upload(settings)) {
         Ok(outcome) => {
-            println!(
+            say!(
                 "Archived {} ({} objects uploaded, {} already there); the remote copy matches the manifest",
                 outcome.uri, outcome.uploaded, outcome.skipped
             );
-            println!("{}", outcome.uri);
+            say!("{}", outcome.uri);
             Ok(exit::OK)
         }
         Err(e @ crate::archive::ArchiveError::NotVerified { .. }) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             Ok(exit::NOT_VERIFIED)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             Ok(exit::STEP_FAILED)
         }
     }
@@ -148,11 +154,11 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
     }
     let collected = run_collect(&args.collect, global)?;
     if collected != exit::OK && collected != exit::INCOMPLETE {
-        eprintln!("auditpack run: stopped at step 1 (collect), exit {collected}");
+        tell!("auditpack run: stopped at step 1 (collect), exit {collected}");
         return Ok(collected);
     }
     let stopped = |step: usize, name: &str, code: u8| {
-        eprintln!("auditpack run: stopped at step {step} ({name}), exit {code}");
+        tell!("auditpack run: stopped at step {step} ({name}), exit {code}");
         Ok(code)
     };
     // The reports are rendered into the pack by sign, which seals them; `report` first gives the
@@ -175,7 +181,7 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
             return stopped(4, "upload", uploaded);
         }
     }
-    println!(
+    say!(
         "auditpack run: collected, reported, signed{}",
         if upload.is_some() {
             " and archived"

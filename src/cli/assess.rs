@@ -58,7 +58,10 @@ impl ReportArgs {
                 formats.push(format);
             }
         }
-        let out = self.out.clone().unwrap_or_else(|| pack.join("reports"));
+        let out = match &self.out {
+            Some(out) => crate::config::parse_report_dir("--out", out)?,
+            None => pack.join("reports"),
+        };
         if crate::sign::is_signed(&pack) && inside(&out, &pack) {
             return Err(InvalidValue {
                 flag: "--out",
@@ -101,21 +104,40 @@ fn inside(path: &Path, dir: &Path) -> bool {
 
 /// Opens and assesses a pack; damage is reported as "not verified" (exit 1), naming the file.
 fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
-    let pack = Pack::open(pack_dir).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::NOT_VERIFIED
-    })?;
-    assess::assess(&pack).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::NOT_VERIFIED
-    })
+    let failed = |e: assess::AssessError| {
+        tell!("error: {e}");
+        assess_failure_code(&e)
+    };
+    let pack = Pack::open(pack_dir).map_err(|e| failed(e.into()))?;
+    assess::assess(&pack).map_err(failed)
+}
+
+/// A pack that is damaged or not a pack did not verify (1); a disk or temporary-file failure on this
+/// machine says nothing about the pack, and is a failed step (7).
+pub(crate) fn assess_failure_code(e: &assess::AssessError) -> u8 {
+    use crate::evidence::EvidenceError;
+    match e {
+        assess::AssessError::Spool(_) => exit::STEP_FAILED,
+        // A missing file, or one that is a link, FIFO or device, is the pack's fault.
+        assess::AssessError::Evidence(EvidenceError::Io { source, .. })
+            if !matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            exit::STEP_FAILED
+        }
+        _ => exit::NOT_VERIFIED,
+    }
 }
 
 fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
     let primary = a.mapping.primary_cis_aws();
-    println!(
+    say!(
         "{} — account {} — pack {}",
-        a.rule.title, a.pack.account_id, a.pack.pack_id
+        a.rule.title,
+        a.pack.account_id,
+        a.pack.pack_id
     );
     let flagged = |findings: &[assess::Finding]| -> String {
         let others: Vec<String> = findings
@@ -139,7 +161,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         } else {
             String::new()
         };
-        println!(
+        say!(
             "  {:<7} {}  {primary}{covers}{}",
             t.rule.as_str(),
             t.trail_arn,
@@ -147,7 +169,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         );
     }
     for account in &a.accounts {
-        println!(
+        say!(
             "  {:<7} account {}{}  {primary} per account{}",
             account.rule.as_str(),
             account.account_id,
@@ -159,11 +181,11 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
             flagged(&account.findings)
         );
         for f in account.findings.iter().filter(|f| f.status != Status::Pass) {
-            println!("            {}: {}", f.check_id, f.reason);
+            say!("            {}: {}", f.check_id, f.reason);
         }
     }
     let s = &a.summary;
-    println!(
+    say!(
         "{} trails: rule {} PASS, {} FAIL, {} UNKNOWN; {} accounts: rule {} PASS, {} FAIL, {} UNKNOWN; \
          all checks {} PASS, {} FAIL ({} of them supporting), {} UNKNOWN, {} N/A; {} evidence gaps",
         s.trails, s.rule.pass, s.rule.fail, s.rule.unknown, s.account_rule.total(), s.account_rule.pass,
@@ -171,22 +193,24 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         s.checks.unknown, s.checks.not_applicable, s.gaps
     );
     for u in &s.regions_not_listed {
-        println!(
+        say!(
             "  NOT ASSESSED: the trails of {} in account {} could not be listed ({}); any trail there is missing above",
             u.region, u.account_id, u.reason
         );
     }
     for u in &s.regions_blocked {
-        println!(
+        say!(
             "  BLOCKED BY POLICY: {} in account {}: {}",
-            u.region, u.account_id, u.reason
+            u.region,
+            u.account_id,
+            u.reason
         );
     }
     for o in &s.outside_scope {
-        println!("  OUTSIDE SCOPE: {} {}: {}", o.kind, o.resource, o.advice());
+        say!("  OUTSIDE SCOPE: {} {}: {}", o.kind, o.resource, o.advice());
     }
     if s.accounts.len() > 1 || s.accounts_not_collected > 0 {
-        println!("By account:");
+        say!("By account:");
         for row in &s.accounts {
             // The reports' words for the account's evidence, then its trails' verdicts.
             let evidence = report::account_evidence(row);
@@ -198,7 +222,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
             } else {
                 evidence
             };
-            println!(
+            say!(
                 "  {}{}  {state}  ({} gaps)",
                 row.account_id,
                 row.name
@@ -240,24 +264,60 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
     };
     let integrity =
         crate::sign::integrity_for(&settings.pack).context("reading the pack's signing record")?;
-    let written = report::write(&a, integrity.as_ref(), &settings.formats, &settings.out)
-        .context("writing the reports")?;
+    let written = match report::write(&a, integrity.as_ref(), &settings.formats, &settings.out) {
+        Err(e @ report::ReportError::Refused { .. }) => {
+            tell!("error: {e}. Choose another --out");
+            return Ok(exit::USAGE);
+        }
+        written => written.context("writing the reports")?,
+    };
     let s = &a.summary;
-    println!(
+    say!(
         "Assessed {} trails from pack {}: rule {} PASS, {} FAIL, {} UNKNOWN ({} evidence gaps)",
-        s.trails, a.pack.pack_id, s.rule.pass, s.rule.fail, s.rule.unknown, s.gaps
+        s.trails,
+        a.pack.pack_id,
+        s.rule.pass,
+        s.rule.fail,
+        s.rule.unknown,
+        s.gaps
     );
     for path in &written {
-        println!("  wrote {}", path.display());
+        say!("  wrote {}", path.display());
     }
     if let Some(html) = written
         .iter()
         .find(|p| p.extension().is_some_and(|e| e == "html"))
     {
-        println!(
+        say!(
             "Open {} in a browser (it is self-contained and printable).",
             html.display()
         );
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_temporary_directory_is_a_failed_step_not_a_bad_pack() {
+        // The findings of a large pack spill to TMPDIR; a TMPDIR that does not exist fails there.
+        let mut spool = assess::SpoolWriter::new_in(0, "/nonexistent/auditpack-tmp".into());
+        let spilled = spool.push(1u32).unwrap_err();
+        let e = assess::AssessError::Spool(spilled);
+        assert!(e.to_string().contains("TMPDIR"), "{e}");
+        assert_eq!(assess_failure_code(&e), exit::STEP_FAILED);
+        let damaged = assess::AssessError::Evidence(crate::evidence::EvidenceError::Malformed {
+            path: "pack.json".into(),
+            reason: "x".into(),
+        });
+        assert_eq!(assess_failure_code(&damaged), exit::NOT_VERIFIED);
+        let fifo = assess::AssessError::Evidence(crate::evidence::EvidenceError::Io {
+            path: "index.jsonl".into(),
+            op: "read",
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        });
+        assert_eq!(assess_failure_code(&fifo), exit::NOT_VERIFIED);
+    }
 }

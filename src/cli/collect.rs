@@ -23,8 +23,8 @@ pub struct CollectArgs {
     pub regions: Option<String>,
     /// Most API calls in flight at once, over all accounts and regions; one region gets at most three
     /// quarters of them, so a slow region cannot stall the rest.
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_CONCURRENCY)]
-    pub concurrency: usize,
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_CONCURRENCY as i64)]
+    pub concurrency: i64,
     /// Every active account of the AWS Organization (organizations:ListAccounts, run from the
     /// management account or a delegated administrator), the caller's own account included; needs
     /// --role-name.
@@ -133,6 +133,23 @@ impl Progress for Bar {
     }
 }
 
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and CI runners send): either
+/// stops the collection and removes the partial pack.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let settings = match args.settings(global) {
         Ok(settings) => settings,
@@ -142,9 +159,12 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
     let progress: Arc<dyn Progress> = bar.clone();
     let rt = runtime()?;
     let result = rt.block_on(async {
+        // The stop branch is polled first, so the signal handlers are in place before the
+        // collection creates its partial pack: a signal can never find the default action.
         tokio::select! {
+            biased;
+            _ = stop_requested() => Err(CollectError::Interrupted),
             result = collect::collect(&settings, progress) => result,
-            _ = tokio::signal::ctrl_c() => Err(CollectError::Interrupted),
         }
     });
     bar.0.finish_and_clear();
@@ -160,7 +180,7 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
             })
         }
         Err(CollectError::Interrupted) => {
-            eprintln!(
+            tell!(
                 "error: interrupted; the partial pack was removed and nothing was written to {}",
                 settings.out.display()
             );
@@ -172,11 +192,11 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
             | CollectError::NoRegions { .. }
             | CollectError::NoOrganization { .. }),
         ) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             Ok(exit::NOTHING_COLLECTED)
         }
         Err(CollectError::Evidence(e)) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             Ok(exit::NOTHING_COLLECTED)
         }
     }
@@ -184,20 +204,21 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
 
 fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
     let c = &header.counts;
-    println!("Evidence pack written to {}", path.display());
-    println!("  pack id   {}", header.pack_id);
-    println!(
+    say!("Evidence pack written to {}", path.display());
+    say!("  pack id   {}", header.pack_id);
+    say!(
         "  account   {} (collected as {})",
-        header.account_id, header.caller_arn
+        header.account_id,
+        header.caller_arn
     );
     if header.accounts.len() > 1 || header.accounts.iter().any(|a| !a.collected) {
         let entered = header.accounts.iter().filter(|a| a.collected).count();
-        println!(
+        say!(
             "  accounts  {} in scope, {entered} collected",
             header.accounts.len()
         );
         for a in &header.accounts {
-            println!(
+            say!(
                 "    - {}{}: {}",
                 a.account_id,
                 a.name
@@ -212,18 +233,20 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
             );
         }
     }
-    println!(
+    say!(
         "  regions   {} ({})",
         header.regions.len(),
         header.regions.join(", ")
     );
-    println!(
+    say!(
         "  found     {} trails, {} KMS keys, {} buckets",
-        c.trails, c.keys, c.buckets
+        c.trails,
+        c.keys,
+        c.buckets
     );
-    println!("  recorded  {} API calls, {} responses", c.calls, c.records);
+    say!("  recorded  {} API calls, {} responses", c.calls, c.records);
     for blocked in &header.blocked_by_policy {
-        println!(
+        say!(
             "  blocked   {}:{} in {}{}: blocked by policy, and the evidence was had another way (not a gap)",
             blocked.service,
             blocked.operation,
@@ -236,7 +259,7 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
         );
     }
     for outside in &header.outside_scope {
-        println!(
+        say!(
             "  outside   {} {} belongs to {}: nothing was asked about it; {}",
             outside.kind,
             outside.resource,
@@ -250,22 +273,22 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
     }
     if header.gaps.is_empty() {
         if header.complete {
-            println!("  gaps      none: the pack is complete");
+            say!("  gaps      none: the pack is complete");
         } else {
-            println!(
+            say!(
                 "  gaps      none, but the pack is INCOMPLETE (exit {}): resources above are outside the scope",
                 exit::INCOMPLETE
             );
         }
         return;
     }
-    println!(
+    say!(
         "  gaps      {} (evidence that could not be collected):",
         header.gaps.len()
     );
     let mut advice: Vec<String> = Vec::new();
     for gap in &header.gaps {
-        println!(
+        say!(
             "    - {} {}:{} in {}{}: {}: {}",
             gap.resource,
             gap.service,
@@ -283,17 +306,17 @@ fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
             advice.push(what);
         }
     }
-    println!("What to do:");
+    say!("What to do:");
     for what in &advice {
-        println!("    - {what}");
+        say!("    - {what}");
     }
-    println!(
+    say!(
         "The pack is INCOMPLETE (exit {}): checks that depend on the missing evidence will be UNKNOWN, \
          and trails in regions that could not be listed are missing. Collect again into a new directory \
          once the causes above are fixed.",
         exit::INCOMPLETE
     );
-    eprintln!(
+    tell!(
         "warning: the pack is incomplete: {} evidence gap(s), listed in the summary and in pack.json",
         header.gaps.len()
     );

@@ -2,6 +2,16 @@
 //! outcomes to documented exit codes.
 #![allow(clippy::disallowed_macros)]
 
+/// Prints a line that may hold text from AWS or a pack, with its live characters (ESC, CR, bidi
+/// overrides, ...) made visible, so nothing a trail name or an error message holds acts on the terminal.
+macro_rules! say {
+    ($($arg:tt)*) => { println!("{}", crate::report::visible(&format!($($arg)*))) };
+}
+/// [`say!`] on standard error.
+macro_rules! tell {
+    ($($arg:tt)*) => { eprintln!("{}", crate::report::visible(&format!($($arg)*))) };
+}
+
 mod archive;
 mod assess;
 mod collect;
@@ -42,7 +52,7 @@ pub mod exit {
     /// A service or a write failed midway (KMS, S3, the timestamp authority, the disk); what the
     /// command had started was rolled back.
     pub const STEP_FAILED: u8 = 7;
-    /// Interrupted (Ctrl-C); no pack was written.
+    /// Interrupted (Ctrl-C or SIGTERM); no pack was written.
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -56,7 +66,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (exit::CHECKS_FAILED, "assess: the rule fails for a trail or an account (with --strict: any check fails)"),
     (exit::SIGNER_NOT_CHECKED, "verify: the pack is intact, but who signed it was not checked (name the signer with --public-key or --kms-key-id)"),
     (exit::STEP_FAILED, "a service or a write failed midway (AWS KMS or S3, the timestamp authority, the disk); what the command had started was rolled back, and the error says what to do"),
-    (exit::INTERRUPTED, "interrupted (Ctrl-C); no pack was written"),
+    (exit::INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); no pack was written"),
 ];
 
 /// The text after `--help`: the exit codes and where credentials come from.
@@ -179,10 +189,18 @@ pub(crate) fn existing_pack_dir(path: &std::path::Path) -> Result<PathBuf, Inval
             "an existing evidence pack directory (this path does not exist or is not a directory)",
         ));
     }
-    if !path.join(crate::evidence::HEADER_FILE).is_file() {
-        return Err(invalid(
-            "an evidence pack directory written by `auditpack collect` (it has no pack.json; an unfinished .partial directory is not a pack)",
-        ));
+    match std::fs::symlink_metadata(path.join(crate::evidence::HEADER_FILE)) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(invalid(
+                "an evidence pack directory whose pack.json is a regular file (this one's is a link, a directory or a device, which auditpack never reads)",
+            ))
+        }
+        Err(_) => {
+            return Err(invalid(
+                "an evidence pack directory written by `auditpack collect` (it has no pack.json; an unfinished .partial directory is not a pack)",
+            ))
+        }
     }
     Ok(path.to_path_buf())
 }
@@ -238,7 +256,7 @@ pub fn run() -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tell!("error: {e:#}");
             ExitCode::from(exit::STEP_FAILED)
         }
     }
@@ -272,6 +290,6 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Prints a usage error (a flag, value or input that cannot be used) and gives its exit code.
 pub(crate) fn usage_error(error: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {error}");
+    tell!("error: {error}");
     exit::USAGE
 }

@@ -79,23 +79,23 @@ pub struct VerifyArgs {
 pub(crate) fn run_keygen(args: &KeygenArgs) -> anyhow::Result<u8> {
     match sign::keygen(&args.out) {
         Ok((public, fingerprint)) => {
-            println!(
+            say!(
                 "Wrote private key {} (mode 0600; keep it secret)",
                 args.out.display()
             );
-            println!("Wrote public key  {} ({fingerprint})", public.display());
-            println!(
+            say!("Wrote public key  {} ({fingerprint})", public.display());
+            say!(
                 "Give the .pub file to your assessor through a channel they trust: auditpack verify --pack DIR --public-key {}",
                 public.display()
             );
-            println!(
+            say!(
                 "For openssl: auditpack public-key --key {} --out signer.pem",
                 public.display()
             );
             Ok(exit::OK)
         }
         Err(e @ SignError::Io { .. }) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             Ok(exit::STEP_FAILED)
         }
         Err(e) => Ok(usage_error(e)),
@@ -107,7 +107,7 @@ fn kms_failure(e: crate::aws::KmsError) -> u8 {
     match e {
         crate::aws::KmsError::Unsuitable { .. } => usage_error(e),
         e => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             exit::STEP_FAILED
         }
     }
@@ -142,7 +142,7 @@ pub(crate) fn run_public_key(args: &PublicKeyArgs, global: &GlobalArgs) -> anyho
     match &args.out {
         None => print!("{pem}"),
         Some(out) => match write_public_key(out, &pem) {
-            Ok(()) => eprintln!(
+            Ok(()) => tell!(
                 "Wrote {} ({} {})",
                 out.display(),
                 named.key.algorithm(),
@@ -150,7 +150,7 @@ pub(crate) fn run_public_key(args: &PublicKeyArgs, global: &GlobalArgs) -> anyho
             ),
             Err(e @ SignError::KeyExists { .. }) => return Ok(usage_error(e)),
             Err(e) => {
-                eprintln!("error: {e}");
+                tell!("error: {e}");
                 return Ok(exit::STEP_FAILED);
             }
         },
@@ -302,45 +302,46 @@ pub(crate) fn sign_with(
         Err(e) => {
             let code = sign_failure(&e);
             if code == exit::STEP_FAILED && !e.is_service_failure() {
-                eprintln!(
+                tell!(
                     "error: {e}. The pack was left as it was; sign it again once the cause is fixed"
                 );
             } else {
-                eprintln!("error: {e}");
+                tell!("error: {e}");
             }
             return Ok(code);
         }
     };
-    println!(
+    say!(
         "Signed {} ({} files in the manifest)",
         pack.display(),
         signed.files
     );
-    println!(
+    say!(
         "  signer     {} {}",
-        signed.info.algorithm, signed.info.key_fingerprint
+        signed.info.algorithm,
+        signed.info.key_fingerprint
     );
     if let Some(arn) = &signed.info.kms_key_arn {
-        println!("  KMS key    {arn}");
+        say!("  KMS key    {arn}");
     }
-    println!("  manifest   sha256 {}", signed.manifest_sha256);
-    println!(
+    say!("  manifest   sha256 {}", signed.manifest_sha256);
+    say!(
         "  signed at  {} (this machine's clock)",
         signed.info.signed_at
     );
     if let Some(ts) = &signed.timestamp {
-        println!("  timestamp  {} by {} (timestamp.tsr)", ts.gen_time, ts.tsa);
+        say!("  timestamp  {} by {} (timestamp.tsr)", ts.gen_time, ts.tsa);
     }
     match write_public_key(&pem_path, &pem) {
         Ok(()) => {
-            println!(
+            say!(
                 "  public key {} (give it to your assessor through a channel they trust)",
                 pem_path.display()
             );
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!(
+            tell!(
                 "error: the pack is signed, but the signer's public key could not be written beside it: {e}; \
                  export it with `auditpack public-key`"
             );
@@ -399,7 +400,7 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
             match crate::aws::fetch_public_key(&aws, key_id) {
                 Ok(named) => TrustAnchor::Key(Box::new(named)),
                 Err(e @ crate::aws::KmsError::Unsuitable { .. }) => {
-                    println!("NOT VERIFIED: {e}.");
+                    say!("NOT VERIFIED: {e}.");
                     return Ok(exit::NOT_VERIFIED);
                 }
                 Err(e) => return Ok(kms_failure(e)),
@@ -427,7 +428,7 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
         Ok(v) => v,
         Err(e) => return Ok(usage_error(e)),
     };
-    println!(
+    say!(
         "Verifying {}",
         args.s3
             .clone()
@@ -439,22 +440,22 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
             CheckState::Fail => "FAIL",
             CheckState::Skipped => "SKIP",
         };
-        println!("  {:<9} {state:<4} {}", line.name, line.summary);
+        say!("  {:<9} {state:<4} {}", line.name, line.summary);
         for problem in &line.problems {
-            println!("              - {problem}");
+            say!("              - {problem}");
         }
     }
     Ok(if !verification.verified() {
-        println!("NOT VERIFIED: see the problems above.");
+        say!("NOT VERIFIED: see the problems above.");
         exit::NOT_VERIFIED
     } else if let (true, TrustAnchor::Key(named)) = (verification.origin_checked, &anchor) {
-        println!(
+        say!(
             "VERIFIED: the pack is intact and was signed by the key you named ({}).",
             named.source
         );
         exit::OK
     } else {
-        println!(
+        say!(
             "INTACT, SIGNER NOT CHECKED (exit {}): the pack is intact and its signature is valid, but you \
              named no key, so anyone could have made it. Name the signer's public key with --public-key \
              FILE or --kms-key-id ARN.",
@@ -486,13 +487,13 @@ fn fetch_archived(uri: &str, global: &GlobalArgs) -> anyhow::Result<Fetched> {
     let dest = dir.path().join("pack");
     let rt = runtime()?;
     match rt.block_on(crate::archive::download(&aws, &uri, &dest)) {
-        Ok(n) => println!("Fetched {n} objects from {uri}"),
+        Ok(n) => say!("Fetched {n} objects from {uri}"),
         Err(e @ crate::archive::ArchiveError::NotVerified { .. }) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             return Ok(Err(exit::NOT_VERIFIED));
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            tell!("error: {e}");
             return Ok(Err(exit::STEP_FAILED));
         }
     }

@@ -4,6 +4,9 @@
 //! in a region it is shadowed in (the API reference: a shadow trail's status is asked for by ARN).
 
 use super::{Collector, Outcome};
+use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
+use aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatusOutput;
+use aws_sdk_cloudtrail::operation::list_trails::ListTrailsOutput;
 use serde_json::json;
 
 /// Bound on ListTrails pages for one account.
@@ -40,12 +43,15 @@ pub(crate) async fn list_region(c: &Collector, region: &str) -> Vec<TrailSummary
 
 async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail::types::Trail> {
     let client = c.clients.cloudtrail(region);
-    c.call(
+    c.call_requiring(
         "cloudtrail",
         "DescribeTrails",
         region,
         region,
         json!({"includeShadowTrails": true}),
+        ("trailList", |out: &DescribeTrailsOutput| {
+            out.trail_list.is_some()
+        }),
         |rec| {
             client
                 .describe_trails()
@@ -74,12 +80,13 @@ pub(crate) async fn list_trails(
         for _ in 0..MAX_TRAIL_PAGES {
             let params = json!({"NextToken": token});
             let page = c
-                .call(
+                .call_requiring(
                     "cloudtrail",
                     "ListTrails",
                     region,
                     "trails",
                     params,
+                    ("Trails", |out: &ListTrailsOutput| out.trails.is_some()),
                     |rec| {
                         client
                             .list_trails()
@@ -129,12 +136,15 @@ pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str, l
 
 async fn trail_status(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
     let client = c.clients.cloudtrail(region);
-    c.call(
+    c.call_requiring(
         "cloudtrail",
         "GetTrailStatus",
         region,
         arn,
         json!({"Name": arn}),
+        ("IsLogging", |out: &GetTrailStatusOutput| {
+            out.is_logging.is_some()
+        }),
         |rec| {
             client
                 .get_trail_status()

@@ -4,6 +4,10 @@
 
 use super::Collector;
 use crate::evidence::key_region;
+use aws_sdk_kms::operation::{
+    describe_key::DescribeKeyOutput, get_key_policy::GetKeyPolicyOutput,
+    list_aliases::ListAliasesOutput,
+};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -28,12 +32,15 @@ pub(crate) async fn key_evidence(
 ) {
     let client = c.clients.kms(region);
     let described = c
-        .call(
+        .call_requiring(
             "kms",
             "DescribeKey",
             region,
             key_ref,
             json!({"KeyId": key_ref}),
+            ("KeyMetadata", |out: &DescribeKeyOutput| {
+                out.key_metadata.is_some()
+            }),
             |rec| {
                 client
                     .describe_key()
@@ -82,12 +89,13 @@ pub(crate) async fn key_evidence(
         )
         .await;
     };
-    let policy = c.call(
+    let policy = c.call_requiring(
         "kms",
         "GetKeyPolicy",
         &region,
         &arn,
         json!({"KeyId": arn, "PolicyName": "default"}),
+        ("Policy", |out: &GetKeyPolicyOutput| out.policy.is_some()),
         |rec| {
             client
                 .get_key_policy()
@@ -127,15 +135,23 @@ async fn list_aliases(
             None => json!({"KeyId": key_id}),
         };
         let page = c
-            .call("kms", "ListAliases", region, arn, params, |rec| {
-                client
-                    .list_aliases()
-                    .key_id(key_id)
-                    .set_marker(marker.clone())
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            })
+            .call_requiring(
+                "kms",
+                "ListAliases",
+                region,
+                arn,
+                params,
+                ("Aliases", |out: &ListAliasesOutput| out.aliases.is_some()),
+                |rec| {
+                    client
+                        .list_aliases()
+                        .key_id(key_id)
+                        .set_marker(marker.clone())
+                        .customize()
+                        .interceptor(rec)
+                        .send()
+                },
+            )
             .await;
         match page.ok() {
             Some(out) if out.truncated && out.next_marker.is_some() => marker = out.next_marker,

@@ -28,6 +28,10 @@ use tokio::sync::Semaphore;
 
 /// Gap code for a response the SDK could not parse; the body is still in the pack.
 pub const UNPARSEABLE: &str = "UnparseableResponse";
+/// The gap code of a success answer without a member AWS always sends ([`Collector::call_requiring`]).
+pub const INCOMPLETE: &str = "IncompleteAnswer";
+/// The gap code of an answer larger than a record can hold, which is not read ([`Recorder`]).
+pub const TOO_LARGE: &str = "AnswerTooLarge";
 
 /// Why a collection could not produce a pack.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +40,14 @@ pub enum CollectError {
     Evidence(#[from] EvidenceError),
     #[error(
         "could not identify the caller (sts:GetCallerIdentity in {region} failed: {message}). Nothing was \
-         collected. Give auditpack credentials: --profile NAME (after `aws sso login` for SSO profiles), \
-         AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role; for an emulator also pass --endpoint-url"
+         collected. {hint}"
     )]
-    NoIdentity { region: String, message: String },
+    NoIdentity {
+        region: String,
+        message: String,
+        /// What to do, by what went wrong ([`scope::identity_hint`]).
+        hint: &'static str,
+    },
     #[error(
         "could not list the account's enabled regions (ec2:DescribeRegions in {region} failed: {message}). \
          Nothing was collected. Allow ec2:DescribeRegions or name the regions with --regions r1,r2"
@@ -258,6 +266,7 @@ async fn scan(
         CollectError::NoIdentity {
             region: caller.clients.home_region(),
             message: e.to_string(),
+            hint: scope::identity_hint(UNPARSEABLE, ""),
         }
     })?;
 

@@ -7,15 +7,16 @@
 use crate::evidence::{now_rfc3339, CallSpec, Capture, RecordSink};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, Error,
-    FinalizerInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef, Error, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Extracts (code, message) from a type-erased operation error of a known operation.
@@ -45,6 +46,24 @@ pub(crate) fn innermost_message(error: &(dyn std::error::Error + 'static)) -> St
     }
 }
 
+/// Why an answer was not read: its `Content-Length` is more than a record holds.
+#[derive(Debug, thiserror::Error)]
+#[error("the answer is {0} bytes, more than the {max} bytes an evidence record holds", max = crate::evidence::MAX_RECORD_BYTES)]
+pub(crate) struct TooLarge(u64);
+
+/// Whether an error (or its cause) is an answer refused for its size: announced ([`TooLarge`]) or
+/// found while reading it (`http_body_util::LengthLimitError`).
+pub(crate) fn too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<TooLarge>() || e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 /// Records each attempt of one API call into the pack.
 #[derive(Debug)]
 pub struct Recorder {
@@ -54,6 +73,8 @@ pub struct Recorder {
     attempts: AtomicU32,
     recorded: AtomicU32,
     error_meta: ErrorMetaFn,
+    /// Whether the last answer was a success with an empty body (see [`Recorder::empty_answer`]).
+    empty_answer: Arc<AtomicBool>,
 }
 
 /// Whether a call's answers hold credentials, which never reach the pack: sts:AssumeRole, the only
@@ -125,7 +146,16 @@ impl Recorder {
             attempts: AtomicU32::new(0),
             recorded: AtomicU32::new(0),
             error_meta: error_meta::<E>,
+            empty_answer: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Set when the last attempt's answer was a success with nothing in its body. Every call
+    /// auditpack makes but `HeadBucket` answers with a document, so such an answer (a proxy's, a
+    /// cut-off one) holds no evidence, though the SDK reads an empty JSON body as an answer with
+    /// every member absent.
+    pub fn empty_answer(&self) -> Arc<AtomicBool> {
+        self.empty_answer.clone()
     }
 
     fn capture(&self, attempt: u32) -> Capture {
@@ -176,6 +206,33 @@ impl Intercept for Recorder {
         Ok(())
     }
 
+    /// Reads no more of an answer than a pack can hold ([`crate::evidence::MAX_RECORD_BYTES`]): a
+    /// larger one fails the attempt (recorded as a failure with no body) instead of filling memory.
+    /// One whose `Content-Length` says so is refused unread, and not asked again (an interceptor's
+    /// error is not retried); one sent in chunks is cut off at the limit.
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let announced = context
+            .response()
+            .headers()
+            .get("content-length")
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        if let Some(size) = announced.filter(|&n| n > crate::evidence::MAX_RECORD_BYTES) {
+            return Err(Box::new(TooLarge(size)));
+        }
+        let body = context.response_mut().body_mut();
+        let whole = std::mem::replace(body, SdkBody::taken());
+        *body = SdkBody::from_body_1_x(http_body_util::Limited::new(
+            whole,
+            crate::evidence::MAX_RECORD_BYTES as usize,
+        ));
+        Ok(())
+    }
+
     fn read_after_deserialization(
         &self,
         context: &AfterDeserializationInterceptorContextRef<'_>,
@@ -193,6 +250,12 @@ impl Intercept for Recorder {
         capture.server_date = header(headers, "date");
         capture.content_type = header(headers, "content-type");
         let body = response.body().bytes().unwrap_or_default();
+        self.empty_answer.store(
+            (200..300).contains(&response.status().as_u16())
+                && !self.spec.operation.starts_with("Head")
+                && body.iter().all(u8::is_ascii_whitespace),
+            Ordering::SeqCst,
+        );
         if carries_credentials(&self.spec) {
             match redact_credentials(body) {
                 Some((clean, replaced)) => {

@@ -1,7 +1,7 @@
 //! The machinery every call goes through: per-region SDK clients with an account's credentials, the
 //! run's concurrency bounds (global and per region), recording, and classifying each outcome.
 
-use super::{recorder, Outcome, Progress, Recorder, UNPARSEABLE};
+use super::{recorder, Outcome, Progress, Recorder, INCOMPLETE, TOO_LARGE, UNPARSEABLE};
 use crate::aws::FALLBACK_REGION;
 use crate::evidence::{CallSpec, Gap, RecordSink};
 use aws_config::SdkConfig;
@@ -158,6 +158,42 @@ impl Collector {
             .await
     }
 
+    /// [`Collector::call`] for an answer that must hold `member` (AWS always sends it): a 2xx answer
+    /// without it, such as the empty body of a broken proxy, is a gap (`IncompleteAnswer`), never an
+    /// empty result. The SDK reads an empty JSON body as an answer with every member absent.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn call_requiring<O, E, F, Fut>(
+        &self,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        (member, holds): (&str, fn(&O) -> bool),
+        send: F,
+    ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let (call, spec, outcome) = self
+            .call_inner(true, service, operation, region, resource, params, send)
+            .await;
+        match outcome {
+            Outcome::Ok(output) if !holds(&output) => {
+                let message = format!(
+                    "{service}:{operation} answered with success but without {member}, which AWS \
+                     always sends (an empty or cut-off body, e.g. from a proxy); the answer is kept \
+                     in the pack. Run the collection again"
+                );
+                self.push_gap(call, &spec, INCOMPLETE.to_string(), message);
+                Outcome::Gap(INCOMPLETE.to_string())
+            }
+            other => other,
+        }
+    }
+
     /// [`Collector::call`], outside the concurrency bounds when `bounded` is false: for a call that
     /// other calls wait on while they hold their permits (renewing a member account's session), which
     /// bounded could wait for them.
@@ -172,6 +208,28 @@ impl Collector {
         params: serde_json::Value,
         send: F,
     ) -> Outcome<O>
+    where
+        F: FnOnce(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.call_inner(bounded, service, operation, region, resource, params, send)
+            .await
+            .2
+    }
+
+    /// Runs and records one call; returns its number and description with its outcome.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_inner<O, E, F, Fut>(
+        &self,
+        bounded: bool,
+        service: &str,
+        operation: &str,
+        region: &str,
+        resource: &str,
+        params: serde_json::Value,
+        send: F,
+    ) -> (u64, Arc<CallSpec>, Outcome<O>)
     where
         F: FnOnce(Recorder) -> Fut,
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
@@ -196,16 +254,27 @@ impl Collector {
             params,
         });
         let recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
+        let empty_answer = recorder.empty_answer();
         // Boxed, so that a call still waiting for its permits stays small: every account's listing
         // of every region waits at once (thousands in an organisation), and an SDK call's state is
         // kilobytes.
         let result = Box::pin(send(recorder)).await;
         drop(permits);
         run.progress.call_done();
-        match result {
+        let outcome = match result {
+            Ok(_) if empty_answer.load(Ordering::SeqCst) => {
+                let message = format!(
+                    "{service}:{operation} answered with success but an empty body, which holds no \
+                     evidence (AWS answers this call with a document; an empty answer comes from a \
+                     proxy or a cut-off connection). Run the collection again"
+                );
+                self.push_gap(call, &spec, INCOMPLETE.to_string(), message);
+                Outcome::Gap(INCOMPLETE.to_string())
+            }
             Ok(output) => Outcome::Ok(output),
             Err(error) => self.classify_error(call, &spec, &error),
-        }
+        };
+        (call, spec, outcome)
     }
 
     /// Once the evidence a policy block refused was had another way (the same question answered in
@@ -236,6 +305,9 @@ impl Collector {
         let status = error.raw_response().map(|r| r.status().as_u16());
         let code = match (error.code(), error) {
             (Some(code), _) => code.to_string(),
+            (None, SdkError::ResponseError(_)) if recorder::too_large(error) => {
+                TOO_LARGE.to_string()
+            }
             (None, SdkError::ResponseError(_)) => UNPARSEABLE.to_string(),
             (None, SdkError::ServiceError(_))
                 if status.is_some_and(|s| (200..300).contains(&s)) =>
@@ -259,12 +331,22 @@ impl Collector {
         }
         let message = match error.message() {
             Some(message) => message.to_string(),
+            None if code == TOO_LARGE => format!(
+                "the answer is larger than the {} MiB an evidence record holds, so it was not read \
+                 and is not in the pack (no AWS answer to this call comes near that size)",
+                crate::evidence::MAX_RECORD_BYTES >> 20
+            ),
             None if code == UNPARSEABLE => format!(
                 "the SDK could not parse the response (it is kept in the pack): {}",
                 recorder::innermost_message(error)
             ),
             None => recorder::innermost_message(error),
         };
+        self.push_gap(call, spec, code.clone(), message);
+        Outcome::Gap(code)
+    }
+
+    fn push_gap(&self, call: u64, spec: &CallSpec, code: String, message: String) {
         tracing::info!(
             operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
             "evidence gap: {message}"
@@ -275,11 +357,10 @@ impl Collector {
             operation: spec.operation.clone(),
             region: spec.region.clone(),
             resource: spec.resource.clone(),
-            error_code: code.clone(),
+            error_code: code,
             message,
             call,
         });
-        Outcome::Gap(code)
     }
 }
 

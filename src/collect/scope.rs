@@ -5,6 +5,7 @@ use super::{lock, CollectError, Collector, Outcome};
 use crate::config::{AccountId, AccountTarget, RoleSettings};
 use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
 use aws_credential_types::Credentials;
+use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
 use aws_types::sdk_config::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use serde_json::json;
@@ -47,9 +48,10 @@ pub(crate) async fn caller_identity(c: &Collector) -> Result<Identity, CollectEr
             },
         )
         .await;
-    let failure = |message: String| CollectError::NoIdentity {
+    let failure = |message: String, hint| CollectError::NoIdentity {
         region: region.clone(),
         message,
+        hint,
     };
     match outcome {
         Outcome::Ok(out) => match (out.account, out.arn) {
@@ -58,9 +60,58 @@ pub(crate) async fn caller_identity(c: &Collector) -> Result<Identity, CollectEr
                 arn,
                 user_id: out.user_id.unwrap_or_default(),
             }),
-            _ => Err(failure("the response named no account or ARN".into())),
+            _ => Err(failure(
+                "the response named no account or ARN".into(),
+                identity_hint(super::INCOMPLETE, ""),
+            )),
         },
-        _ => Err(failure(last_gap_message(c))),
+        _ => {
+            let (code, message) = super::lock(&c.run.gaps)
+                .last()
+                .map(|g| (g.error_code.clone(), g.message.clone()))
+                .unwrap_or_default();
+            Err(failure(
+                format!("{code}: {message}"),
+                identity_hint(&code, &message),
+            ))
+        }
+    }
+}
+
+/// What to do when the caller cannot be identified, by what went wrong: refused credentials, no
+/// credentials, no connection, a failing service, or an answer that is not STS's.
+pub(crate) fn identity_hint(code: &str, message: &str) -> &'static str {
+    const CREDENTIALS: &str = "Give auditpack working credentials: --profile NAME (after `aws sso \
+        login` for SSO profiles), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an instance role; for an \
+        emulator also pass --endpoint-url";
+    let refused = [
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AccessDenied",
+        "UnrecognizedClientException",
+        "InvalidAccessKeyId",
+        "IncompleteSignature",
+        "RequestNotSent",
+    ];
+    let lower = message.to_ascii_lowercase();
+    if refused.contains(&code) || lower.contains("credential") || lower.contains("token") {
+        CREDENTIALS
+    } else if code == "NoResponse" {
+        "STS could not be reached: check the network path to it (proxy, firewall, VPC endpoint) and, \
+         with an emulator, the --endpoint-url address and port"
+    } else if code.starts_with("HttpStatus5")
+        || code.starts_with("Internal")
+        || code.starts_with("Throttl")
+        || code == "ServiceUnavailable"
+    {
+        "STS did not answer usably after every retry: try again in a few minutes"
+    } else if [super::UNPARSEABLE, super::INCOMPLETE, super::TOO_LARGE].contains(&code) {
+        "the answer was not an STS answer: check --endpoint-url (or AWS_ENDPOINT_URL) and any proxy \
+         between you and AWS"
+    } else {
+        CREDENTIALS
     }
 }
 
@@ -126,12 +177,15 @@ pub(crate) async fn organization_accounts(
     for _ in 0..MAX_ACCOUNT_PAGES {
         let token = next_token.take();
         let outcome = c
-            .call(
+            .call_requiring(
                 "organizations",
                 "ListAccounts",
                 &region,
                 "organization",
                 json!({"MaxResults": ACCOUNTS_PER_PAGE, "NextToken": token}),
+                ("Accounts", |page: &ListAccountsOutput| {
+                    page.accounts.is_some()
+                }),
                 |rec| {
                     client
                         .list_accounts()

@@ -21,6 +21,14 @@ pub const HEADER_FILE: &str = "pack.json";
 pub const INDEX_FILE: &str = "index.jsonl";
 /// Directory of raw response bodies.
 pub const RECORDS_DIR: &str = "records";
+/// Largest API answer a pack holds (16 MiB). The largest real answers auditpack asks for are far
+/// smaller (a key policy is at most 32 KiB, a ListBuckets page of 10,000 buckets about 2 MiB); a
+/// larger answer is not read during collection, and a record claiming more is refused on reading.
+pub const MAX_RECORD_BYTES: u64 = 16 << 20;
+/// Largest `pack.json` a reader loads (64 MiB: about 100,000 accounts' scope entries).
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+/// Most accounts a pack's scope may hold: above the largest organisations AWS documents.
+pub const MAX_ACCOUNTS: usize = 100_000;
 
 /// Errors reading or writing a pack.
 #[derive(Debug, thiserror::Error)]
@@ -361,6 +369,14 @@ pub fn gap_advice(gap: &Gap) -> String {
              the assessor why",
             gap.service, gap.region
         )
+    } else if code == "IncompleteAnswer" {
+        "the answer said success but lacked what AWS always sends (an empty or cut-off body): check \
+         for a proxy between you and AWS, then collect again"
+            .to_string()
+    } else if code == "AnswerTooLarge" {
+        "the answer was larger than any AWS answer to this call can be, so it was not read: check the \
+         endpoint (--endpoint-url, AWS_ENDPOINT_URL) and any proxy, then collect again"
+            .to_string()
     } else if code == "UnparseableResponse" {
         "the answer is kept in the pack but the SDK could not read it: an emulator or proxy answered \
          in the wrong shape"

@@ -1,12 +1,14 @@
 //! Reading a pack back: header, index and bodies, with every hash and chain link checked.
 
-use super::{chain, EvidenceError, IndexEntry, PackHeader, HEADER_FILE, INDEX_FILE, RECORDS_DIR};
+use super::{
+    chain, EvidenceError, IndexEntry, PackHeader, HEADER_FILE, INDEX_FILE, MAX_ACCOUNTS,
+    MAX_HEADER_BYTES, MAX_RECORD_BYTES, RECORDS_DIR,
+};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Largest header or index file a reader will load: far above any real pack, small enough that a
-/// hostile pack cannot exhaust memory.
+/// Largest index file a reader will go through (it is streamed: memory holds 24 bytes a line).
 const MAX_METADATA_BYTES: u64 = 1 << 30;
 
 /// A broken link or count in the record chain, found while opening a pack.
@@ -43,12 +45,21 @@ impl Pack {
     /// Opens the pack in `dir`: parses the header and every index line and checks the chain.
     pub fn open(dir: &Path) -> Result<Self, EvidenceError> {
         let header_path = dir.join(HEADER_FILE);
-        let header_bytes = read_limited(&header_path)?;
+        let header_bytes = read_limited(&header_path, MAX_HEADER_BYTES)?;
         let header: PackHeader =
             serde_json::from_slice(&header_bytes).map_err(|e| EvidenceError::Malformed {
                 path: header_path.clone(),
                 reason: format!("the header is not valid pack JSON ({e})"),
             })?;
+        if header.accounts.len() > MAX_ACCOUNTS {
+            return Err(EvidenceError::Malformed {
+                path: header_path,
+                reason: format!(
+                    "the header lists {} accounts, more than the {MAX_ACCOUNTS} a pack may cover",
+                    header.accounts.len()
+                ),
+            });
+        }
         let index_path = dir.join(INDEX_FILE);
         let index =
             open_regular(&index_path).map_err(|e| EvidenceError::io(&index_path, "read", e))?;
@@ -128,6 +139,16 @@ impl Pack {
             return Ok(None);
         };
         let path = self.root.join(rel);
+        if entry.body_size > MAX_RECORD_BYTES {
+            return Err(EvidenceError::Malformed {
+                path,
+                reason: format!(
+                    "record {} claims a {}-byte body, more than the {MAX_RECORD_BYTES} bytes a \
+                     record can hold; the pack was not written by auditpack",
+                    entry.seq, entry.body_size
+                ),
+            });
+        }
         // The index says how large the body is: nothing larger is read.
         let bytes = read_capped(&path, entry.body_size).map_err(|e| match e.kind() {
             std::io::ErrorKind::InvalidData => EvidenceError::Malformed {
@@ -321,8 +342,8 @@ pub fn read_capped(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, EvidenceError> {
-    read_capped(path, MAX_METADATA_BYTES).map_err(|e| match e.kind() {
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>, EvidenceError> {
+    read_capped(path, max).map_err(|e| match e.kind() {
         std::io::ErrorKind::InvalidData => EvidenceError::Malformed {
             path: path.to_path_buf(),
             reason: e.to_string(),

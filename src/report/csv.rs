@@ -29,11 +29,21 @@ pub const COLUMNS: [&str; 21] = [
     "covered_accounts",
 ];
 
-/// A cell a spreadsheet would run as a formula gets a leading apostrophe, so it shows as text.
+/// A cell as the CSV holds it: live characters made visible ([`super::visible`]), and a cell a
+/// spreadsheet would run as a formula given a leading apostrophe so it shows as text. A formula is
+/// recognised after leading spaces too, and by the full-width signs some spreadsheets also accept.
 pub fn neutralise(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
+    let cell = super::visible(cell);
+    let trigger = cell
+        .trim_start_matches([' ', '\u{a0}', '\u{3000}'])
+        .chars()
+        .next();
+    match (cell.chars().next(), trigger) {
+        (Some('\t' | '\r' | '\n'), _)
+        | (_, Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}')) => {
+            format!("'{cell}")
+        }
+        _ => cell.into_owned(),
     }
 }
 
@@ -129,7 +139,7 @@ mod tests {
             neutralise("=HYPERLINK(\"http://x\",\"y\")"),
             "'=HYPERLINK(\"http://x\",\"y\")"
         );
-        for prefix in ["+", "-", "@", "\t", "\r"] {
+        for prefix in ["+", "-", "@", "\t", "\n", "  =", "\u{a0}@", "\u{ff1d}"] {
             assert!(
                 neutralise(&format!("{prefix}1")).starts_with('\''),
                 "{prefix:?}"
@@ -137,5 +147,13 @@ mod tests {
         }
         assert_eq!(neutralise("arn:aws:kms:..."), "arn:aws:kms:...");
         assert_eq!(neutralise(""), "");
+        assert_eq!(neutralise("a b"), "a b");
+    }
+
+    #[test]
+    fn live_characters_are_written_visibly() {
+        assert_eq!(neutralise("\r=1"), "\\u{d}=1");
+        assert_eq!(neutralise("t\u{1b}[2J"), "t\\u{1b}[2J");
+        assert_eq!(neutralise("-\u{202e}x"), "'-\\u{202e}x");
     }
 }

@@ -78,6 +78,9 @@ pub fn render_to(
     };
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![".html"]);
+    // Everything printed into the page is HTML-escaped, and live characters (bidi overrides that
+    // reorder a trail name, control characters) are shown as `\u{..}` rather than acting.
+    tera.set_escape_fn(|text| tera::escape_html(&super::visible(text)));
     tera.add_raw_template("report.html", TEMPLATE)
         .map_err(fail)?;
     let bars = chart(a);

@@ -29,6 +29,9 @@ pub enum ReportError {
     /// The findings of a very large pack could not be read back from their temporary file.
     #[error(transparent)]
     Findings(#[from] crate::assess::SpoolError),
+    /// A report would have been written through a link or over something that is not a file.
+    #[error("{path}: {reason}; reports are never written through links or over directories")]
+    Refused { path: PathBuf, reason: &'static str },
     #[error("{path}: {op} failed: {source}")]
     Io {
         path: PathBuf,
@@ -86,6 +89,30 @@ impl Format {
             Format::Json => "json",
         }
     }
+}
+
+/// `text` with every character that could act on a terminal, a spreadsheet or a browser instead of
+/// being shown, written visibly as `\u{..}`: C0 and C1 controls (ESC, BEL, CR, ...) other than line
+/// feed and tab, DEL, and the bidirectional overrides and isolates that reorder what is displayed. Strings from AWS (trail names,
+/// ARNs, bucket names, error messages) pass through this wherever they reach a terminal, the CSV or the
+/// HTML.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    fn live(c: char) -> bool {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(live) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if live(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 // Texts the HTML and the PDF both show.
@@ -177,20 +204,44 @@ fn render_json(assessment: &Assessment, out: &mut dyn Write) -> Result<(), Repor
     out.write_all(b"\n").map_err(|e| fail(e.to_string()))
 }
 
-/// Renders the formats and writes each file atomically (temporary file, then rename) into `dir`,
-/// one after the other: rendering them on parallel threads saved a tenth of a second at 1,000
-/// trails, but each thread's malloc arena made the peak memory of large reports vary by half.
+/// Renders the formats and writes each file atomically (a new temporary file beside it, then a
+/// rename) into `dir`, one after the other: rendering them on parallel threads saved a tenth of a
+/// second at 1,000 trails, but each thread's malloc arena made the peak memory of large reports vary
+/// by half. Nothing is written through a symbolic link: `dir` must be a real directory, and every
+/// target is checked before the first is written, so a target that is a link or a directory refuses
+/// the whole set instead of leaving half of it.
 pub fn write(
     assessment: &Assessment,
     integrity: Option<&Integrity>,
     formats: &[Format],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.to_path_buf(),
-        op: "create report directory",
-        source,
-    })?;
+    let refuse = |path: &Path, reason: &'static str| ReportError::Refused {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse(dir, "the report directory is a symbolic link"))
+        }
+        Ok(meta) if !meta.is_dir() => return Err(refuse(dir, "this is not a directory")),
+        Ok(_) => {}
+        Err(_) => std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+            path: dir.to_path_buf(),
+            op: "create report directory",
+            source,
+        })?,
+    }
+    for format in formats {
+        let path = dir.join(format.file_name());
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(refuse(&path, "it is a symbolic link"))
+            }
+            Ok(meta) if !meta.is_file() => return Err(refuse(&path, "it is not a regular file")),
+            _ => {}
+        }
+    }
     let mut written = Vec::new();
     for format in formats {
         let path = dir.join(format.file_name());
@@ -200,7 +251,8 @@ pub fn write(
     Ok(written)
 }
 
-/// Writes a file through `fill` into a temporary file beside it, then renames it into place.
+/// Writes a file through `fill` into a new temporary file beside it (random name, created
+/// exclusively, so a planted file or link is never written through), then renames it into place.
 fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), ReportError>,
@@ -212,19 +264,40 @@ fn write_atomic(
             source,
         }
     };
+    let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{file_name}.tmp"));
-    let file = std::fs::File::create(&temp).map_err(io("create"))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-    let filled = fill(&mut out).and_then(|()| out.flush().map_err(io("write")));
-    if let Err(e) = filled {
-        drop(out);
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io("create"))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, temp);
+    fill(&mut out)?;
+    let temp = out.into_inner().map_err(|e| ReportError::Io {
+        path: path.to_path_buf(),
+        op: "write",
+        source: e.into_error(),
+    })?;
+    temp.persist(path)
+        .map_err(|e| ReportError::Io {
+            path: path.to_path_buf(),
+            op: "rename into place",
+            source: e.error,
+        })
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn live_characters_are_written_visibly() {
+        assert_eq!(super::visible("trail-1"), "trail-1");
+        assert_eq!(
+            super::visible("a\u{1b}]8;;x\u{7}b\r\nc\u{202e}d\te"),
+            "a\\u{1b}]8;;x\\u{7}b\\u{d}\nc\\u{202e}d\te"
+        );
     }
-    drop(out);
-    std::fs::rename(&temp, path).map_err(io("rename into place"))
 }

@@ -836,13 +836,13 @@ impl Face {
 
     /// Breaks `text` into lines no wider than `max_w` points: at spaces, at explicit newlines,
     /// and inside tokens that are wider than a line. Runs of whitespace collapse to one space;
-    /// control characters are dropped. Always returns at least one (possibly empty) line.
+    /// live characters are shown as `\u{..}` ([`super::visible`]). Always returns at least one (possibly empty) line.
     fn wrap(&self, text: &str, size: f32, max_w: f32) -> Vec<String> {
         let max_w = max_w.max(0.0);
         let space_w = self.width(" ", size);
         let mut out = Vec::new();
         for raw in text.trim_end().split('\n') {
-            let clean: String = raw
+            let clean: String = super::visible(raw)
                 .chars()
                 .filter_map(|c| match c {
                     '\t' => Some(' '),

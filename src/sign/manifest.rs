@@ -151,14 +151,21 @@ fn portable_name(path: &str) -> bool {
 
 /// SHA-256 of a regular file, streamed, with its size. Links and special files are refused.
 pub fn hash_file(path: &Path) -> Result<(u64, String), std::io::Error> {
-    let meta = fs::symlink_metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file (links and special files are refused, never followed)",
-        ));
+    hash_file_within(path, u64::MAX).map(|(size, sha)| (size, sha.unwrap_or_default()))
+}
+
+/// [`hash_file`] of a file expected to hold `expected` bytes: one of another size is not read at all
+/// (`None` for the hash), so a file grown to any size costs nothing to tell apart.
+pub fn hash_file_within(
+    path: &Path,
+    expected: u64,
+) -> Result<(u64, Option<String>), std::io::Error> {
+    let file = crate::evidence::open_regular(path)?;
+    let len = file.metadata()?.len();
+    if expected != u64::MAX && len != expected {
+        return Ok((len, None));
     }
-    let mut file = fs::File::open(path)?;
+    let mut file = file.take(expected);
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut size = 0u64;
@@ -170,7 +177,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String), std::io::Error> {
         size += n as u64;
         hasher.update(&buffer[..n]);
     }
-    Ok((size, hex::encode(hasher.finalize())))
+    Ok((size, Some(hex::encode(hasher.finalize()))))
 }
 
 /// Every regular file under `root` (relative, `/`-separated, sorted), skipping directories named in

@@ -489,11 +489,15 @@ fn check_manifest(
         if !super::safe_relative_path(&entry.path) {
             continue;
         }
-        match super::hash_file(&root.join(&entry.path)) {
-            Ok((size, sha)) if size == entry.size && sha == entry.sha256 => {}
-            Ok((size, sha)) => problems.push(format!(
+        match super::manifest::hash_file_within(&root.join(&entry.path), entry.size) {
+            Ok((size, Some(sha))) if size == entry.size && sha == entry.sha256 => {}
+            Ok((size, Some(sha))) => problems.push(format!(
                 "{} was changed: {size} bytes with SHA-256 {sha}, the manifest says {} bytes with {}",
                 entry.path, entry.size, entry.sha256
+            )),
+            Ok((size, None)) => problems.push(format!(
+                "{} was changed: {size} bytes, the manifest says {} bytes",
+                entry.path, entry.size
             )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 problems.push(format!("{} is missing (listed in the manifest)", entry.path))

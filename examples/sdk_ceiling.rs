@@ -66,6 +66,7 @@ async fn targets(args: &Args) -> Vec<Target> {
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(args.region.clone()))
         .endpoint_url(&args.endpoint_url)
+        .http_client(auditpack::aws::shared_http_client())
         .load()
         .await;
     let mut clients: HashMap<String, aws_sdk_cloudtrail::Client> = HashMap::new();

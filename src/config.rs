@@ -438,7 +438,7 @@ pub struct AwsSettings {
 pub struct CollectSettings {
     pub aws: AwsSettings,
     pub out: PathBuf,
-    /// `None`: every region enabled for each account, found with EC2 DescribeRegions.
+    /// `None`: every region enabled for each account, found with account:ListRegions.
     pub regions: Option<Vec<RegionName>>,
     pub concurrency: usize,
     /// Which accounts to collect from.

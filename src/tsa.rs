@@ -80,7 +80,7 @@ impl Timestamper for HttpTimestamper {
             .map_err(|e| self.fail(format!("could not start the async runtime ({e})")))?;
         runtime.block_on(async {
             if self.url.scheme() == "https" {
-                let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+                let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
                 let connector = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_provider_and_native_roots(provider)
                     .map_err(|e| {

@@ -230,36 +230,6 @@ fn collects_each_trail_key_and_bucket_once_into_a_verifiable_pack() {
 }
 
 #[test]
-fn default_regions_come_from_describe_regions() {
-    let seeded = seed("standard", &[]);
-    let dir = tempdir();
-    let pack = dir.path().join("pack");
-    let output = run(auditpack_as(&seeded).args(["collect", "--out", pack.to_str().unwrap()]));
-    assert_eq!(output.status.code(), Some(3));
-    let header = header(&pack);
-    assert_eq!(header["regions_source"], "ec2:DescribeRegions");
-    let regions: Vec<&str> = header["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap())
-        .collect();
-    assert!(regions.len() > 10, "every enabled region: {regions:?}");
-    assert!(regions.contains(&"eu-west-1") && regions.contains(&"us-west-2"));
-    let entries = index_entries(&pack);
-    assert_eq!(
-        entries[1]["operation"], "DescribeRegions",
-        "recorded as evidence"
-    );
-    assert_eq!(
-        calls_per_resource(&entries, "DescribeTrails").len(),
-        regions.len(),
-        "one DescribeTrails per region"
-    );
-    assert_eq!(header["counts"]["trails"], 7);
-}
-
-#[test]
 fn a_second_collect_into_the_same_directory_is_refused() {
     let seeded = seed("standard", &[]);
     let dir = tempdir();

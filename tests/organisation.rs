@@ -464,3 +464,99 @@ fn regression_issue_14_verdicts_match_what_aws_documents() {
         "disabled, pending and deleted keys fail the rule itself"
     );
 }
+
+/// Each account's regions: (account, regions) from the header.
+fn account_regions(header: &Value) -> BTreeMap<String, Vec<String>> {
+    header["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let regions = a["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect();
+            (a["account_id"].as_str().unwrap().to_string(), regions)
+        })
+        .collect()
+}
+
+#[test]
+fn each_account_is_collected_in_its_own_enabled_regions_even_when_listregions_is_refused() {
+    let enabled_by_default = 17;
+    // As AWS answers: every account lists its own regions.
+    let replay = LocalServer::replay("scenario_control_tower.json");
+    let dir = tempdir();
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYMGMT000001",
+        dir.path(),
+        &["--org", "--role-name", "AuditpackReader"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let listed = header(&pack);
+    assert_eq!(listed["regions_source"], "account:ListRegions");
+    let regions = account_regions(&listed);
+    assert_eq!(regions[WORKLOAD].len(), enabled_by_default + 1);
+    assert!(
+        regions[WORKLOAD].contains(&"af-south-1".to_string()),
+        "opted in"
+    );
+    assert_eq!(regions[SANDBOX].len(), enabled_by_default);
+    assert!(!regions[SANDBOX].contains(&"af-south-1".to_string()));
+    let pages = index_entries(&pack)
+        .into_iter()
+        .filter(|e| e["operation"] == "ListRegions")
+        .count();
+    assert!(pages >= 5, "each account's list is recorded: {pages}");
+
+    // A role with only SecurityAudit may not call ListRegions: each region auditpack knows is asked
+    // its status instead, and the account is still collected in the same regions.
+    let dir = tempdir();
+    let path = dir.path().join("denied.json");
+    let mut scenario: Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/replay/scenario_control_tower.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    scenario["damage"] = serde_json::json!([{
+        "operation": "ListRegions", "account": WORKLOAD, "kind": "error", "status": 403,
+        "code": "AccessDeniedException",
+        "message": format!("User: arn:aws:sts::{WORKLOAD}:assumed-role/AuditpackReader/auditpack is not authorized to perform: account:ListRegions because no identity-based policy allows the account:ListRegions action"),
+    }]);
+    std::fs::write(&path, serde_json::to_vec(&scenario).unwrap()).unwrap();
+    let replay = LocalServer::replay(path.to_str().unwrap());
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYMGMT000001",
+        dir.path(),
+        &["--org", "--role-name", "AuditpackReader"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let probed = header(&pack);
+    assert_eq!(
+        account_regions(&probed),
+        regions,
+        "the same regions for every account"
+    );
+    let source = probed["regions_source"].as_str().unwrap();
+    assert!(
+        source.contains("GetRegionOptStatus") && source.contains(WORKLOAD),
+        "{source}"
+    );
+    assert_eq!(
+        probed["gaps"],
+        Value::Array(vec![]),
+        "no gap: the regions were found"
+    );
+    let asked = index_entries(&pack)
+        .into_iter()
+        .filter(|e| e["operation"] == "GetRegionOptStatus" && e["account"] == WORKLOAD)
+        .count();
+    assert_eq!(asked, 34, "one question per region auditpack knows");
+}

@@ -3,18 +3,18 @@
 //! `archive` build their service clients from [`load_sdk_config`].
 
 mod kms;
+pub mod regions;
 
 pub use kms::{fetch_public_key, KmsError, KmsSigner};
 
 use crate::config::{AwsSettings, RetryMode};
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region;
 use std::time::Duration;
 
-/// Region used for global calls (STS, EC2 DescribeRegions) when none is configured.
+/// Region used for global calls (STS, Account ListRegions) when none is configured.
 pub const FALLBACK_REGION: &str = "us-east-1";
 /// Attempts per call, with the SDK's standard exponential backoff between them.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -27,13 +27,13 @@ pub async fn load_sdk_config(aws: &AwsSettings) -> SdkConfig {
 
 /// [`load_sdk_config`] with a choice of retry mode.
 pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkConfig {
-    let region = RegionProviderChain::default_provider().or_else(Region::new(FALLBACK_REGION));
     let retry = match retry {
         RetryMode::Standard => RetryConfig::standard(),
         RetryMode::Adaptive => RetryConfig::adaptive(),
     };
+    // The region comes from the loader's own chain (environment, the profile named here, instance
+    // metadata), which uses the HTTP client below; us-east-1 when none gives one.
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
         .retry_config(retry.with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
@@ -49,19 +49,27 @@ pub async fn load_sdk_config_with(aws: &AwsSettings, retry: RetryMode) -> SdkCon
     if let Some(endpoint) = &aws.endpoint_url {
         loader = loader.endpoint_url(endpoint.as_str());
     }
-    loader.load().await
+    let config = loader.load().await;
+    if config.region().is_some() {
+        return config;
+    }
+    config
+        .into_builder()
+        .region(Region::new(FALLBACK_REGION))
+        .build()
 }
 
 /// One HTTP client for every service, region and account of a run. Without it, each SDK client built
 /// from the config makes its own: its own connection pool, and its own TLS configuration with the
 /// parsed root certificates (about 0.8 MB each), for every (account, region, service).
 /// Configured as the SDK's default client is for the behaviour version [`load_sdk_config_with`] asks
-/// for (`latest`, so at least v2025_08_07): rustls with aws-lc, proxies from the environment.
-fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// for (`latest`, so at least v2025_08_07), but with ring as rustls' crypto provider instead of
+/// aws-lc (a large C build); proxies from the environment.
+pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
+            tls::rustls_provider::CryptoMode::Ring,
         ));
         connector.set_connector_settings(settings.cloned());
         if let Some(components) = components {

@@ -18,7 +18,7 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Comma-separated regions to scan (default: every region enabled for each account, from
-    /// ec2:DescribeRegions).
+    /// account:ListRegions, or account:GetRegionOptStatus region by region when that is refused).
     #[arg(long, value_name = "R1,R2")]
     pub regions: Option<String>,
     /// Most API calls in flight at once, over all accounts and regions; one region gets at most three

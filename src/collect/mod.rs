@@ -5,6 +5,7 @@ mod cloudtrail;
 mod dispatch;
 mod kms;
 mod recorder;
+mod regions;
 mod run;
 mod s3;
 mod scope;
@@ -49,8 +50,9 @@ pub enum CollectError {
         hint: &'static str,
     },
     #[error(
-        "could not list the account's enabled regions (ec2:DescribeRegions in {region} failed: {message}). \
-         Nothing was collected. Allow ec2:DescribeRegions or name the regions with --regions r1,r2"
+        "could not list the account's enabled regions (account:ListRegions from {region} failed: {message}). \
+         Nothing was collected. Allow account:ListRegions (or account:GetRegionOptStatus, which AWS's \
+         SecurityAudit policy grants) or name the regions with --regions r1,r2"
     )]
     NoRegions { region: String, message: String },
     #[error(
@@ -242,6 +244,8 @@ struct Scanned {
 /// One account in scope, once entered (or not) and its trails listed.
 struct EnteredAccount {
     record: AccountRecord,
+    /// Its regions were probed one by one, ListRegions being refused.
+    probed: bool,
 }
 
 /// Identifies the caller, finds the accounts and their trails, then fetches everything the trails depend on.
@@ -323,6 +327,11 @@ async fn scan(
         )
     }))
     .await;
+    let probed: Vec<String> = entered
+        .iter()
+        .filter(|e| e.probed)
+        .map(|e| e.record.account_id.clone())
+        .collect();
     let accounts: Vec<AccountRecord> = entered.into_iter().map(|e| e.record).collect();
     if single && accounts.iter().all(|a| !a.collected) {
         // A single-account run that could not even list its regions has nothing to offer.
@@ -338,10 +347,16 @@ async fn scan(
         ),
         None => {
             let all: BTreeSet<&String> = accounts.iter().flat_map(|a| &a.regions).collect();
-            (
-                all.into_iter().cloned().collect(),
-                "ec2:DescribeRegions".to_string(),
-            )
+            let source = if probed.is_empty() {
+                "account:ListRegions".to_string()
+            } else {
+                format!(
+                    "account:ListRegions; account:GetRegionOptStatus for each region auditpack \
+                     knows in {} (ListRegions refused)",
+                    probed.join(", ")
+                )
+            };
+            (all.into_iter().cloned().collect(), source)
         }
     };
 
@@ -383,7 +398,10 @@ async fn enter_account(
         caller.clone()
     } else {
         let Some(role) = &settings.role else {
-            return EnteredAccount { record };
+            return EnteredAccount {
+                record,
+                probed: false,
+            };
         };
         record.role_arn = Some(role.role_name.arn_in(&caller.partition(), &target.id));
         match scope::assume_role(caller, &target.id, role, session_name).await {
@@ -394,18 +412,28 @@ async fn enter_account(
             )),
             None => {
                 tracing::warn!(account = %target.id, "the role could not be assumed; the account is an evidence gap");
-                return EnteredAccount { record };
+                return EnteredAccount {
+                    record,
+                    probed: false,
+                };
             }
         }
     };
     dispatch.entered(&collector);
+    let mut probed = false;
     let regions = match &settings.regions {
         Some(regions) => regions.iter().map(|r| r.to_string()).collect(),
-        None => match scope::enabled_regions(&collector).await {
-            Ok(regions) => regions,
+        None => match regions::enabled_regions(&collector).await {
+            Ok((regions, source)) => {
+                probed = source == regions::RegionSource::Probed;
+                regions
+            }
             Err(e) => {
                 tracing::warn!(account = %target.id, "{e}");
-                return EnteredAccount { record };
+                return EnteredAccount {
+                    record,
+                    probed: false,
+                };
             }
         },
     };
@@ -437,7 +465,7 @@ async fn enter_account(
     }
     record.collected = true;
     record.regions = regions;
-    EnteredAccount { record }
+    EnteredAccount { record, probed }
 }
 
 /// A region whose DescribeTrails a policy refused is still covered when every trail ListTrails names

@@ -1,5 +1,5 @@
 //! Who is collecting and where: STS GetCallerIdentity, Organizations ListAccounts, STS AssumeRole into
-//! member accounts and EC2 DescribeRegions.
+//! member accounts.
 
 use super::{lock, CollectError, Collector, Outcome};
 use crate::config::{AccountId, AccountTarget, RoleSettings};
@@ -112,55 +112,6 @@ pub(crate) fn identity_hint(code: &str, message: &str) -> &'static str {
          between you and AWS"
     } else {
         CREDENTIALS
-    }
-}
-
-/// Every region enabled for the account (opted-in or enabled by default), sorted.
-pub(crate) async fn enabled_regions(c: &Collector) -> Result<Vec<String>, CollectError> {
-    let region = c.clients.home_region();
-    let conf = aws_sdk_ec2::config::Builder::from(&c.clients.sdk).build();
-    let client = aws_sdk_ec2::Client::from_conf(conf);
-    let outcome = c
-        .call(
-            "ec2",
-            "DescribeRegions",
-            &region,
-            "regions",
-            json!({"AllRegions": false}),
-            |rec| {
-                client
-                    .describe_regions()
-                    .all_regions(false)
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            },
-        )
-        .await;
-    match outcome {
-        Outcome::Ok(out) => {
-            let mut regions: Vec<String> = out
-                .regions
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| r.opt_in_status.as_deref() != Some("not-opted-in"))
-                .filter_map(|r| r.region_name)
-                .collect();
-            regions.sort();
-            regions.dedup();
-            if regions.is_empty() {
-                Err(CollectError::NoRegions {
-                    region,
-                    message: "the response listed no enabled region".into(),
-                })
-            } else {
-                Ok(regions)
-            }
-        }
-        _ => Err(CollectError::NoRegions {
-            region,
-            message: last_gap_message(c),
-        }),
     }
 }
 

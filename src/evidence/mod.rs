@@ -73,7 +73,8 @@ impl EvidenceError {
 pub struct CallSpec {
     /// The account the call was made in, when known before the call.
     pub account: Option<String>,
-    /// Service name as in the SDK crate: `cloudtrail`, `kms`, `s3`, `sts`, `ec2`.
+    /// Service name as in the SDK crate: `cloudtrail`, `kms`, `s3`, `sts`, `account`,
+    /// `organizations` (`ec2` in packs before 2026-11-30).
     pub service: String,
     /// Operation name as in the API reference: `DescribeTrails`, `GetBucketEncryption`, ...
     pub operation: String,
@@ -190,7 +191,7 @@ pub struct PackHeader {
     pub caller_arn: String,
     pub caller_user_id: String,
     pub regions: Vec<String>,
-    /// `--regions` or `ec2:DescribeRegions`.
+    /// `--regions` or `account:ListRegions` (see docs/pack-format.md).
     pub regions_source: String,
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,

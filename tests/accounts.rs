@@ -528,11 +528,8 @@ fn a_member_session_that_runs_out_is_renewed_and_each_renewal_is_recorded() {
         .args(["collect", "--out", pack.to_str().unwrap()])
         .args(["--regions", "us-east-1", "--concurrency", "4"])
         .args(["--accounts", &accounts, "--role-name", "AuditpackReader"]));
-    assert!(
-        output.status.code() == Some(0) || output.status.code() == Some(3),
-        "{}",
-        stderr(&output)
-    );
+    // 3: moto answers GetBucketPolicyStatus in a shape the SDK cannot read (a gap in every run).
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let header = header(&pack);
     let gaps = header["gaps"].as_array().unwrap();
     assert!(

@@ -166,7 +166,7 @@ fn existing_different_objects_are_never_overwritten() {
     );
     s3ctl(&seeded, &["put", &bucket, &key, "not the pack"]);
     let output = upload(&seeded, &pack, &bucket, &[]);
-    assert_ne!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(7));
     assert!(
         stderr(&output).contains("never overwritten"),
         "{}",
@@ -181,7 +181,7 @@ fn retention_needs_object_lock_and_unsigned_packs_are_not_archived() {
     let bucket = format!("{}-nolock", seeded.prefix);
     s3ctl(&seeded, &["make-bucket", &bucket]);
     let output = upload(&seeded, &pack, &bucket, &["--retain-days", "30"]);
-    assert_ne!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(2), "nothing was uploaded");
     assert!(
         stderr(&output).contains("has no Object Lock"),
         "{}",

@@ -251,6 +251,11 @@ fn internal_errors_and_connection_resets_are_retried_and_every_attempt_recorded(
     let internal: Vec<&Value> = entries.iter().filter(|e| e["http_status"] == 500).collect();
     assert_eq!(internal.len() as u64, errors, "each 500 is in the pack");
     for e in &internal {
+        if e["operation"] == "HeadBucket" {
+            // A HEAD answer has no body, so no error code: the status is the whole answer.
+            assert!(e["error_code"].is_null() && e["body_size"] == 0, "{e}");
+            continue;
+        }
         let code = e["error_code"].as_str().unwrap_or_default();
         assert!(code == "InternalFailure" || code == "InternalError", "{e}");
         assert!(body(&pack, e).contains(code), "{e}");
@@ -343,7 +348,9 @@ fn a_dead_region_is_a_named_gap_and_the_other_regions_are_fully_collected() {
         "{}",
         stdout(&assessed)
     );
-    assert_ne!(assessed.status.code(), Some(0));
+    // The live regions' unencrypted trails fail the rule, which decides the code (5) even though
+    // a region is missing.
+    assert_eq!(assessed.status.code(), Some(5));
 
     // The other regions: every trail, key and bucket answer a clean run gets.
     let trails = seeded.facts["trails"].as_array().unwrap();
@@ -376,7 +383,9 @@ fn a_dead_region_is_a_named_gap_and_the_other_regions_are_fully_collected() {
 /// Collects with `--slow-region us-west-2` and checks that the other regions' evidence all arrives
 /// before the slow region's first answer.
 fn slow_region_does_not_hold_up_the_others(concurrency: &str) {
-    const SLOW_MS: u64 = 2500;
+    // Long enough that a busy machine still answers every fast region first: the fast regions' whole
+    // collection takes well under a second on an idle one.
+    const SLOW_MS: u64 = 6000;
     let seeded = seed("standard", &[]);
     let dir = tempdir();
     let proxy = FaultProxy::start(&[
@@ -400,7 +409,7 @@ fn slow_region_does_not_hold_up_the_others(concurrency: &str) {
     let entries = index_entries(&pack);
     // Index order is arrival order. Each region's trails are followed up as soon as that region is
     // listed, and the slow region can hold only part of the permits: so every answer from the fast
-    // regions arrives before the slow region's first (its DescribeTrails, 2.5 s in).
+    // regions arrives before the slow region's first (its DescribeTrails, 6 s in).
     let first_slow = entries
         .iter()
         .position(|e| e["region"] == "us-west-2")

@@ -9,6 +9,7 @@ use crate::evidence::Pack;
 use crate::sign::{self, Manifest, TrustAnchor, VerifyOptions, MANIFEST_FILE, SEAL_FILES};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ServerSideEncryption};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -320,11 +321,20 @@ pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
                 .bucket(&s.bucket)
                 .send()
                 .await;
-            let enabled = lock.ok().and_then(|l| {
-                l.object_lock_configuration()
+            // S3 answers ObjectLockConfigurationNotFoundError for a bucket without Object Lock; any
+            // other failure (a refusal, say) is reported as itself, not as a missing lock.
+            let enabled = match lock {
+                Ok(l) => l
+                    .object_lock_configuration()
                     .and_then(|c| c.object_lock_enabled())
-                    .map(|e| e.as_str() == "Enabled")
-            });
+                    .map(|e| e.as_str() == "Enabled"),
+                Err(e) if e.code() == Some("ObjectLockConfigurationNotFoundError") => None,
+                Err(e) => return Err(aws_error(
+                    &s.bucket,
+                    "s3:GetObjectLockConfiguration",
+                    "check s3:GetBucketObjectLockConfiguration permission on the archive bucket",
+                )(crate::aws::error_text(&e))),
+            };
             if enabled != Some(true) {
                 return Err(ArchiveError::NoObjectLock {
                     bucket: s.bucket.clone(),

@@ -4,7 +4,7 @@
 use super::checks::{outside_verdict, unknown_from, TrailEvidence, Verdict};
 use super::store::{Answer, Arena, Store};
 use super::Status;
-use crate::evidence::{EvidenceError, IndexEntry};
+use crate::evidence::{EvidenceError, IndexEntry, Op};
 use std::collections::HashMap;
 
 /// `ListBuckets`' answer, as S3 writes it.
@@ -30,7 +30,7 @@ struct BucketEntry {
 pub(super) fn bucket_owners(store: &Store<'_>) -> Result<HashMap<String, String>, EvidenceError> {
     let arena = Arena::new();
     let mut owners = HashMap::new();
-    for listing in store.all(&arena, "ListBuckets")? {
+    for listing in store.all(&arena, Op::ListBuckets)? {
         let (Answer::Ok { entry, body }, Some(account)) =
             (store.answer_from(listing)?, &listing.account)
         else {
@@ -78,7 +78,11 @@ fn bucket_gone<'a>(
     t: &TrailEvidence<'a>,
     bucket: &str,
 ) -> Result<Option<&'a IndexEntry>, EvidenceError> {
-    for operation in ["HeadBucket", "GetBucketLocation", "GetBucketEncryption"] {
+    for operation in [
+        Op::HeadBucket,
+        Op::GetBucketLocation,
+        Op::GetBucketEncryption,
+    ] {
         if let Answer::Absent { entry } = t.best_answer(operation, bucket, t.bucket_owner)? {
             if entry.error_code.as_deref() != Some("ServerSideEncryptionConfigurationNotFoundError")
             {
@@ -125,10 +129,10 @@ pub(super) fn bucket_default_encryption<'a>(
         ));
     }
     if let Some(outside) = t.outside_scope(bucket) {
-        return Ok(outside_verdict(t, outside, "GetBucketEncryption"));
+        return Ok(outside_verdict(t, outside, Op::GetBucketEncryption));
     }
     let owner = t.bucket_owner.or(Some(t.account));
-    let answer = t.best_answer("GetBucketEncryption", bucket, owner)?;
+    let answer = t.best_answer(Op::GetBucketEncryption, bucket, owner)?;
     let (entry, body) = match answer {
         Answer::Ok { entry, body } => (entry, body),
         Answer::Absent { entry } => {

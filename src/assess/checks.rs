@@ -9,7 +9,7 @@ use super::key_checks::{key_policy_allows_cloudtrail, key_rotation, key_usable};
 use super::selectors::{management_events, ManagementEvents};
 use super::store::{json_body, Answer, Arena, Store};
 use super::Status;
-use crate::evidence::{EvidenceError, IndexEntry, OutsideScope};
+use crate::evidence::{EvidenceError, IndexEntry, Op, OutsideScope};
 use serde_json::Value;
 
 /// A check's result before it is dressed with the catalogue's titles and mapping.
@@ -96,7 +96,7 @@ impl<'a> TrailEvidence<'a> {
     /// [`Store::answer`], read into this trail's arena.
     pub(super) fn answer(
         &self,
-        operation: &str,
+        operation: Op,
         resource: &str,
         region: Option<&str>,
         account: Option<&str>,
@@ -108,7 +108,7 @@ impl<'a> TrailEvidence<'a> {
     /// [`Store::best_answer`], read into this trail's arena.
     pub(super) fn best_answer(
         &self,
-        operation: &str,
+        operation: Op,
         resource: &str,
         account: Option<&str>,
     ) -> Result<Answer<'a>, EvidenceError> {
@@ -127,8 +127,9 @@ impl<'a> TrailEvidence<'a> {
 pub(super) fn outside_verdict<'a>(
     t: &TrailEvidence<'a>,
     outside: &OutsideScope,
-    what: &str,
+    what: Op,
 ) -> Verdict<'a> {
+    let what = what.name();
     Verdict::new(
         Status::Unknown,
         format!(
@@ -274,7 +275,7 @@ pub(super) fn unknown_from<'a>(
 /// parsed; `Err` holds the verdict when there is no usable answer.
 fn trail_answer<'a>(
     t: &TrailEvidence<'a>,
-    operation: &str,
+    operation: Op,
 ) -> Result<Result<(&'a IndexEntry, Value), Verdict<'a>>, EvidenceError> {
     let answer = t.best_answer(operation, t.arn, Some(t.account))?;
     let Answer::Ok { entry, body } = answer else {
@@ -287,7 +288,7 @@ fn trail_answer<'a>(
 }
 
 fn logging<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let (entry, status) = match trail_answer(t, "GetTrailStatus")? {
+    let (entry, status) = match trail_answer(t, Op::GetTrailStatus)? {
         Ok(found) => found,
         Err(verdict) => return Ok(verdict),
     };
@@ -318,7 +319,7 @@ fn logging<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
 /// when there was none). A trail can be logging while delivering nothing: a disabled or deleted key,
 /// an edited key or bucket policy, a deleted bucket.
 fn delivery<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let (entry, status) = match trail_answer(t, "GetTrailStatus")? {
+    let (entry, status) = match trail_answer(t, Op::GetTrailStatus)? {
         Ok(found) => found,
         Err(verdict) => return Ok(verdict),
     };
@@ -374,7 +375,7 @@ fn delivery<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
 fn management_events_of<'a>(
     t: &TrailEvidence<'a>,
 ) -> Result<Result<(ManagementEvents, Vec<&'a IndexEntry>), Verdict<'a>>, EvidenceError> {
-    let (entry, selectors) = match trail_answer(t, "GetEventSelectors")? {
+    let (entry, selectors) = match trail_answer(t, Op::GetEventSelectors)? {
         Ok(found) => found,
         Err(verdict) => return Ok(Err(verdict)),
     };

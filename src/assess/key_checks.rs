@@ -6,7 +6,7 @@ use super::checks::{outside_verdict, unknown_from, TrailEvidence, Verdict};
 use super::policy::{cloudtrail_may_generate_data_keys, CloudTrailRequest, PolicyVerdict};
 use super::store::{json_body, Answer};
 use super::Status;
-use crate::evidence::{key_region, EvidenceError, IndexEntry};
+use crate::evidence::{key_region, EvidenceError, IndexEntry, Op};
 use serde_json::Value;
 
 /// The trail's key as DescribeKey answered for it.
@@ -26,10 +26,14 @@ fn describe_key<'a>(t: &TrailEvidence<'a>) -> Result<Key<'a>, EvidenceError> {
         return Ok(Key::None);
     };
     if let Some(outside) = t.outside_scope(key_ref) {
-        return Ok(Key::Unavailable(outside_verdict(t, outside, "DescribeKey")));
+        return Ok(Key::Unavailable(outside_verdict(
+            t,
+            outside,
+            Op::DescribeKey,
+        )));
     }
     let region = key_region(key_ref, t.home_region);
-    let answer = t.answer("DescribeKey", key_ref, Some(&region), Some(t.key_owner))?;
+    let answer = t.answer(Op::DescribeKey, key_ref, Some(&region), Some(t.key_owner))?;
     let (entry, body) = match answer {
         Answer::Ok { entry, body } => (entry, body),
         Answer::Absent { entry } => return Ok(Key::Gone(entry)),
@@ -151,7 +155,7 @@ struct KeyRecord<'a> {
 /// after DescribeKey; `Err` holds the verdict to give when there is no usable answer.
 fn key_answer<'a>(
     t: &TrailEvidence<'a>,
-    operation: &str,
+    operation: Op,
 ) -> Result<Result<KeyRecord<'a>, Verdict<'a>>, EvidenceError> {
     let (described, metadata) = match describe_key(t)? {
         Key::None => return Ok(Err(not_applicable(t))),
@@ -162,7 +166,7 @@ fn key_answer<'a>(
     let arn = metadata["Arn"].as_str().unwrap_or_default().to_string();
     let evidence = vec![t.trail_entry, described];
     if let Some(verdict) = rotation_not_applicable(&metadata, &evidence)
-        .filter(|_| operation == "GetKeyRotationStatus")
+        .filter(|_| operation == Op::GetKeyRotationStatus)
     {
         return Ok(Err(verdict));
     }
@@ -215,7 +219,7 @@ pub(super) fn key_rotation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evi
         entry,
         value,
         ..
-    } = match key_answer(t, "GetKeyRotationStatus")? {
+    } = match key_answer(t, Op::GetKeyRotationStatus)? {
         Ok(found) => found,
         Err(verdict) => return Ok(verdict),
     };
@@ -249,7 +253,7 @@ pub(super) fn key_policy_allows_cloudtrail<'a>(
         entry,
         value,
         metadata,
-    } = match key_answer(t, "GetKeyPolicy")? {
+    } = match key_answer(t, Op::GetKeyPolicy)? {
         Ok(found) => found,
         Err(verdict) => return Ok(verdict),
     };

@@ -6,7 +6,7 @@ use super::account_checks::{AccountFacts, Listing};
 use super::checks::TrailFacts;
 use super::store::{describe_failure, is_success, Answer, Store};
 use super::{AccountSummary, EvidenceLink, Status, UnlistedRegion};
-use crate::evidence::{blocked_by_policy, EvidenceError, IndexEntry, PackHeader};
+use crate::evidence::{blocked_by_policy, EvidenceError, IndexEntry, Op, PackHeader};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -261,9 +261,10 @@ pub(super) fn account_summaries<'t>(
     }
     for gap in &header.gaps {
         // A role that could not be assumed is a gap of the account it would have entered.
-        let account = match gap.operation.as_str() {
-            "AssumeRole" => arn_account(&gap.resource),
-            _ => gap.account.as_deref(),
+        let account = if Op::AssumeRole.is(&gap.service, &gap.operation) {
+            arn_account(&gap.resource)
+        } else {
+            gap.account.as_deref()
         }
         .unwrap_or(header.account_id.as_str());
         if let Some(row) = rows.iter_mut().find(|r| r.account_id == account) {

@@ -23,7 +23,7 @@ pub use spool::{Spool, SpoolError, SpoolWriter};
 pub use store::describe_failure;
 
 use crate::config::{catalogue, CheckInfo, CheckRole};
-use crate::evidence::{EvidenceError, IndexEntry, Pack};
+use crate::evidence::{EvidenceError, IndexEntry, Op, Pack};
 use account_checks::{Management, TrailCoverage};
 use checks::TrailEvidence;
 use listing::arn_account;
@@ -62,7 +62,7 @@ fn key_description(t: &TrailEvidence<'_>) -> Result<Option<String>, EvidenceErro
     Ok(
         match t.store.answer(
             t.arena,
-            "DescribeKey",
+            Op::DescribeKey,
             key_ref,
             Some(&region),
             Some(t.key_owner),
@@ -180,7 +180,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
     let store = Store::new(pack)?;
     // The listings are read once and kept: every trail's findings link its listing.
     let listing_arena = Arena::new();
-    let listing_records = store.all(&listing_arena, "DescribeTrails")?;
+    let listing_records = store.all(&listing_arena, Op::DescribeTrails)?;
     let listings = listing::read_listings(&store, &listing_records, header)?;
     let bucket_owners = bucket_checks::bucket_owners(&store)?;
     let mut summary = Summary {

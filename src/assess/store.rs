@@ -1,7 +1,7 @@
 //! Looking up evidence in a pack: the final attempt of each call, by operation and resource, with its
 //! body parsed on demand.
 
-use crate::evidence::{is_absence, EvidenceError, Gap, IndexEntry, Pack};
+use crate::evidence::{is_absence, EvidenceError, Gap, IndexEntry, Op, Pack};
 use serde_json::Value;
 use std::collections::HashMap;
 pub use typed_arena::Arena;
@@ -191,10 +191,10 @@ impl<'p> Store<'p> {
     pub fn all<'r>(
         &self,
         arena: &'r Arena<IndexEntry>,
-        operation: &str,
+        op: Op,
     ) -> Result<Vec<&'r IndexEntry>, EvidenceError> {
         self.by_operation
-            .get(operation)
+            .get(op.name())
             .map(|records| records.iter().map(|&r| self.load(arena, r)).collect())
             .unwrap_or_else(|| Ok(Vec::new()))
     }
@@ -205,11 +205,12 @@ impl<'p> Store<'p> {
     pub fn answer<'r>(
         &self,
         arena: &'r Arena<IndexEntry>,
-        operation: &str,
+        op: Op,
         resource: &str,
         region: Option<&str>,
         account: Option<&str>,
     ) -> Result<Answer<'r>, EvidenceError> {
+        let operation = op.name();
         let slots = match region {
             Some(region) => filed(&self.by_key, key_hash(operation, region, resource)),
             None => filed(&self.by_resource, resource_hash(operation, resource)),
@@ -235,7 +236,7 @@ impl<'p> Store<'p> {
             }
         }
         Ok(Answer::Missing {
-            reason: self.missing_reason(operation, resource),
+            reason: self.missing_reason(op, resource),
         })
     }
 
@@ -245,10 +246,11 @@ impl<'p> Store<'p> {
     pub fn best_answer<'r>(
         &self,
         arena: &'r Arena<IndexEntry>,
-        operation: &str,
+        op: Op,
         resource: &str,
         account: Option<&str>,
     ) -> Result<Answer<'r>, EvidenceError> {
+        let operation = op.name();
         let slots = filed(&self.by_resource, resource_hash(operation, resource));
         let preferred = account
             .and_then(|a| self.accounts.get(a))
@@ -276,7 +278,7 @@ impl<'p> Store<'p> {
         match first_failure {
             Some(entry) => self.answer_from(entry),
             None => Ok(Answer::Missing {
-                reason: self.missing_reason(operation, resource),
+                reason: self.missing_reason(op, resource),
             }),
         }
     }
@@ -303,7 +305,8 @@ impl<'p> Store<'p> {
         })
     }
 
-    fn missing_reason(&self, operation: &str, resource: &str) -> String {
+    fn missing_reason(&self, op: Op, resource: &str) -> String {
+        let operation = op.name();
         let related: Vec<&Gap> = self
             .pack
             .header

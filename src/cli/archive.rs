@@ -2,6 +2,7 @@
 
 use super::assess::{run_report, ReportArgs};
 use super::collect::{run_collect, CollectArgs};
+use super::failure::fail;
 use super::seal::{sign_with, signer_settings};
 use super::{existing_pack_dir, exit, runtime, usage_error, GlobalArgs};
 use crate::config::{self, InvalidValue};
@@ -109,14 +110,7 @@ fn upload_with(settings: &crate::archive::UploadSettings) -> anyhow::Result<u8> 
             say!("{}", outcome.uri);
             Ok(exit::OK)
         }
-        Err(e @ crate::archive::ArchiveError::NotVerified { .. }) => {
-            tell!("error: {e}");
-            Ok(exit::NOT_VERIFIED)
-        }
-        Err(e) => {
-            tell!("error: {e}");
-            Ok(exit::STEP_FAILED)
-        }
+        Err(e) => Ok(fail(&e)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `auditpack assess` and `auditpack report`: judging a pack offline and rendering its reports.
 
+use super::failure::fail;
 use super::{existing_pack_dir, exit, usage_error};
 use crate::assess::{self, Assessment, Status};
 use crate::config::InvalidValue;
@@ -104,31 +105,9 @@ fn inside(path: &Path, dir: &Path) -> bool {
 
 /// Opens and assesses a pack; damage is reported as "not verified" (exit 1), naming the file.
 fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
-    let failed = |e: assess::AssessError| {
-        tell!("error: {e}");
-        assess_failure_code(&e)
-    };
+    let failed = |e: assess::AssessError| fail(&e);
     let pack = Pack::open(pack_dir).map_err(|e| failed(e.into()))?;
     assess::assess(&pack).map_err(failed)
-}
-
-/// A pack that is damaged or not a pack did not verify (1); a disk or temporary-file failure on this
-/// machine says nothing about the pack, and is a failed step (7).
-pub(crate) fn assess_failure_code(e: &assess::AssessError) -> u8 {
-    use crate::evidence::EvidenceError;
-    match e {
-        assess::AssessError::Spool(_) => exit::STEP_FAILED,
-        // A missing file, or one that is a link, FIFO or device, is the pack's fault.
-        assess::AssessError::Evidence(EvidenceError::Io { source, .. })
-            if !matches!(
-                source.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
-            ) =>
-        {
-            exit::STEP_FAILED
-        }
-        _ => exit::NOT_VERIFIED,
-    }
 }
 
 fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
@@ -265,10 +244,7 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
     let integrity =
         crate::sign::integrity_for(&settings.pack).context("reading the pack's signing record")?;
     let written = match report::write(&a, integrity.as_ref(), &settings.formats, &settings.out) {
-        Err(e @ report::ReportError::Refused { .. }) => {
-            tell!("error: {e}. Choose another --out");
-            return Ok(exit::USAGE);
-        }
+        Err(e @ report::ReportError::Refused { .. }) => return Ok(fail(&e)),
         written => written.context("writing the reports")?,
     };
     let s = &a.summary;
@@ -294,30 +270,4 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(exit::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failing_temporary_directory_is_a_failed_step_not_a_bad_pack() {
-        // The findings of a large pack spill to TMPDIR; a TMPDIR that does not exist fails there.
-        let mut spool = assess::SpoolWriter::new_in(0, "/nonexistent/auditpack-tmp".into());
-        let spilled = spool.push(1u32).unwrap_err();
-        let e = assess::AssessError::Spool(spilled);
-        assert!(e.to_string().contains("TMPDIR"), "{e}");
-        assert_eq!(assess_failure_code(&e), exit::STEP_FAILED);
-        let damaged = assess::AssessError::Evidence(crate::evidence::EvidenceError::Malformed {
-            path: "pack.json".into(),
-            reason: "x".into(),
-        });
-        assert_eq!(assess_failure_code(&damaged), exit::NOT_VERIFIED);
-        let fifo = assess::AssessError::Evidence(crate::evidence::EvidenceError::Io {
-            path: "index.jsonl".into(),
-            op: "read",
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
-        });
-        assert_eq!(assess_failure_code(&fifo), exit::NOT_VERIFIED);
-    }
 }

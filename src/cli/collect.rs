@@ -1,5 +1,6 @@
 //! `auditpack collect`: flags to validated settings, the progress bar, the closing summary.
 
+use super::failure::{fail, ExitStatus};
 use super::{exit, runtime, usage_error, GlobalArgs};
 use crate::collect::{self, CollectError, Progress};
 use crate::config::{self, CollectSettings, InvalidValue};
@@ -184,21 +185,9 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
                 "error: interrupted; the partial pack was removed and nothing was written to {}",
                 settings.out.display()
             );
-            Ok(exit::INTERRUPTED)
+            Ok(CollectError::Interrupted.exit_code())
         }
-        Err(e @ CollectError::RoleNeeded { .. }) => Ok(usage_error(e)),
-        Err(
-            e @ (CollectError::NoIdentity { .. }
-            | CollectError::NoRegions { .. }
-            | CollectError::NoOrganization { .. }),
-        ) => {
-            tell!("error: {e}");
-            Ok(exit::NOTHING_COLLECTED)
-        }
-        Err(CollectError::Evidence(e)) => {
-            tell!("error: {e}");
-            Ok(exit::NOTHING_COLLECTED)
-        }
+        Err(e) => Ok(fail(&e)),
     }
 }
 

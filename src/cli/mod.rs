@@ -15,6 +15,7 @@ macro_rules! tell {
 mod archive;
 mod assess;
 mod collect;
+mod failure;
 mod seal;
 
 use crate::config::{AwsSettings, EndpointUrl, InvalidValue};
@@ -288,7 +289,8 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
-/// Prints a usage error (a flag, value or input that cannot be used) and gives its exit code.
+/// Prints a usage error (a flag, value or input that cannot be used) and gives its exit code: for
+/// refusals that are not an [`InvalidValue`] (see [`failure::fail`] for every other failure).
 pub(crate) fn usage_error(error: impl std::fmt::Display) -> u8 {
     tell!("error: {error}");
     exit::USAGE

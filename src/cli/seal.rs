@@ -1,6 +1,7 @@
 //! `auditpack keygen`, `public-key`, `sign` and `verify`: keys, sealing a pack (the command layer
 //! renders the reports that `sign` seals) and checking a seal against a key the verifier names.
 
+use super::failure::{fail, ExitStatus};
 use super::{existing_pack_dir, exit, runtime, usage_error, GlobalArgs};
 use crate::assess;
 use crate::config::{self, InvalidValue};
@@ -94,22 +95,7 @@ pub(crate) fn run_keygen(args: &KeygenArgs) -> anyhow::Result<u8> {
             );
             Ok(exit::OK)
         }
-        Err(e @ SignError::Io { .. }) => {
-            tell!("error: {e}");
-            Ok(exit::STEP_FAILED)
-        }
-        Err(e) => Ok(usage_error(e)),
-    }
-}
-
-/// Prints a failure of a KMS call and gives its exit code.
-fn kms_failure(e: crate::aws::KmsError) -> u8 {
-    match e {
-        crate::aws::KmsError::Unsuitable { .. } => usage_error(e),
-        e => {
-            tell!("error: {e}");
-            exit::STEP_FAILED
-        }
+        Err(e) => Ok(fail(&e)),
     }
 }
 
@@ -133,7 +119,7 @@ pub(crate) fn run_public_key(args: &PublicKeyArgs, global: &GlobalArgs) -> anyho
             };
             match crate::aws::fetch_public_key(&aws, key_id) {
                 Ok(named) => named,
-                Err(e) => return Ok(kms_failure(e)),
+                Err(e) => return Ok(fail(&e)),
             }
         }
         (None, None) => unreachable!("clap requires --key or --kms-key-id"),
@@ -148,11 +134,7 @@ pub(crate) fn run_public_key(args: &PublicKeyArgs, global: &GlobalArgs) -> anyho
                 named.key.algorithm(),
                 named.key.fingerprint()
             ),
-            Err(e @ SignError::KeyExists { .. }) => return Ok(usage_error(e)),
-            Err(e) => {
-                tell!("error: {e}");
-                return Ok(exit::STEP_FAILED);
-            }
+            Err(e) => return Ok(fail(&e)),
         },
     }
     Ok(exit::OK)
@@ -229,20 +211,6 @@ pub(crate) fn signer_settings(
     Ok(SignerSettings { signer, tsa_url })
 }
 
-/// The exit code of a failed sign.
-fn sign_failure(e: &SignError) -> u8 {
-    match e {
-        SignError::AlreadySigned { .. }
-        | SignError::Busy { .. }
-        | SignError::BadKey { .. }
-        | SignError::KeyExists { .. } => exit::USAGE,
-        SignError::Damaged { .. } | SignError::Unsafe { .. } | SignError::Evidence(_) => {
-            exit::NOT_VERIFIED
-        }
-        _ => exit::STEP_FAILED,
-    }
-}
-
 pub(crate) fn run_sign(args: &SignArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let pack = match existing_pack_dir(&args.pack) {
         Ok(p) => p,
@@ -275,7 +243,7 @@ pub(crate) fn sign_with(
             };
             match crate::aws::KmsSigner::connect(&aws, &key_id) {
                 Ok(s) => Box::new(s),
-                Err(e) => return Ok(kms_failure(e)),
+                Err(e) => return Ok(fail(&e)),
             }
         }
     };
@@ -300,7 +268,7 @@ pub(crate) fn sign_with(
     ) {
         Ok(signed) => signed,
         Err(e) => {
-            let code = sign_failure(&e);
+            let code = e.exit_code();
             if code == exit::STEP_FAILED && !e.is_service_failure() {
                 tell!(
                     "error: {e}. The pack was left as it was; sign it again once the cause is fixed"
@@ -403,7 +371,7 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
                     say!("NOT VERIFIED: {e}.");
                     return Ok(exit::NOT_VERIFIED);
                 }
-                Err(e) => return Ok(kms_failure(e)),
+                Err(e) => return Ok(fail(&e)),
             }
         }
         (None, None) => TrustAnchor::None,

@@ -4,6 +4,7 @@
 //! in a region it is shadowed in (the API reference: a shadow trail's status is asked for by ARN).
 
 use super::{Collector, Outcome};
+use crate::evidence::Op;
 use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
 use aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatusOutput;
 use aws_sdk_cloudtrail::operation::list_trails::ListTrailsOutput;
@@ -44,8 +45,7 @@ pub(crate) async fn list_region(c: &Collector, region: &str) -> Vec<TrailSummary
 async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail::types::Trail> {
     let client = c.clients.cloudtrail(region);
     c.call_requiring(
-        "cloudtrail",
-        "DescribeTrails",
+        Op::DescribeTrails,
         region,
         region,
         json!({"includeShadowTrails": true}),
@@ -81,8 +81,7 @@ pub(crate) async fn list_trails(
             let params = json!({"NextToken": token});
             let page = c
                 .call_requiring(
-                    "cloudtrail",
-                    "ListTrails",
+                    Op::ListTrails,
                     region,
                     "trails",
                     params,
@@ -125,20 +124,19 @@ pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str, l
     if listed_in == home_region {
         return;
     }
-    let denied = |outcome: &Outcome<()>| matches!(outcome, Outcome::Gap(code) if code.starts_with("AccessDenied"));
+    let denied = |outcome: &Outcome<()>| matches!(outcome, Outcome::Gap(f) if f.code.starts_with("AccessDenied"));
     if denied(&status) && trail_status(c, arn, listed_in).await.is_ok() {
-        c.supersede_blocked("GetTrailStatus", arn);
+        c.supersede_blocked(Op::GetTrailStatus, arn);
     }
     if denied(&selectors) && event_selectors(c, arn, listed_in).await.is_ok() {
-        c.supersede_blocked("GetEventSelectors", arn);
+        c.supersede_blocked(Op::GetEventSelectors, arn);
     }
 }
 
 async fn trail_status(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
     let client = c.clients.cloudtrail(region);
     c.call_requiring(
-        "cloudtrail",
-        "GetTrailStatus",
+        Op::GetTrailStatus,
         region,
         arn,
         json!({"Name": arn}),
@@ -161,8 +159,7 @@ async fn trail_status(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
 async fn event_selectors(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
     let client = c.clients.cloudtrail(region);
     c.call(
-        "cloudtrail",
-        "GetEventSelectors",
+        Op::GetEventSelectors,
         region,
         arn,
         json!({"TrailName": arn}),

@@ -3,7 +3,7 @@
 //! each distinct key gets GetKeyRotationStatus (where rotation applies), GetKeyPolicy and ListAliases.
 
 use super::Collector;
-use crate::evidence::key_region;
+use crate::evidence::{key_region, Op};
 use aws_sdk_kms::operation::{
     describe_key::DescribeKeyOutput, get_key_policy::GetKeyPolicyOutput,
     list_aliases::ListAliasesOutput,
@@ -33,8 +33,7 @@ pub(crate) async fn key_evidence(
     let client = c.clients.kms(region);
     let described = c
         .call_requiring(
-            "kms",
-            "DescribeKey",
+            Op::DescribeKey,
             region,
             key_ref,
             json!({"KeyId": key_ref}),
@@ -73,8 +72,7 @@ pub(crate) async fn key_evidence(
             return;
         }
         c.call(
-            "kms",
-            "GetKeyRotationStatus",
+            Op::GetKeyRotationStatus,
             &region,
             &arn,
             json!({"KeyId": arn}),
@@ -90,8 +88,7 @@ pub(crate) async fn key_evidence(
         .await;
     };
     let policy = c.call_requiring(
-        "kms",
-        "GetKeyPolicy",
+        Op::GetKeyPolicy,
         &region,
         &arn,
         json!({"KeyId": arn, "PolicyName": "default"}),
@@ -136,8 +133,7 @@ async fn list_aliases(
         };
         let page = c
             .call_requiring(
-                "kms",
-                "ListAliases",
+                Op::ListAliases,
                 region,
                 arn,
                 params,

@@ -15,8 +15,8 @@ pub use recorder::Recorder;
 use crate::aws::load_sdk_config_with;
 use crate::config::{catalogue, AccountId, AccountScope, AccountTarget, CollectSettings};
 use crate::evidence::{
-    now_rfc3339, AccountRecord, Counts, EvidenceError, PackHeader, PackWriter, RuleRef, ToolInfo,
-    PACK_FORMAT,
+    now_rfc3339, AccountRecord, Counts, EvidenceError, Op, PackHeader, PackWriter, RuleRef,
+    ToolInfo, PACK_FORMAT,
 };
 use aws_config::SdkConfig;
 use dispatch::{DependentStats, Dispatch};
@@ -102,8 +102,33 @@ pub(crate) enum Outcome<T> {
     Ok(T),
     /// The service answered that the thing is not configured: evidence of absence.
     Absent,
-    /// No usable answer; recorded as a gap with this error code.
-    Gap(String),
+    /// No usable answer; recorded as a gap, which this is.
+    Gap(Failure),
+}
+
+/// Why a call gave no usable answer: its gap's error code and message, carried with the outcome so
+/// that what is reported is this call's failure (and never another account's, under `--org`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl<T> Outcome<T> {
+    /// What to say when the call gave no answer: its failure, or that the thing does not exist.
+    pub(crate) fn failure_text(&self, absent: &str) -> String {
+        match self {
+            Outcome::Gap(failure) => failure.to_string(),
+            Outcome::Absent => absent.to_string(),
+            Outcome::Ok(_) => String::new(),
+        }
+    }
 }
 
 impl<T> Outcome<T> {
@@ -123,7 +148,7 @@ impl<T> Outcome<T> {
         match self {
             Outcome::Ok(t) => Outcome::Ok(f(t)),
             Outcome::Absent => Outcome::Absent,
-            Outcome::Gap(code) => Outcome::Gap(code),
+            Outcome::Gap(failure) => Outcome::Gap(failure),
         }
     }
 }
@@ -246,6 +271,8 @@ struct EnteredAccount {
     record: AccountRecord,
     /// Its regions were probed one by one, ListRegions being refused.
     probed: bool,
+    /// Why its regions could not be listed, if they could not.
+    no_regions: Option<CollectError>,
 }
 
 /// Identifies the caller, finds the accounts and their trails, then fetches everything the trails depend on.
@@ -332,14 +359,15 @@ async fn scan(
         .filter(|e| e.probed)
         .map(|e| e.record.account_id.clone())
         .collect();
-    let accounts: Vec<AccountRecord> = entered.into_iter().map(|e| e.record).collect();
-    if single && accounts.iter().all(|a| !a.collected) {
+    if single && entered.iter().all(|e| !e.record.collected) {
         // A single-account run that could not even list its regions has nothing to offer.
-        return Err(CollectError::NoRegions {
+        let failure = entered.into_iter().find_map(|e| e.no_regions);
+        return Err(failure.unwrap_or_else(|| CollectError::NoRegions {
             region: caller.clients.home_region(),
-            message: scope::last_gap_message(&caller),
-        });
+            message: "the account could not be entered".into(),
+        }));
     }
+    let accounts: Vec<AccountRecord> = entered.into_iter().map(|e| e.record).collect();
     let (regions, regions_source) = match &settings.regions {
         Some(regions) => (
             regions.iter().map(|r| r.to_string()).collect(),
@@ -401,6 +429,7 @@ async fn enter_account(
             return EnteredAccount {
                 record,
                 probed: false,
+                no_regions: None,
             };
         };
         record.role_arn = Some(role.role_name.arn_in(&caller.partition(), &target.id));
@@ -415,6 +444,7 @@ async fn enter_account(
                 return EnteredAccount {
                     record,
                     probed: false,
+                    no_regions: None,
                 };
             }
         }
@@ -433,6 +463,7 @@ async fn enter_account(
                 return EnteredAccount {
                     record,
                     probed: false,
+                    no_regions: Some(e),
                 };
             }
         },
@@ -465,7 +496,11 @@ async fn enter_account(
     }
     record.collected = true;
     record.regions = regions;
-    EnteredAccount { record, probed }
+    EnteredAccount {
+        record,
+        probed,
+        no_regions: None,
+    }
 }
 
 /// A region whose DescribeTrails a policy refused is still covered when every trail ListTrails names
@@ -486,7 +521,7 @@ fn settle_blocked_regions(
         if covered {
             run.supersede(|g| {
                 g.account.as_deref() == Some(account.as_str())
-                    && g.operation == "DescribeTrails"
+                    && Op::DescribeTrails.is(&g.service, &g.operation)
                     && &g.region == region
             });
         }

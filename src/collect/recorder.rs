@@ -80,7 +80,7 @@ pub struct Recorder {
 /// Whether a call's answers hold credentials, which never reach the pack: sts:AssumeRole, the only
 /// such operation auditpack calls. Its bodies are stored through [`redact_credentials`].
 fn carries_credentials(spec: &CallSpec) -> bool {
-    spec.service == "sts" && spec.operation == "AssumeRole"
+    crate::evidence::Op::AssumeRole.is(&spec.service, &spec.operation)
 }
 
 /// Elements of an STS answer whose values are secrets and never reach the pack.
@@ -252,7 +252,7 @@ impl Intercept for Recorder {
         let body = response.body().bytes().unwrap_or_default();
         self.empty_answer.store(
             (200..300).contains(&response.status().as_u16())
-                && !self.spec.operation.starts_with("Head")
+                && !crate::evidence::Op::HeadBucket.is(&self.spec.service, &self.spec.operation)
                 && body.iter().all(u8::is_ascii_whitespace),
             Ordering::SeqCst,
         );

@@ -1,8 +1,8 @@
 //! Each account's regions, from the Account Management API: `account:ListRegions`, or, when that is
 //! refused, `account:GetRegionOptStatus` for each region auditpack knows.
 
-use super::scope::last_gap_message;
 use super::{CollectError, Collector, Outcome};
+use crate::evidence::Op;
 use aws_sdk_account::operation::list_regions::ListRegionsOutput;
 use serde_json::json;
 
@@ -51,8 +51,7 @@ pub(crate) async fn enabled_regions(
     for _ in 0..MAX_REGION_PAGES {
         let outcome = c
             .call_requiring(
-                "account",
-                "ListRegions",
+                Op::ListRegions,
                 &region,
                 "regions",
                 json!({"MaxResults": 50, "NextToken": token}),
@@ -70,22 +69,21 @@ pub(crate) async fn enabled_regions(
             .await;
         let page = match outcome {
             Outcome::Ok(page) => page,
-            Outcome::Gap(code) if regions.is_empty() && refused(&code) => {
-                let listed = last_gap_message(c);
+            Outcome::Gap(listed) if regions.is_empty() && refused(&listed.code) => {
                 regions = probe_regions(c, &client, &region)
                     .await
                     .map_err(|message| CollectError::NoRegions {
                         region: region.clone(),
                         message: format!("{listed}; then {message}"),
                     })?;
-                c.withdraw_gap("ListRegions", "regions");
+                c.withdraw_gap(Op::ListRegions, "regions");
                 source = RegionSource::Probed;
                 break;
             }
-            _ => {
+            other => {
                 return Err(CollectError::NoRegions {
                     region,
-                    message: last_gap_message(c),
+                    message: other.failure_text("the account answered that it has no regions"),
                 })
             }
         };
@@ -140,8 +138,7 @@ async fn probe_regions(
     let answers = futures::future::join_all(known.iter().map(|name| async move {
         let outcome = c
             .call(
-                "account",
-                "GetRegionOptStatus",
+                Op::GetRegionOptStatus,
                 region,
                 name,
                 json!({"RegionName": name}),
@@ -158,7 +155,7 @@ async fn probe_regions(
         (name, outcome)
     }))
     .await;
-    let mut unreadable = 0;
+    let mut unreadable = Vec::new();
     let mut regions = Vec::new();
     for (name, outcome) in answers {
         match outcome {
@@ -166,16 +163,16 @@ async fn probe_regions(
                 regions.push(name.to_string())
             }
             Outcome::Ok(_) => {}
-            _ => {
-                unreadable += 1;
+            other => {
+                unreadable.push(other.failure_text("no such region"));
                 regions.push(name.to_string());
             }
         }
     }
-    if unreadable == known.len() {
+    if unreadable.len() == known.len() {
         return Err(format!(
             "account:GetRegionOptStatus failed for every region ({})",
-            last_gap_message(c)
+            unreadable[0]
         ));
     }
     Ok(regions)

@@ -1,9 +1,9 @@
 //! The machinery every call goes through: per-region SDK clients with an account's credentials, the
 //! run's concurrency bounds (global and per region), recording, and classifying each outcome.
 
-use super::{recorder, Outcome, Progress, Recorder, INCOMPLETE, TOO_LARGE, UNPARSEABLE};
+use super::{recorder, Failure, Outcome, Progress, Recorder, INCOMPLETE, TOO_LARGE, UNPARSEABLE};
 use crate::aws::FALLBACK_REGION;
-use crate::evidence::{CallSpec, Gap, RecordSink};
+use crate::evidence::{CallSpec, Gap, Op, RecordSink};
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -142,8 +142,7 @@ impl Collector {
     /// credentials are stored redacted, see [`Recorder`]), and classifies the result.
     pub(crate) async fn call<O, E, F, Fut>(
         &self,
-        service: &str,
-        operation: &str,
+        op: Op,
         region: &str,
         resource: &str,
         params: serde_json::Value,
@@ -154,7 +153,7 @@ impl Collector {
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_within(true, service, operation, region, resource, params, send)
+        self.call_within(true, op, region, resource, params, send)
             .await
     }
 
@@ -164,8 +163,7 @@ impl Collector {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn call_requiring<O, E, F, Fut>(
         &self,
-        service: &str,
-        operation: &str,
+        op: Op,
         region: &str,
         resource: &str,
         params: serde_json::Value,
@@ -178,17 +176,16 @@ impl Collector {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let (call, spec, outcome) = self
-            .call_inner(true, service, operation, region, resource, params, send)
+            .call_inner(true, op, region, resource, params, send)
             .await;
         match outcome {
             Outcome::Ok(output) if !holds(&output) => {
                 let message = format!(
-                    "{service}:{operation} answered with success but without {member}, which AWS \
+                    "{op} answered with success but without {member}, which AWS \
                      always sends (an empty or cut-off body, e.g. from a proxy); the answer is kept \
                      in the pack. Run the collection again"
                 );
-                self.push_gap(call, &spec, INCOMPLETE.to_string(), message);
-                Outcome::Gap(INCOMPLETE.to_string())
+                Outcome::Gap(self.push_gap(call, &spec, INCOMPLETE.to_string(), message))
             }
             other => other,
         }
@@ -201,8 +198,7 @@ impl Collector {
     pub(crate) async fn call_within<O, E, F, Fut>(
         &self,
         bounded: bool,
-        service: &str,
-        operation: &str,
+        op: Op,
         region: &str,
         resource: &str,
         params: serde_json::Value,
@@ -213,7 +209,7 @@ impl Collector {
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_inner(bounded, service, operation, region, resource, params, send)
+        self.call_inner(bounded, op, region, resource, params, send)
             .await
             .2
     }
@@ -223,8 +219,7 @@ impl Collector {
     async fn call_inner<O, E, F, Fut>(
         &self,
         bounded: bool,
-        service: &str,
-        operation: &str,
+        op: Op,
         region: &str,
         resource: &str,
         params: serde_json::Value,
@@ -247,8 +242,8 @@ impl Collector {
         let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
         let spec = Arc::new(CallSpec {
             account: self.account.clone(),
-            service: service.to_string(),
-            operation: operation.to_string(),
+            service: op.service().to_string(),
+            operation: op.name().to_string(),
             region: region.to_string(),
             resource: resource.to_string(),
             params,
@@ -264,12 +259,11 @@ impl Collector {
         let outcome = match result {
             Ok(_) if empty_answer.load(Ordering::SeqCst) => {
                 let message = format!(
-                    "{service}:{operation} answered with success but an empty body, which holds no \
+                    "{op} answered with success but an empty body, which holds no \
                      evidence (AWS answers this call with a document; an empty answer comes from a \
                      proxy or a cut-off connection). Run the collection again"
                 );
-                self.push_gap(call, &spec, INCOMPLETE.to_string(), message);
-                Outcome::Gap(INCOMPLETE.to_string())
+                Outcome::Gap(self.push_gap(call, &spec, INCOMPLETE.to_string(), message))
             }
             Ok(output) => Outcome::Ok(output),
             Err(error) => self.classify_error(call, &spec, &error),
@@ -279,17 +273,17 @@ impl Collector {
 
     /// Once the evidence a policy block refused was had another way (the same question answered in
     /// another region), the block is no longer a gap: it moves to the pack's `blocked_by_policy`.
-    pub(crate) fn supersede_blocked(&self, operation: &str, resource: &str) {
+    pub(crate) fn supersede_blocked(&self, op: Op, resource: &str) {
         self.run.supersede(|g| {
-            g.account == self.account && g.operation == operation && g.resource == resource
+            g.account == self.account && op.is(&g.service, &g.operation) && g.resource == resource
         });
     }
 
     /// A probe's refusal that is itself the finding (a bucket outside the scope answers 403): not a
     /// gap, since the pack's `outside_scope` says what it means.
-    pub(crate) fn withdraw_gap(&self, operation: &str, resource: &str) {
+    pub(crate) fn withdraw_gap(&self, op: Op, resource: &str) {
         self.run.withdraw(|g| {
-            g.account == self.account && g.operation == operation && g.resource == resource
+            g.account == self.account && op.is(&g.service, &g.operation) && g.resource == resource
         });
     }
 
@@ -342,11 +336,10 @@ impl Collector {
             ),
             None => recorder::innermost_message(error),
         };
-        self.push_gap(call, spec, code.clone(), message);
-        Outcome::Gap(code)
+        Outcome::Gap(self.push_gap(call, spec, code, message))
     }
 
-    fn push_gap(&self, call: u64, spec: &CallSpec, code: String, message: String) {
+    fn push_gap(&self, call: u64, spec: &CallSpec, code: String, message: String) -> Failure {
         tracing::info!(
             operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
             "evidence gap: {message}"
@@ -357,10 +350,11 @@ impl Collector {
             operation: spec.operation.clone(),
             region: spec.region.clone(),
             resource: spec.resource.clone(),
-            error_code: code,
-            message,
+            error_code: code.clone(),
+            message: message.clone(),
             call,
         });
+        Failure { code, message }
     }
 }
 

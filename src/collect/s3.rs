@@ -3,7 +3,7 @@
 //! asks about.
 
 use super::{Collector, Outcome};
-use crate::evidence::OutsideScope;
+use crate::evidence::{Op, OutsideScope};
 use serde_json::json;
 
 /// Bound on ListBuckets pages (10,000 buckets each at most).
@@ -22,7 +22,7 @@ pub(crate) async fn list_buckets(c: &Collector) -> Option<Vec<(String, Option<St
     for _ in 0..MAX_BUCKET_PAGES {
         let params = json!({"MaxBuckets": BUCKETS_PER_PAGE, "ContinuationToken": token});
         let page = c
-            .call("s3", "ListBuckets", &region, "buckets", params, |rec| {
+            .call(Op::ListBuckets, &region, "buckets", params, |rec| {
                 client
                     .list_buckets()
                     .max_buckets(BUCKETS_PER_PAGE)
@@ -59,8 +59,7 @@ pub(crate) async fn probe_bucket(
     let answered: std::sync::Mutex<(Option<u16>, Option<String>)> = Default::default();
     let outcome = c
         .call(
-            "s3",
-            "HeadBucket",
+            Op::HeadBucket,
             trail_region,
             bucket,
             json!({"Bucket": bucket}),
@@ -90,7 +89,7 @@ pub(crate) async fn probe_bucket(
         }
         Outcome::Gap(_) => match super::lock(&answered).clone() {
             (Some(403), region) => {
-                c.withdraw_gap("HeadBucket", bucket);
+                c.withdraw_gap(Op::HeadBucket, bucket);
                 Some(OutsideScope {
                     kind: OutsideScope::S3_BUCKET.into(),
                     resource: bucket.to_string(),
@@ -115,8 +114,8 @@ pub(crate) fn bucket_region(constraint: Option<&str>) -> String {
 
 /// Runs one S3 bucket operation through the collector with the standard parameters.
 macro_rules! bucket_call {
-    ($c:expr, $client:expr, $region:expr, $bucket:expr, $op:literal, $method:ident) => {
-        $c.call("s3", $op, $region, $bucket, json!({"Bucket": $bucket}), |rec| {
+    ($c:expr, $client:expr, $region:expr, $bucket:expr, $op:ident, $method:ident) => {
+        $c.call(Op::$op, $region, $bucket, json!({"Bucket": $bucket}), |rec| {
             $client.$method().bucket($bucket).customize().interceptor(rec).send()
         })
     };
@@ -131,7 +130,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
         client,
         region_hint,
         bucket,
-        "GetBucketLocation",
+        GetBucketLocation,
         get_bucket_location
     )
     .await;
@@ -149,7 +148,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetBucketEncryption",
+            GetBucketEncryption,
             get_bucket_encryption
         ),
         bucket_call!(
@@ -157,7 +156,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetBucketVersioning",
+            GetBucketVersioning,
             get_bucket_versioning
         ),
         bucket_call!(
@@ -165,7 +164,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetBucketLogging",
+            GetBucketLogging,
             get_bucket_logging
         ),
         bucket_call!(
@@ -173,7 +172,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetPublicAccessBlock",
+            GetPublicAccessBlock,
             get_public_access_block
         ),
         bucket_call!(
@@ -181,7 +180,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetObjectLockConfiguration",
+            GetObjectLockConfiguration,
             get_object_lock_configuration
         ),
         bucket_call!(
@@ -189,7 +188,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             client,
             region,
             bucket,
-            "GetBucketPolicyStatus",
+            GetBucketPolicyStatus,
             get_bucket_policy_status
         ),
     );

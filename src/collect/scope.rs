@@ -3,6 +3,7 @@
 
 use super::{lock, CollectError, Collector, Outcome};
 use crate::config::{AccountId, AccountTarget, RoleSettings};
+use crate::evidence::Op;
 use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::operation::list_accounts::ListAccountsOutput;
@@ -33,20 +34,13 @@ pub(crate) async fn caller_identity(c: &Collector) -> Result<Identity, CollectEr
     let conf = aws_sdk_sts::config::Builder::from(&c.clients.sdk).build();
     let client = aws_sdk_sts::Client::from_conf(conf);
     let outcome = c
-        .call(
-            "sts",
-            "GetCallerIdentity",
-            &region,
-            "caller",
-            json!({}),
-            |rec| {
-                client
-                    .get_caller_identity()
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            },
-        )
+        .call(Op::GetCallerIdentity, &region, "caller", json!({}), |rec| {
+            client
+                .get_caller_identity()
+                .customize()
+                .interceptor(rec)
+                .send()
+        })
         .await;
     let failure = |message: String, hint| CollectError::NoIdentity {
         region: region.clone(),
@@ -65,16 +59,14 @@ pub(crate) async fn caller_identity(c: &Collector) -> Result<Identity, CollectEr
                 identity_hint(super::INCOMPLETE, ""),
             )),
         },
-        _ => {
-            let (code, message) = super::lock(&c.run.gaps)
-                .last()
-                .map(|g| (g.error_code.clone(), g.message.clone()))
-                .unwrap_or_default();
-            Err(failure(
-                format!("{code}: {message}"),
-                identity_hint(&code, &message),
-            ))
-        }
+        Outcome::Gap(gap) => Err(failure(
+            gap.to_string(),
+            identity_hint(&gap.code, &gap.message),
+        )),
+        Outcome::Absent => Err(failure(
+            "STS answered that the caller does not exist".into(),
+            identity_hint("", ""),
+        )),
     }
 }
 
@@ -129,8 +121,7 @@ pub(crate) async fn organization_accounts(
         let token = next_token.take();
         let outcome = c
             .call_requiring(
-                "organizations",
-                "ListAccounts",
+                Op::ListAccounts,
                 &region,
                 "organization",
                 json!({"MaxResults": ACCOUNTS_PER_PAGE, "NextToken": token}),
@@ -148,11 +139,14 @@ pub(crate) async fn organization_accounts(
                 },
             )
             .await;
-        let Outcome::Ok(page) = outcome else {
-            return Err(CollectError::NoOrganization {
-                region,
-                message: last_gap_message(c),
-            });
+        let page = match outcome {
+            Outcome::Ok(page) => page,
+            other => {
+                return Err(CollectError::NoOrganization {
+                    message: other.failure_text("the organisation does not exist"),
+                    region,
+                })
+            }
         };
         for account in page.accounts() {
             let active = match (account.state(), account.status()) {
@@ -243,15 +237,7 @@ async fn request_session(
             .send()
     };
     let outcome = c
-        .call_within(
-            !renewal,
-            "sts",
-            "AssumeRole",
-            &region,
-            &role_arn,
-            params,
-            send,
-        )
+        .call_within(!renewal, Op::AssumeRole, &region, &role_arn, params, send)
         .await;
     let credentials = outcome.ok()?.credentials?;
     let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
@@ -311,11 +297,4 @@ impl ProvideCredentials for MemberSession {
             })
         })
     }
-}
-
-pub(crate) fn last_gap_message(c: &Collector) -> String {
-    let gaps = super::lock(&c.run.gaps);
-    gaps.last()
-        .map(|g| format!("{}: {}", g.error_code, g.message))
-        .unwrap_or_else(|| "no answer".into())
 }

@@ -3,10 +3,12 @@
 //! The format is specified in `docs/pack-format.md`; this module is its only writer and reader.
 
 mod chain;
+mod ops;
 mod reader;
 mod writer;
 
 pub use chain::{genesis_hash, line_hash, sha256_hex};
+pub use ops::Op;
 pub use reader::{open_regular, read_capped, ChainProblem, Pack};
 pub use writer::{ChainState, PackWriter, RecordSink};
 
@@ -243,17 +245,18 @@ pub fn is_absence(
     account: Option<&str>,
     code: &str,
 ) -> bool {
-    match (service, operation, code) {
-        ("s3", "GetBucketEncryption", "ServerSideEncryptionConfigurationNotFoundError")
-        | ("s3", "GetPublicAccessBlock", "NoSuchPublicAccessBlockConfiguration")
-        | ("s3", "GetObjectLockConfiguration", "ObjectLockConfigurationNotFoundError")
-        | ("s3", "GetBucketPolicyStatus", "NoSuchBucketPolicy") => true,
+    match (Op::find(service, operation), code) {
+        (Some(Op::GetBucketEncryption), "ServerSideEncryptionConfigurationNotFoundError")
+        | (Some(Op::GetPublicAccessBlock), "NoSuchPublicAccessBlockConfiguration")
+        | (Some(Op::GetObjectLockConfiguration), "ObjectLockConfigurationNotFoundError")
+        | (Some(Op::GetBucketPolicyStatus), "NoSuchBucketPolicy") => true,
         // Bucket names are global in a partition: S3 saying there is no such bucket means there is
         // none, whoever asks (HeadBucket, having no body, says it as 404 NotFound).
-        ("s3", _, "NoSuchBucket") | ("s3", "HeadBucket", "NotFound") => true,
+        (_, "NoSuchBucket") => service == "s3",
+        (Some(Op::HeadBucket), "NotFound") => true,
         // KMS saying a key does not exist is evidence only from the account the key's ARN names:
         // elsewhere it may mean the key is simply not visible.
-        ("kms", "DescribeKey", "NotFoundException") => {
+        (Some(Op::DescribeKey), "NotFoundException") => {
             account.is_some() && account == resource.split(':').nth(4)
         }
         _ => false,
@@ -334,11 +337,18 @@ pub fn gap_advice(gap: &Gap) -> String {
         "AWSOrganizationsNotInUseException",
     ];
     let code = gap.error_code.as_str();
-    if gap.operation == "AssumeRole" {
+    if Op::AssumeRole.is(&gap.service, &gap.operation) {
         return format!(
             "the account could not be entered: make sure {} exists in it and trusts the caller (and the \
              --external-id, if its trust policy requires one), then collect again",
             gap.resource
+        );
+    }
+    if blocked_by_policy(code, &gap.message) && gap.message.contains("resource-based policy") {
+        return format!(
+            "the policy of {} itself denies {}:{} to the identity collecting: ask the owner of {} \
+             to let the audit role read it, then collect again",
+            gap.resource, gap.service, gap.operation, gap.resource
         );
     }
     if blocked_by_policy(code, &gap.message) {
@@ -548,6 +558,31 @@ mod tests {
             "AccessDeniedException",
             "User: x is not authorized to perform: cloudtrail:DescribeTrails"
         ));
+    }
+
+    #[test]
+    fn advice_says_whose_policy_denied_the_call() {
+        let gap = |message: &str| Gap {
+            account: Some("1".into()),
+            service: "kms".into(),
+            operation: "DescribeKey".into(),
+            region: "us-east-1".into(),
+            resource: "arn:aws:kms:us-east-1:1:key/k".into(),
+            error_code: "AccessDeniedException".into(),
+            message: message.into(),
+            call: 7,
+        };
+        let key_policy = gap_advice(&gap(
+            "User: u is not authorized to perform: kms:DescribeKey on resource: k with an \
+             explicit deny in a resource-based policy",
+        ));
+        assert!(key_policy.contains("the policy of arn:aws:kms:us-east-1:1:key/k itself denies"));
+        assert!(!key_policy.contains("SCP"), "{key_policy}");
+        let scp = gap_advice(&gap(
+            "User: u is not authorized to perform: kms:DescribeKey with an explicit deny in a \
+             service control policy",
+        ));
+        assert!(scp.contains("SCP"), "{scp}");
     }
 
     #[test]

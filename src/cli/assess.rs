@@ -29,7 +29,8 @@ pub struct ReportArgs {
     /// Where to write the reports (default: <pack>/reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: html, pdf, csv, json (default: all four).
+    /// Comma-separated formats: html, pdf, csv, json, and the exchange format ocsf (OCSF
+    /// Compliance Findings).
     #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
     pub format: String,
 }
@@ -51,7 +52,8 @@ impl ReportArgs {
                 flag: "--format",
                 value: self.format.clone(),
                 allowed: format!(
-                    "a comma-separated list of html, pdf, csv, json ({name:?} is not one)"
+                    "a comma-separated list of {} ({name:?} is not one)",
+                    Format::ALL.map(Format::name).join(", ")
                 ),
             })?;
             if !formats.contains(&format) {

@@ -29,8 +29,8 @@ pub struct ReportArgs {
     /// Where to write the reports (default: <pack>/reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: html, pdf, csv, json, and the exchange format ocsf (OCSF
-    /// Compliance Findings).
+    /// Comma-separated formats: html, pdf, csv, json, and the exchange formats ocsf (OCSF
+    /// Compliance Findings) and oscal (OSCAL Assessment Results).
     #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
     pub format: String,
 }

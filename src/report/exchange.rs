@@ -2,9 +2,10 @@
 //! controls it speaks to, its severity, identifiers derived from the pack, and the pack's times.
 
 use super::ReportError;
-use crate::assess::{AccountAssessment, Assessment, Finding, Status, TrailAssessment};
+use crate::assess::{AccountAssessment, Assessment, Finding, SpoolError, Status, TrailAssessment};
 use crate::config::{CheckRole, Mapping};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
 /// The namespace of every name-based (version 5) UUID auditpack derives. Fixed forever: the same
@@ -188,6 +189,17 @@ impl Control {
             _ => format!("{}/{}", self.standard(), self.id),
         }
     }
+
+    /// The control's OSCAL id: NIST's own catalogue ids (`au-9`); for CIS, which publishes no OSCAL
+    /// catalogue, `cis-aws-1.3.0-3.7`, `cis-v7-6.2`, `cis-v8-3.11`.
+    pub fn oscal_id(&self) -> String {
+        match &self.framework {
+            Framework::CisAws(version) => format!("cis-aws-{version}-{}", self.id),
+            Framework::CisControlsV7 => format!("cis-v7-{}", self.id),
+            Framework::CisControlsV8 => format!("cis-v8-{}", self.id),
+            Framework::Nist80053r5 => self.id.to_ascii_lowercase(),
+        }
+    }
 }
 
 /// The controls a check's finding speaks to: the check's own CIS AWS control (`CIS AWS 1.3.0 3.7`,
@@ -268,6 +280,30 @@ impl PackTimes {
     }
 }
 
+/// A time as RFC 3339 UTC with milliseconds, e.g. `2026-11-30T07:23:42.047Z`.
+pub(super) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Makes the elements of a JSON array on demand, each time it is serialised.
+pub(super) type MakeItems<'a, T> =
+    Box<dyn Fn() -> Box<dyn Iterator<Item = Result<T, SpoolError>> + 'a> + 'a>;
+
+/// A JSON array serialised element by element as it is made, so that a document built from a large
+/// pack's findings is never whole in memory.
+pub(super) struct Streamed<'a, T>(pub MakeItems<'a, T>);
+
+impl<T: Serialize> Serialize for Streamed<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        for item in (self.0)() {
+            seq.serialize_element(&item.map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +345,9 @@ mod tests {
                 "NIST.800-53.r5 SC-28",
             ]
         );
+        let ids: Vec<String> = rule.iter().map(Control::oscal_id).collect();
+        assert!(ids.contains(&"cis-aws-1.3.0-3.7".to_string()));
+        assert!(ids.contains(&"au-9".to_string()));
         let supporting = controls(mapping, CheckRole::Supporting, "—", "6.4");
         assert_eq!(
             supporting,

@@ -1,4 +1,4 @@
-//! Reports: HTML, PDF, CSV and JSON, and the exchange format OCSF, all rendered
+//! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF and OSCAL, all rendered
 //! from one `Assessment`, byte for byte reproducibly (no clock, no randomness, no hash-map order).
 
 mod csv;
@@ -6,6 +6,7 @@ pub mod document;
 mod exchange;
 mod html;
 pub mod ocsf;
+pub mod oscal;
 mod pdf;
 mod pdf_doc;
 
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
 /// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
-/// version 3 had no OCSF.
+/// version 3 had no OCSF or OSCAL.
 pub const RENDERER_VERSION: u32 = 4;
 
 /// Why a report could not be rendered or written.
@@ -57,16 +58,19 @@ pub enum Format {
     Json,
     /// OCSF Compliance Findings, JSON Lines.
     Ocsf,
+    /// An OSCAL Assessment Results document.
+    Oscal,
 }
 
 impl Format {
     /// Every format: what `sign` renders and seals.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Html,
         Format::Pdf,
         Format::Csv,
         Format::Json,
         Format::Ocsf,
+        Format::Oscal,
     ];
 
     /// The formats `report` writes unless told otherwise, and the ones every pack signed before
@@ -87,6 +91,7 @@ impl Format {
             Format::Csv => "findings.csv",
             Format::Json => "findings.json",
             Format::Ocsf => "findings.ocsf.jsonl",
+            Format::Oscal => "assessment-results.oscal.json",
         }
     }
 
@@ -97,6 +102,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Ocsf => "ocsf",
+            Format::Oscal => "oscal",
         }
     }
 }
@@ -168,6 +174,7 @@ pub fn render_to(
         Format::Json => render_json(assessment, out),
         Format::Csv => csv::render_to(assessment, out),
         Format::Ocsf => ocsf::render_to(assessment, out),
+        Format::Oscal => oscal::render_to(assessment, out),
         Format::Html => html::render_to(assessment, integrity, out),
         Format::Pdf => {
             pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {

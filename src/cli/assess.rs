@@ -30,7 +30,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Comma-separated formats: html, pdf, csv, json, and the exchange formats ocsf (OCSF
-    /// Compliance Findings) and oscal (OSCAL Assessment Results).
+    /// Compliance Findings), oscal (OSCAL Assessment Results) and asff (AWS Security Finding Format).
     #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
     pub format: String,
 }

@@ -285,6 +285,17 @@ pub(super) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Cuts `text` to at most `max` characters, ending in `…` when it was longer (for fields with a
+/// documented length limit; the whole text is in `findings.json`).
+pub(super) fn at_most(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Makes the elements of a JSON array on demand, each time it is serialised.
 pub(super) type MakeItems<'a, T> =
     Box<dyn Fn() -> Box<dyn Iterator<Item = Result<T, SpoolError>> + 'a> + 'a>;
@@ -356,6 +367,14 @@ mod tests {
                 id: "6.4".into()
             }]
         );
+    }
+
+    #[test]
+    fn long_texts_are_cut_on_a_character_boundary() {
+        assert_eq!(at_most("short", 10), "short");
+        let cut = at_most(&"é".repeat(20), 10);
+        assert_eq!(cut.chars().count(), 10);
+        assert!(cut.ends_with('…'));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF and OSCAL, all rendered
+//! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF, OSCAL and ASFF, all rendered
 //! from one `Assessment`, byte for byte reproducibly (no clock, no randomness, no hash-map order).
 
+pub mod asff;
 mod csv;
 pub mod document;
 mod exchange;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
 /// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
-/// version 3 had no OCSF or OSCAL.
+/// version 3 had no OCSF, OSCAL or ASFF.
 pub const RENDERER_VERSION: u32 = 4;
 
 /// Why a report could not be rendered or written.
@@ -60,17 +61,20 @@ pub enum Format {
     Ocsf,
     /// An OSCAL Assessment Results document.
     Oscal,
+    /// AWS Security Finding Format, one BatchImportFindings request per line.
+    Asff,
 }
 
 impl Format {
     /// Every format: what `sign` renders and seals.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Html,
         Format::Pdf,
         Format::Csv,
         Format::Json,
         Format::Ocsf,
         Format::Oscal,
+        Format::Asff,
     ];
 
     /// The formats `report` writes unless told otherwise, and the ones every pack signed before
@@ -92,6 +96,7 @@ impl Format {
             Format::Json => "findings.json",
             Format::Ocsf => "findings.ocsf.jsonl",
             Format::Oscal => "assessment-results.oscal.json",
+            Format::Asff => "findings.asff.jsonl",
         }
     }
 
@@ -103,6 +108,7 @@ impl Format {
             Format::Json => "json",
             Format::Ocsf => "ocsf",
             Format::Oscal => "oscal",
+            Format::Asff => "asff",
         }
     }
 }
@@ -175,6 +181,7 @@ pub fn render_to(
         Format::Csv => csv::render_to(assessment, out),
         Format::Ocsf => ocsf::render_to(assessment, out),
         Format::Oscal => oscal::render_to(assessment, out),
+        Format::Asff => asff::render_to(assessment, out),
         Format::Html => html::render_to(assessment, integrity, out),
         Format::Pdf => {
             pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {

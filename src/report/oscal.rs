@@ -611,3 +611,36 @@ pub fn render_to(a: &Assessment, out: &mut dyn Write) -> std::result::Result<(),
     serde_json::to_writer_pretty(&mut *out, &document).map_err(|e| fail(e.to_string()))?;
     out.write_all(b"\n").map_err(|e| fail(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(counts: &[(Status, u64)]) -> Tally {
+        Tally {
+            counts: counts.iter().copied().collect(),
+            observations: vec![Uuid::nil(); counts.iter().map(|(_, n)| *n as usize).sum()],
+        }
+    }
+
+    fn status(t: Option<&Tally>) -> (&'static str, &'static str) {
+        let s = objective_status(t);
+        (s.state, s.reason)
+    }
+
+    #[test]
+    fn an_objective_is_satisfied_only_when_nothing_failed_or_stayed_undecided() {
+        use Status::*;
+        let pass = tally(&[(Pass, 3), (NotApplicable, 2)]);
+        assert_eq!(status(Some(&pass)), ("satisfied", "pass"));
+        let fail = tally(&[(Pass, 3), (Fail, 1), (Unknown, 1)]);
+        assert_eq!(status(Some(&fail)), ("not-satisfied", "fail"));
+        let unknown = tally(&[(Pass, 3), (Unknown, 1)]);
+        assert_eq!(status(Some(&unknown)), ("not-satisfied", "other"));
+        assert_eq!(
+            status(None),
+            ("not-satisfied", "other"),
+            "no subject at all"
+        );
+    }
+}

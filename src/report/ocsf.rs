@@ -71,7 +71,8 @@ struct FindingInfo<'a> {
 
 #[derive(Serialize)]
 struct Compliance<'a> {
-    control: &'a str,
+    /// The check's first control, e.g. `CIS AWS Foundations Benchmark v1.3.0 3.7`.
+    control: String,
     standards: Vec<String>,
     requirements: Vec<String>,
     status_id: u32,
@@ -250,11 +251,10 @@ fn event<'a>(
             created_time: finished,
         },
         compliance: Compliance {
-            control: if f.cis_aws_control.starts_with("CIS AWS") {
-                &f.cis_aws_control
-            } else {
-                &f.cis_v7_control
-            },
+            control: controls
+                .first()
+                .map(|c| format!("{} {}", c.standard(), c.id))
+                .unwrap_or_default(),
             standards,
             requirements: controls.iter().map(|c| c.requirement()).collect(),
             status_id,

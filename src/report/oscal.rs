@@ -29,7 +29,7 @@ struct AssessmentResults<'a> {
     uuid: Uuid,
     metadata: Metadata,
     import_ap: ImportAp,
-    results: [Result<'a>; 1],
+    results: [AssessmentResult<'a>; 1],
     back_matter: BackMatter<'a>,
 }
 
@@ -66,7 +66,7 @@ struct ImportAp {
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct Result<'a> {
+struct AssessmentResult<'a> {
     uuid: Uuid,
     title: String,
     description: String,
@@ -235,7 +235,7 @@ struct Tally {
 }
 
 /// One pass over the findings: each check's tally (16 bytes a finding are kept, not the findings).
-fn tally(a: &Assessment, ids: Ids) -> std::result::Result<BTreeMap<String, Tally>, ReportError> {
+fn tally(a: &Assessment, ids: Ids) -> Result<BTreeMap<String, Tally>, ReportError> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     exchange::each_subject(a, |subject| {
         for f in subject.findings() {
@@ -494,7 +494,7 @@ fn observations<'a>(
     a: &'a Assessment,
     ids: Ids<'a>,
     collected: &'a str,
-) -> Box<dyn Iterator<Item = std::result::Result<Observation, SpoolError>> + 'a> {
+) -> Box<dyn Iterator<Item = Result<Observation, SpoolError>> + 'a> {
     let trails = a.trails.iter().flat_map(move |trail| match trail {
         Ok(t) => t
             .findings
@@ -516,7 +516,7 @@ fn observations<'a>(
 fn inventory_items<'a>(
     a: &'a Assessment,
     ids: Ids<'a>,
-) -> Box<dyn Iterator<Item = std::result::Result<InventoryItem, SpoolError>> + 'a> {
+) -> Box<dyn Iterator<Item = Result<InventoryItem, SpoolError>> + 'a> {
     let trails = a
         .trails
         .iter()
@@ -532,7 +532,7 @@ fn inventory_items<'a>(
 fn resources<'a>(
     a: &'a Assessment,
     ids: Ids<'a>,
-) -> Box<dyn Iterator<Item = std::result::Result<Resource, SpoolError>> + 'a> {
+) -> Box<dyn Iterator<Item = Result<Resource, SpoolError>> + 'a> {
     let fixed = fixed_resources(a, ids).into_iter().map(Ok);
     let records = a
         .evidence
@@ -542,7 +542,7 @@ fn resources<'a>(
 }
 
 /// Writes the document, pretty-printed; observations, inventory items and records are streamed.
-pub fn render_to(a: &Assessment, out: &mut dyn Write) -> std::result::Result<(), ReportError> {
+pub fn render_to(a: &Assessment, out: &mut dyn Write) -> Result<(), ReportError> {
     let fail = |message: String| ReportError::Render {
         format: "oscal",
         message,
@@ -580,7 +580,7 @@ pub fn render_to(a: &Assessment, out: &mut dyn Write) -> std::result::Result<(),
                           refers to describes."
                         .into(),
             },
-            results: [Result {
+            results: [AssessmentResult {
                 uuid: ids.of("result"),
                 title: format!("{}: {}", a.mapping.primary_cis_aws(), a.rule.title),
                 description: format!(

@@ -1,9 +1,13 @@
-//! Reports: HTML, PDF, CSV and JSON, all rendered from one `Assessment`, byte for byte reproducibly
-//! (no clock, no randomness, no hash-map order).
+//! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF, OSCAL and ASFF, all rendered
+//! from one `Assessment`, byte for byte reproducibly (no clock, no randomness, no hash-map order).
 
+pub mod asff;
 mod csv;
 pub mod document;
+mod exchange;
 mod html;
+pub mod ocsf;
+pub mod oscal;
 mod pdf;
 mod pdf_doc;
 
@@ -15,8 +19,9 @@ use std::path::{Path, PathBuf};
 /// whenever any format's bytes change (templates, layout, fonts, texts, the findings format).
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
-/// Version 1 was every auditpack before signature format 2; version 2 had no account findings.
-pub const RENDERER_VERSION: u32 = 3;
+/// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
+/// version 3 had no OCSF, OSCAL or ASFF.
+pub const RENDERER_VERSION: u32 = 4;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
@@ -55,20 +60,34 @@ pub enum Format {
     Pdf,
     Csv,
     Json,
+    /// OCSF Compliance Findings, JSON Lines.
+    Ocsf,
+    /// An OSCAL Assessment Results document.
+    Oscal,
+    /// AWS Security Finding Format, one BatchImportFindings request per line.
+    Asff,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
+    /// Every format: what `sign` renders and seals.
+    pub const ALL: [Format; 7] = [
+        Format::Html,
+        Format::Pdf,
+        Format::Csv,
+        Format::Json,
+        Format::Ocsf,
+        Format::Oscal,
+        Format::Asff,
+    ];
 
-    /// Parses `html`, `pdf`, `csv` or `json`.
+    /// The formats `report` writes unless told otherwise, and the ones every pack signed before
+    /// signing format 2 (which lists its reports) sealed.
+    pub const DEFAULT: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
+
+    /// Parses a format's name (see [`Format::name`]).
     pub fn parse(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "html" => Some(Format::Html),
-            "pdf" => Some(Format::Pdf),
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
+        let name = name.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
     /// The file each format is written to.
@@ -78,6 +97,9 @@ impl Format {
             Format::Pdf => "report.pdf",
             Format::Csv => "findings.csv",
             Format::Json => "findings.json",
+            Format::Ocsf => "findings.ocsf.jsonl",
+            Format::Oscal => "assessment-results.oscal.json",
+            Format::Asff => "findings.asff.jsonl",
         }
     }
 
@@ -87,6 +109,9 @@ impl Format {
             Format::Pdf => "pdf",
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::Ocsf => "ocsf",
+            Format::Oscal => "oscal",
+            Format::Asff => "asff",
         }
     }
 }
@@ -181,6 +206,9 @@ pub fn render_to(
     match format {
         Format::Json => render_json(assessment, out),
         Format::Csv => csv::render_to(assessment, out),
+        Format::Ocsf => ocsf::render_to(assessment, out),
+        Format::Oscal => oscal::render_to(assessment, out),
+        Format::Asff => asff::render_to(assessment, out),
         Format::Html => html::render_to(assessment, integrity, out),
         Format::Pdf => {
             pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {

@@ -9,6 +9,22 @@ use super::table::OpenTable;
 use super::wrap::{wrap, Measure};
 use crate::report::document::{Bar, Block, Text};
 
+/// A heading waiting to be drawn with the start of what follows it, so that no page ends with one.
+struct Heading {
+    lines: Vec<String>,
+    size: f32,
+    lead: f32,
+    colour: Rgb3,
+    /// A section heading, ruled below; else a subheading.
+    ruled: bool,
+}
+
+impl Heading {
+    fn height(&self) -> f32 {
+        self.lines.len() as f32 * self.lead + if self.ruled { 9.0 } else { 3.0 }
+    }
+}
+
 /// The cursor over the pages being laid out.
 pub(super) struct Layout<'a> {
     pub fonts: &'static Fonts,
@@ -18,6 +34,8 @@ pub(super) struct Layout<'a> {
     pub y: f32,
     /// The table being laid out, which [`Block::MoreRows`] continues; closed by the next block.
     pub open_table: Option<OpenTable>,
+    /// Headings not drawn yet (see [`Layout::place_headings`]).
+    headings: Vec<Heading>,
 }
 
 impl<'a> Layout<'a> {
@@ -28,6 +46,7 @@ impl<'a> Layout<'a> {
             page: PageOps::default(),
             y: CONTENT_TOP,
             open_table: None,
+            headings: Vec::new(),
         }
     }
 
@@ -35,6 +54,12 @@ impl<'a> Layout<'a> {
     pub fn block(&mut self, block: &Block) {
         if !matches!(block, Block::MoreRows { .. }) {
             self.close_table();
+        }
+        match block {
+            // Headings wait for what follows; a table keeps them with its header and first row.
+            Block::Section { .. } | Block::Subheading { .. } => {}
+            Block::Table { .. } | Block::MoreRows { .. } => {}
+            _ => self.place_headings(2.0 * BODY_LEAD),
         }
         match block {
             Block::Section {
@@ -63,6 +88,7 @@ impl<'a> Layout<'a> {
     /// Closes what is open and hands on the last page.
     pub fn finish(mut self) {
         self.close_table();
+        self.place_headings(0.0);
         (self.on_page)(std::mem::take(&mut self.page));
     }
 
@@ -117,21 +143,42 @@ impl<'a> Layout<'a> {
         self.y -= 10.0;
     }
 
+    /// Draws the headings waiting for what follows, on a new page unless they fit on this one with
+    /// `keep` points of what follows.
+    pub fn place_headings(&mut self, keep: f32) {
+        if self.headings.is_empty() {
+            return;
+        }
+        let headings = std::mem::take(&mut self.headings);
+        self.ensure(headings.iter().map(Heading::height).sum::<f32>() + keep);
+        for h in headings {
+            self.lines(MARGIN_X, &h.lines, true, h.size, h.lead, h.colour);
+            if h.ruled {
+                self.y -= 2.0;
+                self.page.rule(self.y, 0.6, ACCENT);
+                self.y -= 7.0;
+            } else {
+                self.y -= 3.0;
+            }
+        }
+    }
+
     fn heading(&mut self, text: &str, new_page: bool) {
         if new_page && !self.at_top() {
+            self.place_headings(0.0);
             self.new_page();
         }
         if text.trim().is_empty() {
             return;
         }
         self.space(12.0);
-        let lines = self.wrap(text, true, H1_SIZE, CONTENT_W);
-        // Keep the heading with the first lines of what follows.
-        self.ensure(lines.len() as f32 * H1_LEAD + 8.0 + 3.0 * BODY_LEAD);
-        self.lines(MARGIN_X, &lines, true, H1_SIZE, H1_LEAD, ACCENT);
-        self.y -= 2.0;
-        self.page.rule(self.y, 0.6, ACCENT);
-        self.y -= 7.0;
+        self.headings.push(Heading {
+            lines: self.wrap(text, true, H1_SIZE, CONTENT_W),
+            size: H1_SIZE,
+            lead: H1_LEAD,
+            colour: ACCENT,
+            ruled: true,
+        });
     }
 
     fn subheading(&mut self, text: &str) {
@@ -139,10 +186,13 @@ impl<'a> Layout<'a> {
             return;
         }
         self.space(8.0);
-        let lines = self.wrap(text, true, H2_SIZE, CONTENT_W);
-        self.ensure(lines.len() as f32 * H2_LEAD + 3.0 + 2.0 * BODY_LEAD);
-        self.lines(MARGIN_X, &lines, true, H2_SIZE, H2_LEAD, TEXT);
-        self.y -= 3.0;
+        self.headings.push(Heading {
+            lines: self.wrap(text, true, H2_SIZE, CONTENT_W),
+            size: H2_SIZE,
+            lead: H2_LEAD,
+            colour: TEXT,
+            ruled: false,
+        });
     }
 
     fn paragraph(&mut self, text: &str) {
@@ -362,6 +412,65 @@ mod tests {
         assert_eq!(pages(&[section(true)]).0, 1);
         assert_eq!(pages(&[paragraph("a"), section(true)]).0, 2);
         assert_eq!(pages(&[paragraph("a"), section(false)]).0, 1);
+    }
+
+    /// The texts each page shows.
+    fn page_texts(blocks: &[Block]) -> Vec<String> {
+        let mut pages = Vec::new();
+        let mut on_page = |page: PageOps| {
+            let mut text = String::new();
+            for op in &page.text {
+                if let printpdf::Op::ShowText { items } = op {
+                    for item in items {
+                        if let printpdf::TextItem::Text(s) = item {
+                            text.push_str(s);
+                            text.push('|');
+                        }
+                    }
+                }
+            }
+            pages.push(text);
+        };
+        let mut layout = Layout::new(fonts().unwrap(), &mut on_page);
+        blocks.iter().for_each(|b| layout.block(b));
+        layout.finish();
+        pages
+    }
+
+    #[test]
+    fn headings_go_with_what_follows_them() {
+        use crate::report::document::{Cell, Row};
+        // Room for a few lines at the bottom of page 1: not for a table's header and a five-line
+        // first row, so the headings move to page 2 with the table.
+        let mut blocks: Vec<Block> = (1..per_page() - 1).map(|_| paragraph("line")).collect();
+        blocks.push(Block::Section {
+            id: "findings",
+            heading: Some("Findings".into()),
+            new_page: false,
+        });
+        blocks.push(Block::Subheading {
+            text: "Trail".into(),
+            anchor: None,
+        });
+        blocks.push(Block::Table {
+            headers: vec!["Check".into()],
+            widths: vec![1.0],
+            rows: vec![Row::new(vec![Cell::from("1\n2\n3\n4\n5")])],
+        });
+        let pages = page_texts(&blocks);
+        assert_eq!(pages.len(), 2);
+        assert!(!pages[0].contains("Findings") && !pages[0].contains("Trail"));
+        assert!(
+            pages[1].starts_with("Findings|Trail|Check|1|"),
+            "{}",
+            pages[1]
+        );
+        // A heading at the very end is still drawn.
+        let pages = page_texts(&[Block::Subheading {
+            text: "Last".into(),
+            anchor: None,
+        }]);
+        assert_eq!(pages, ["Last|"]);
     }
 
     #[test]

@@ -157,12 +157,14 @@ impl Layout<'_> {
             repeat_header: header_h <= CONTENT_H / 2.0,
         };
 
-        self.space(4.0);
-        // The header must not be left alone at the bottom of a page: it goes with the first row,
-        // or as much of it as a page holds.
+        // The header must not be left alone at the bottom of a page (nor the headings before it):
+        // it goes with the first row, or as much of it as a page holds.
         let first = rows.first().map_or(1, |row| self.row_lines(&geom, row).0);
         let lines = first.min(lines_below(MARGIN_BOTTOM + CONTENT_H - geom.header_h).max(1));
-        self.ensure(geom.header_h + lines as f32 * TABLE_LEAD + 2.0 * CELL_PAD_Y);
+        let keep = geom.header_h + lines as f32 * TABLE_LEAD + 2.0 * CELL_PAD_Y;
+        self.place_headings(4.0 + keep);
+        self.space(4.0);
+        self.ensure(keep);
         let seg_top = self.y;
         self.table_header(&geom);
         self.open_table = Some(OpenTable {

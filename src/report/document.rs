@@ -6,7 +6,6 @@
 //! relative column widths for the PDF.
 
 use crate::assess::{SpoolError, Status};
-use serde::Serialize;
 use std::borrow::Cow;
 
 /// A whole report.
@@ -45,8 +44,7 @@ impl Blocks<'_> {
 }
 
 /// One piece of content, in reading order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     /// Starts a section (and ends the one before): `id` is its anchor in the page; its heading, if
     /// any, starts a new PDF page when `new_page` is set.
@@ -80,12 +78,11 @@ pub enum Block {
 }
 
 /// Text made of spans; a line feed in a span starts a new line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Text(pub Vec<Span>);
 
 /// A run of text in one style, perhaps a link.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Span {
     pub text: String,
     pub style: Style,
@@ -93,8 +90,7 @@ pub struct Span {
 }
 
 /// How a span is set. The PDF sets every span in the body font; the page marks them up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     Plain,
     Strong,
@@ -112,18 +108,8 @@ pub enum Link {
     Web(String),
 }
 
-impl Serialize for Link {
-    /// The `href` the page uses.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Link::Anchor(anchor) => serializer.collect_str(&format_args!("#{anchor}")),
-            Link::Web(url) => serializer.serialize_str(url),
-        }
-    }
-}
-
 /// A table row.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row {
     /// The row's anchor in the page, for links to it.
     pub anchor: Option<String>,
@@ -131,14 +117,14 @@ pub struct Row {
 }
 
 /// A table cell: text, and the status it shows (coloured in both formats).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cell {
     pub text: Text,
     pub tone: Option<Status>,
 }
 
 /// One bar of a bar chart.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     pub label: String,
     pub value: u64,
@@ -291,14 +277,6 @@ mod tests {
             .add(Style::Emphasis, "rule");
         assert_eq!(several.as_plain(), "check-id\nrule");
         assert_eq!(Text::default().as_plain(), "");
-    }
-
-    #[test]
-    fn links_serialise_as_the_href_the_page_uses() {
-        let anchor = serde_json::to_value(Link::Anchor("rec-3".into())).unwrap();
-        let web = serde_json::to_value(Link::Web("https://docs.aws.amazon.com/".into())).unwrap();
-        assert_eq!(anchor, "#rec-3");
-        assert_eq!(web, "https://docs.aws.amazon.com/");
     }
 
     #[test]

@@ -1,11 +1,17 @@
-//! `report.html`: the report [`Document`] as one self-contained, printable page, rendered with tera
-//! (autoescape on) block by block straight into the file, with inline CSS and an inline SVG chart;
-//! nothing is fetched from the network.
+//! `report.html`: the report [`Document`] as one self-contained, printable page, written block by
+//! block straight into the file, with inline CSS and an inline SVG chart; nothing is fetched from the
+//! network.
+//!
+//! The page around the blocks (head, stylesheet, title, footer) is the tera template
+//! `templates/report.html.tera`, rendered with autoescape on. The blocks are written by [`Page`],
+//! whose markup can only be string literals and whose text goes through one escaping function
+//! (tera's `escape_html` after [`super::visible`]): through tera, the blocks of a 10,000-trail
+//! report took four times as long as the whole page had, for the same markup.
 
-use super::document::{Bar, Block, Document};
+use super::document::{Bar, Block, Document, Link, Row, Style, Text};
 use super::ReportError;
 use crate::assess::Status;
-use serde::Serialize;
+use std::io::Write;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
 
@@ -13,16 +19,6 @@ const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
 const BAR_MAX: u64 = 340;
 /// Height of one bar's line in the chart.
 const BAR_LINE: u64 = 28;
-
-/// One bar of the chart, placed.
-#[derive(Serialize)]
-struct PlacedBar<'a> {
-    label: &'a str,
-    value: u64,
-    width: u64,
-    colour: &'static str,
-    y: u64,
-}
 
 /// The page's colour for a status (the same as the stylesheet's).
 fn colour(tone: Option<Status>) -> &'static str {
@@ -34,24 +30,24 @@ fn colour(tone: Option<Status>) -> &'static str {
     }
 }
 
-/// The bars laid out one below the other, widths scaled to the largest value.
-fn place(bars: &[Bar]) -> Vec<PlacedBar<'_>> {
-    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    bars.iter()
-        .enumerate()
-        .map(|(i, bar)| PlacedBar {
-            label: &bar.label,
-            value: bar.value,
-            // (u128: a count near u64::MAX must not overflow.)
-            width: (u128::from(bar.value) * u128::from(BAR_MAX) / u128::from(max)) as u64,
-            colour: colour(bar.tone),
-            y: i as u64 * BAR_LINE,
-        })
-        .collect()
+/// The class of a cell showing a status (the stylesheet colours it).
+fn status_class(tone: Status) -> &'static str {
+    match tone {
+        Status::Pass => " class=\"status PASS\"",
+        Status::Fail => " class=\"status FAIL\"",
+        Status::Unknown => " class=\"status UNKNOWN\"",
+        Status::NotApplicable => " class=\"status NOT_APPLICABLE\"",
+    }
 }
 
-/// The template, with every printed value HTML-escaped and live characters (bidi overrides that
-/// reorder a trail name, control characters) shown as `\u{..}` rather than acting.
+/// The width of a bar for `value` when the largest is `max`.
+fn bar_width(value: u64, max: u64) -> u64 {
+    // (u128: a count near u64::MAX must not overflow.)
+    (u128::from(value) * u128::from(BAR_MAX) / u128::from(max.max(1))) as u64
+}
+
+/// The page template, with every printed value HTML-escaped and live characters (bidi overrides
+/// that reorder a trail name, control characters) shown as `\u{..}` rather than acting.
 fn template() -> Result<tera::Tera, tera::Error> {
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![".html"]);
@@ -60,86 +56,246 @@ fn template() -> Result<tera::Tera, tera::Error> {
     Ok(tera)
 }
 
-/// The page being written: which of its elements are open.
+/// The page being written, and which of its elements are open. Markup is only ever `&'static str`
+/// (literals); everything else is written with [`Page::text`], which escapes it.
 struct Page<'w> {
-    tera: tera::Tera,
-    out: &'w mut dyn std::io::Write,
-    context: tera::Context,
+    out: &'w mut dyn Write,
     section_open: bool,
     table_open: bool,
 }
 
 impl Page<'_> {
-    fn part(&mut self, name: &str) -> Result<(), tera::Error> {
-        self.context.insert("part", name);
-        self.tera
-            .render_to("report.html", &self.context, &mut *self.out)
+    fn markup(&mut self, markup: &'static str) -> std::io::Result<()> {
+        self.out.write_all(markup.as_bytes())
     }
 
-    fn close_table(&mut self) -> Result<(), tera::Error> {
-        if std::mem::take(&mut self.table_open) {
-            self.part("end_table")?;
+    /// Text, HTML-escaped with live characters shown as `\u{..}`, as the template's autoescape does.
+    fn text(&mut self, text: &str) -> std::io::Result<()> {
+        let escaped = tera::escape_html(&super::visible(text));
+        self.out.write_all(escaped.as_bytes())
+    }
+
+    /// A number (nothing to escape).
+    fn number(&mut self, n: u64) -> std::io::Result<()> {
+        write!(self.out, "{n}")
+    }
+
+    /// Text whose line feeds are line breaks.
+    fn lines(&mut self, text: &str) -> std::io::Result<()> {
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                self.markup("<br>")?;
+            }
+            self.text(line)?;
         }
         Ok(())
     }
 
-    fn close_section(&mut self) -> Result<(), tera::Error> {
+    /// ` id="..."` when there is an anchor.
+    fn id(&mut self, anchor: Option<&str>) -> std::io::Result<()> {
+        if let Some(anchor) = anchor {
+            self.markup(" id=\"")?;
+            self.text(anchor)?;
+            self.markup("\"")?;
+        }
+        Ok(())
+    }
+
+    fn spans(&mut self, text: &Text) -> std::io::Result<()> {
+        for span in &text.0 {
+            match &span.link {
+                Some(Link::Anchor(anchor)) => {
+                    self.markup("<a href=\"#")?;
+                    self.text(anchor)?;
+                    self.markup("\">")?;
+                }
+                Some(Link::Web(url)) => {
+                    self.markup("<a href=\"")?;
+                    self.text(url)?;
+                    self.markup("\">")?;
+                }
+                None => {}
+            }
+            let (open, close) = match span.style {
+                Style::Plain => ("", ""),
+                Style::Strong => ("<strong>", "</strong>"),
+                Style::Emphasis => ("<em>", "</em>"),
+                Style::Code => ("<span class=\"mono\">", "</span>"),
+            };
+            self.markup(open)?;
+            self.lines(&span.text)?;
+            self.markup(close)?;
+            if span.link.is_some() {
+                self.markup("</a>")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_table(&mut self) -> std::io::Result<()> {
+        if std::mem::take(&mut self.table_open) {
+            self.markup("</tbody>\n</table>\n")?;
+        }
+        Ok(())
+    }
+
+    fn close_section(&mut self) -> std::io::Result<()> {
         self.close_table()?;
         if std::mem::take(&mut self.section_open) {
-            self.part("end_section")?;
+            self.markup("</section>\n\n")?;
         }
         Ok(())
     }
 
-    fn block(&mut self, block: &Block) -> Result<(), tera::Error> {
+    fn block(&mut self, block: &Block) -> std::io::Result<()> {
+        if !matches!(block, Block::MoreRows { .. }) {
+            self.close_table()?;
+        }
         match block {
-            Block::MoreRows { .. } if self.table_open => {}
-            // Rows with no table to continue start one without a header.
-            Block::MoreRows { rows } => {
-                return self.block(&Block::Table {
-                    headers: Vec::new(),
-                    widths: Vec::new(),
-                    rows: rows.clone(),
-                })
-            }
-            Block::Table { .. } => {
-                self.close_table()?;
-                self.table_open = true;
-            }
-            Block::Section { .. } => {
+            Block::Section { id, heading, .. } => {
                 self.close_section()?;
                 self.section_open = true;
+                self.markup("<section")?;
+                self.id(Some(id))?;
+                self.markup(">\n")?;
+                if let Some(heading) = heading {
+                    self.markup("<h2>")?;
+                    self.text(heading)?;
+                    self.markup("</h2>\n")?;
+                }
             }
-            _ => self.close_table()?,
+            Block::Subheading { text, anchor } => {
+                self.markup("<h3")?;
+                self.id(anchor.as_deref())?;
+                self.markup(">")?;
+                self.spans(text)?;
+                self.markup("</h3>\n")?;
+            }
+            Block::Paragraph { text } => {
+                self.markup("<p>")?;
+                self.spans(text)?;
+                self.markup("</p>\n")?;
+            }
+            Block::Note { text } => {
+                self.markup("<p class=\"note\">")?;
+                self.spans(text)?;
+                self.markup("</p>\n")?;
+            }
+            Block::List { ordered, items } => self.list(*ordered, items)?,
+            Block::KeyValues { pairs } => {
+                self.markup("<dl class=\"cover\">\n")?;
+                for (label, value) in pairs {
+                    self.markup("  <dt>")?;
+                    self.text(label)?;
+                    self.markup("</dt><dd>")?;
+                    self.spans(value)?;
+                    self.markup("</dd>\n")?;
+                }
+                self.markup("</dl>\n")?;
+            }
+            Block::Table { headers, rows, .. } => self.table(headers, rows)?,
+            // Rows with no table to continue start one without a header.
+            Block::MoreRows { rows } if !self.table_open => self.table(&[], rows)?,
+            Block::MoreRows { rows } => self.rows(rows)?,
+            Block::BarChart { bars } => self.chart(bars)?,
         }
-        if let Block::BarChart { bars } = block {
-            let placed = place(bars);
-            self.context
-                .insert("chart_height", &(placed.len() as u64 * BAR_LINE));
-            self.context.insert("chart", &placed);
+        Ok(())
+    }
+
+    fn list(&mut self, ordered: bool, items: &[Text]) -> std::io::Result<()> {
+        self.markup(if ordered { "<ol>" } else { "<ul>" })?;
+        for item in items {
+            self.markup("<li>")?;
+            self.spans(item)?;
+            self.markup("</li>")?;
         }
-        self.context.insert("b", block);
-        self.part("block")
+        self.markup(if ordered { "</ol>\n" } else { "</ul>\n" })
+    }
+
+    fn table(&mut self, headers: &[String], rows: &[Row]) -> std::io::Result<()> {
+        self.markup("<table>\n")?;
+        if !headers.is_empty() {
+            self.markup("  <thead><tr>")?;
+            for header in headers {
+                self.markup("<th>")?;
+                self.text(header)?;
+                self.markup("</th>")?;
+            }
+            self.markup("</tr></thead>\n")?;
+        }
+        self.markup("  <tbody>\n")?;
+        self.table_open = true;
+        self.rows(rows)
+    }
+
+    fn rows(&mut self, rows: &[Row]) -> std::io::Result<()> {
+        for row in rows {
+            self.markup("<tr")?;
+            self.id(row.anchor.as_deref())?;
+            self.markup(">")?;
+            for cell in &row.cells {
+                self.markup("<td")?;
+                self.markup(cell.tone.map_or("", status_class))?;
+                self.markup(">")?;
+                self.spans(&cell.text)?;
+                self.markup("</td>")?;
+            }
+            self.markup("</tr>\n")?;
+        }
+        Ok(())
+    }
+
+    /// Horizontal bars as inline SVG: label, bar, value, one line each.
+    fn chart(&mut self, bars: &[Bar]) -> std::io::Result<()> {
+        let max = bars.iter().map(|b| b.value).max().unwrap_or(0);
+        self.markup("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"")?;
+        self.number(bars.len() as u64 * BAR_LINE)?;
+        self.markup("\" role=\"img\" aria-label=\"Checks by status\">\n")?;
+        for (i, bar) in bars.iter().enumerate() {
+            let (y, width) = (i as u64 * BAR_LINE, bar_width(bar.value, max));
+            self.markup("  <text x=\"0\" y=\"")?;
+            self.number(y + 15)?;
+            self.markup("\" font-size=\"13\" font-family=\"sans-serif\">")?;
+            self.text(&bar.label)?;
+            self.markup("</text>\n  <rect x=\"110\" y=\"")?;
+            self.number(y)?;
+            self.markup("\" width=\"")?;
+            self.number(width)?;
+            self.markup("\" height=\"20\" fill=\"")?;
+            self.markup(colour(bar.tone))?;
+            self.markup("\"></rect>\n  <text x=\"")?;
+            self.number(width + 116)?;
+            self.markup("\" y=\"")?;
+            self.number(y + 15)?;
+            self.markup("\" font-size=\"13\" font-family=\"sans-serif\">")?;
+            self.number(bar.value)?;
+            self.markup("</text>\n")?;
+        }
+        self.markup("</svg>\n")
     }
 }
 
 /// Renders the page block by block straight into `out`, so memory does not grow with the number of
 /// trails.
-pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
-    let fail = |e: tera::Error| ReportError::Render {
+pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError> {
+    let fail = |message: String| ReportError::Render {
         format: "html",
-        message: format!("{e:?}"),
+        message,
     };
+    let tera = template().map_err(|e| fail(format!("{e:?}")))?;
+    let mut context = tera::Context::new();
+    context.insert("title", &doc.title);
+    context.insert("footer", &doc.footer);
+    let mut part = |name: &str, out: &mut dyn Write| {
+        context.insert("part", name);
+        (tera.render_to("report.html", &context, out)).map_err(|e| fail(format!("{e:?}")))
+    };
+    part("head", out)?;
     let mut page = Page {
-        tera: template().map_err(fail)?,
         out,
-        context: tera::Context::new(),
         section_open: false,
         table_open: false,
     };
-    page.context.insert("title", &doc.title);
-    page.context.insert("footer", &doc.footer);
-    page.part("head").map_err(fail)?;
     let mut failure = None;
     doc.blocks.for_each(&mut |block| {
         if failure.is_none() {
@@ -147,15 +303,15 @@ pub fn render_to(doc: &Document, out: &mut dyn std::io::Write) -> Result<(), Rep
         }
     })?;
     if let Some(e) = failure {
-        return Err(fail(e));
+        return Err(fail(e.to_string()));
     }
-    page.close_section().map_err(fail)?;
-    page.part("tail").map_err(fail)
+    page.close_section().map_err(|e| fail(e.to_string()))?;
+    part("tail", page.out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::document::{Blocks, Cell, Link, Row, Span, Style, Text};
+    use super::super::document::{Blocks, Cell, Span};
     use super::*;
 
     fn page(blocks: Vec<Block>) -> String {
@@ -190,6 +346,19 @@ mod tests {
             Block::KeyValues {
                 pairs: vec![(hostile.into(), hostile.into())],
             },
+            Block::List {
+                ordered: false,
+                items: vec![Text(vec![
+                    Span::new(hostile, Style::Plain).linked(Link::Web(hostile.into()))
+                ])],
+            },
+            Block::BarChart {
+                bars: vec![Bar {
+                    label: hostile.into(),
+                    value: 1,
+                    tone: None,
+                }],
+            },
         ]);
         assert!(
             !html.contains("<script>") && !html.contains("<b>"),
@@ -200,9 +369,11 @@ mod tests {
             "{html}"
         );
         let shown = "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;\\u{1b}[2J\\u{202e}x&quot;&#x27;";
-        // Heading, paragraph, link text, link target, header, cell, row anchor, label and value.
-        assert_eq!(html.matches(shown).count(), 9, "{html}");
+        // Heading, paragraph, link text and target, header, cell, row anchor, label, value, list
+        // item and its address, bar label.
+        assert_eq!(html.matches(shown).count(), 12, "{html}");
         assert!(html.contains("<title>Title &lt;b&gt; — auditpack</title>"));
+        assert!(html.contains("<h1>Title &lt;b&gt;</h1>"));
     }
 
     #[test]
@@ -223,12 +394,16 @@ mod tests {
                 rows: vec![row("two")],
             },
             Block::Paragraph {
-                text: "after\nthe table".into(),
+                text: Text::code("after\nthe").and(" table"),
             },
             Block::Section {
                 id: "gaps",
                 heading: None,
                 new_page: false,
+            },
+            // Rows with no table before them.
+            Block::MoreRows {
+                rows: vec![row("three")],
             },
         ]);
         let body = &html[html.find("<section").unwrap()..html.find("<footer").unwrap()];
@@ -241,32 +416,37 @@ mod tests {
                 r#"<table><thead><tr><th>Status</th></tr></thead><tbody>"#,
                 r#"<tr><tdclass="statusFAIL">one</td></tr>"#,
                 r#"<tr><tdclass="statusFAIL">two</td></tr>"#,
-                r#"</tbody></table><p>after<br>thetable</p></section>"#,
-                r#"<sectionid="gaps"></section>"#,
+                r#"</tbody></table><p><spanclass="mono">after<br>the</span>table</p></section>"#,
+                r#"<sectionid="gaps"><table><tbody><tr><tdclass="statusFAIL">three</td></tr>"#,
+                r#"</tbody></table></section>"#,
             )
         );
     }
 
     #[test]
     fn the_chart_scales_bars_to_the_largest() {
-        let bar = |label: &str, value, tone| Bar {
-            label: label.into(),
-            value,
-            tone: Some(tone),
-        };
-        let bars = [
-            bar("PASS", 10, Status::Pass),
-            bar("FAIL", 5, Status::Fail),
-            bar("N/A", 0, Status::NotApplicable),
-        ];
-        let placed = place(&bars);
-        let widths: Vec<u64> = placed.iter().map(|b| b.width).collect();
-        assert_eq!(widths, [BAR_MAX, BAR_MAX / 2, 0]);
-        assert_eq!(placed[1].y, BAR_LINE);
-        assert_eq!(placed[1].colour, "#cf222e");
-        let huge = [bar("FAIL", u64::MAX, Status::Fail)];
-        assert_eq!(place(&huge)[0].width, BAR_MAX);
-        let none = [bar("PASS", 0, Status::Pass)];
-        assert_eq!(place(&none)[0].width, 0);
+        assert_eq!(bar_width(10, 10), BAR_MAX);
+        assert_eq!(bar_width(5, 10), BAR_MAX / 2);
+        assert_eq!(bar_width(0, 10), 0);
+        assert_eq!(bar_width(0, 0), 0);
+        assert_eq!(bar_width(u64::MAX, u64::MAX), BAR_MAX);
+        let html = page(vec![Block::BarChart {
+            bars: vec![
+                Bar {
+                    label: "PASS".into(),
+                    value: 10,
+                    tone: Some(Status::Pass),
+                },
+                Bar {
+                    label: "FAIL".into(),
+                    value: 5,
+                    tone: Some(Status::Fail),
+                },
+            ],
+        }]);
+        assert!(html.contains("height=\"56\""), "{html}");
+        assert!(html.contains(r##"<rect x="110" y="28" width="170" height="20" fill="#cf222e">"##));
+        assert!(html
+            .contains(r#"<text x="286" y="43" font-size="13" font-family="sans-serif">5</text>"#));
     }
 }

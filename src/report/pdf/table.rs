@@ -73,6 +73,9 @@ fn widen_for_words(min: &mut f32, cell: &str, m: &dyn Measure) {
     }
 }
 
+/// A row's number of lines, its cells' lines and their colours.
+type WrappedRow = (usize, Vec<Vec<String>>, Vec<Rgb3>);
+
 /// What to do with the rest of a row.
 #[derive(Debug, PartialEq)]
 enum Place {
@@ -159,8 +162,9 @@ impl Layout<'_> {
 
         // The header must not be left alone at the bottom of a page (nor the headings before it):
         // it goes with the first row, or as much of it as a page holds.
-        let first = rows.first().map_or(1, |row| self.row_lines(&geom, row).0);
-        let lines = first.min(lines_below(MARGIN_BOTTOM + CONTENT_H - geom.header_h).max(1));
+        let first = rows.first().map(|row| self.row_lines(&geom, row));
+        let first_lines = first.as_ref().map_or(1, |row| row.0);
+        let lines = first_lines.min(lines_below(MARGIN_BOTTOM + CONTENT_H - geom.header_h).max(1));
         let keep = geom.header_h + lines as f32 * TABLE_LEAD + 2.0 * CELL_PAD_Y;
         self.place_headings(4.0 + keep);
         self.space(4.0);
@@ -172,12 +176,17 @@ impl Layout<'_> {
             seg_top,
             rows_on_page: false,
         });
-        self.more_rows(rows);
+        self.lay_rows(rows, first);
     }
 
     /// Lays out more rows of the open table (its columns were sized by its first block of rows); rows
     /// with no open table start one without a header.
     pub fn more_rows(&mut self, rows: &[Row]) {
+        self.lay_rows(rows, None);
+    }
+
+    /// Lays out rows of the open table; `first` is the first row already wrapped, if it was.
+    fn lay_rows(&mut self, rows: &[Row], mut first: Option<WrappedRow>) {
         let Some(OpenTable {
             geom,
             mut seg_top,
@@ -196,7 +205,7 @@ impl Layout<'_> {
         };
         let fresh = lines_below(MARGIN_BOTTOM + CONTENT_H - repeated).max(1);
         for row in rows {
-            let (n, cells, colours) = self.row_lines(&geom, row);
+            let (n, cells, colours) = first.take().unwrap_or_else(|| self.row_lines(&geom, row));
             let mut start = 0;
             while start < n {
                 match place(n - start, lines_below(self.y), fresh, rows_on_page) {
@@ -227,7 +236,7 @@ impl Layout<'_> {
 
     /// A row's cells wrapped within their columns, and their colours; with the number of lines the
     /// row takes (at least one).
-    fn row_lines(&self, geom: &TableGeom, row: &Row) -> (usize, Vec<Vec<String>>, Vec<Rgb3>) {
+    fn row_lines(&self, geom: &TableGeom, row: &Row) -> WrappedRow {
         let ncols = geom.w.len();
         let mut cells = Vec::with_capacity(ncols);
         let mut colours = Vec::with_capacity(ncols);

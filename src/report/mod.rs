@@ -1,7 +1,10 @@
 //! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF, OSCAL and ASFF, all rendered
 //! from one `Assessment`, byte for byte reproducibly (no clock, no randomness, no hash-map order).
+//! The HTML and the PDF render the same report [`document::Document`], which [`content`] writes
+//! once.
 
 pub mod asff;
+mod content;
 mod csv;
 pub mod document;
 mod exchange;
@@ -9,7 +12,6 @@ mod html;
 pub mod ocsf;
 pub mod oscal;
 mod pdf;
-mod pdf_doc;
 
 use crate::assess::Assessment;
 use std::io::Write;
@@ -20,7 +22,8 @@ use std::path::{Path, PathBuf};
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
 /// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
-/// version 3 had no OCSF, OSCAL or ASFF.
+/// version 3 had no OCSF, OSCAL or ASFF, and wrote the HTML and the PDF from two copies of the
+/// report's text.
 pub const RENDERER_VERSION: u32 = 4;
 
 /// Why a report could not be rendered or written.
@@ -140,7 +143,7 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-// Texts the HTML and the PDF both show.
+// Texts the reports and the command line share.
 
 /// What the per-account table says about an account's evidence.
 pub(crate) fn account_evidence(row: &crate::assess::AccountSummary) -> String {
@@ -209,17 +212,24 @@ pub fn render_to(
         Format::Ocsf => ocsf::render_to(assessment, out),
         Format::Oscal => oscal::render_to(assessment, out),
         Format::Asff => asff::render_to(assessment, out),
-        Format::Html => html::render_to(assessment, integrity, out),
-        Format::Pdf => {
-            pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {
-                pdf::PdfError::Findings(e) => ReportError::Findings(e),
-                e => ReportError::Render {
-                    format: "pdf",
-                    message: e.to_string(),
-                },
-            })
-        }
+        Format::Html => html::render_to(&document(assessment, integrity), out),
+        Format::Pdf => pdf::render_to(&document(assessment, integrity), out).map_err(|e| match e {
+            pdf::PdfError::Findings(e) => ReportError::Findings(e),
+            e => ReportError::Render {
+                format: "pdf",
+                message: e.to_string(),
+            },
+        }),
     }
+}
+
+/// The report document the HTML and the PDF render: every section, table and text of the report,
+/// made block by block from the assessment as it is read.
+pub fn document<'a>(
+    assessment: &'a Assessment,
+    integrity: Option<&'a Integrity>,
+) -> document::Document<'a> {
+    content::build(assessment, integrity)
 }
 
 /// `findings.json`: the assessment itself, pretty-printed (see docs/findings-json.md).

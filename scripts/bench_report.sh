@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Report-stage benchmark: 1,000 and 10,000 synthetic trails to all four formats, each size in its own
+# Report-stage benchmark: 1,000 and 10,000 synthetic trails to every format, each size in its own
 # process (so peak memory is its own), then the time ratio (linear growth gives about 10x).
 set -euo pipefail
 cd "$(dirname "$0")/.."

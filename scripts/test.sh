@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what is missing (moto, poppler-utils, openssl), starts a
-# moto server on a free loopback port, runs `cargo test` against it, and stops the server.
+# The whole test suite, on a fresh machine: installs what is missing (moto, the exchange formats'
+# validators, poppler-utils, openssl), starts a moto server on a free loopback port, runs `cargo test`
+# against it, and stops the server.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh --test collect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,12 @@ cd "$(dirname "$0")/.."
 if ! python3 -c 'import moto, boto3, flask, cryptography' >/dev/null 2>&1 || ! command -v moto_server >/dev/null 2>&1; then
   echo "test.sh: installing moto[server] with pip" >&2
   python3 -m pip install --quiet 'moto[server]'
+fi
+# tests/formats.rs validates the OCSF, OSCAL and ASFF reports with each format's own schema or model
+# library (tests/fixtures/validate_formats.py); botocore comes with moto.
+if ! python3 -c 'import ocsf_json_schema, jsonschema, trestle.oscal.assessment_results, botocore' >/dev/null 2>&1; then
+  echo "test.sh: installing the OCSF and OSCAL validators with pip" >&2
+  python3 -m pip install --quiet 'ocsf-json-schema==1.2.0' 'compliance-trestle==5.2.0' 'jsonschema>=4.18'
 fi
 missing=""
 command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"

@@ -443,3 +443,193 @@ fn the_organisation_sample_opens_with_a_row_per_account() {
     assert_eq!(assessed.status.code(), Some(5));
     assert!(stdout(&assessed).contains(&format!("{refused_id} acme-locked  NOT COLLECTED")));
 }
+
+/// The text of a page as a reader sees it: the body without its tags, entities decoded.
+fn html_text(html: &str) -> String {
+    let body = &html[html.find("<body>").expect("a body")..];
+    let mut text = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        text.push(' ');
+        rest = &rest[open..];
+        rest = &rest[rest.find('>').map_or(rest.len(), |close| close + 1)..];
+    }
+    text.push_str(rest);
+    quick_xml::escape::unescape(&text)
+        .expect("only the entities tera writes")
+        .into_owned()
+}
+
+/// The PDF's text column by column, so that every table cell reads whole whatever is beside it:
+/// pdftotext's words (`-bbox`) above the footer (the bottom 20 mm) joined into the pieces of text
+/// set on one line (a gap wider than half the line's height separates two pieces, as it does two
+/// cells), then the pieces that start at the same x, page by page, top to bottom. A cell's lines
+/// all start at its column's x, a paragraph's at the margin.
+fn pdf_columns(pdf: &Path) -> String {
+    let bbox = pdftotext_with(pdf, &["-bbox"]);
+    let attr = |line: &str, name: &str| -> f64 {
+        let at = line.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        line[at..at + line[at..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    // (page, y, x, x end, height, text) of every word.
+    let mut words = Vec::new();
+    let (mut page, mut footer) = (0, 0.0);
+    for line in bbox.lines().map(str::trim) {
+        if line.starts_with("<page ") {
+            page += 1;
+            footer = attr(line, "height") - 20.0 * 72.0 / 25.4;
+        } else if let Some(word) = line.strip_prefix("<word ") {
+            let text = &word[word.find('>').unwrap() + 1..word.rfind("</word>").unwrap()];
+            let text = quick_xml::escape::unescape(text).unwrap().into_owned();
+            let (y, x) = (attr(line, "yMin"), attr(line, "xMin"));
+            if y > footer {
+                continue;
+            }
+            words.push((page, y, x, attr(line, "xMax"), attr(line, "yMax") - y, text));
+        }
+    }
+    words.sort_by(|a, b| (a.0, a.1, a.2).partial_cmp(&(b.0, b.1, b.2)).unwrap());
+    // Pieces by (x, page), each (y, text) in reading order.
+    let mut columns: std::collections::BTreeMap<(i64, usize), Vec<(f64, String)>> =
+        Default::default();
+    let mut last: Option<(usize, f64, f64, (i64, usize))> = None;
+    for (page, y, x, end, height, text) in words {
+        match last {
+            Some((p, ly, lend, key)) if p == page && ly == y && x - lend <= height / 2.0 => {
+                let piece = &mut columns.get_mut(&key).unwrap().last_mut().unwrap().1;
+                piece.push(' ');
+                piece.push_str(&text);
+                last = Some((page, y, end, key));
+            }
+            _ => {
+                let key = ((x * 100.0).round() as i64, page);
+                columns.entry(key).or_default().push((y, text));
+                last = Some((page, y, end, key));
+            }
+        }
+    }
+    let pieces = columns.into_values().flatten().map(|(_, text)| text);
+    pieces.collect::<Vec<_>>().join("\n")
+}
+
+/// `text` without whitespace: a PDF wraps lines where the page does not.
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Renders the HTML and the PDF of `assessment` and checks that each shows every heading, table
+/// header, table cell, label, value, list item, paragraph and bar of the one report document both
+/// are made from; returns the HTML and the PDF's text.
+fn assert_html_and_pdf_show_the_document(
+    assessment: &auditpack::assess::Assessment,
+    integrity: Option<&auditpack::report::Integrity>,
+) -> (String, String) {
+    use auditpack::report::{self, Format};
+    let html = report::render(assessment, integrity, Format::Html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    let dir = tempdir();
+    let pdf_path = dir.path().join("report.pdf");
+    let pdf = report::render(assessment, integrity, Format::Pdf).unwrap();
+    std::fs::write(&pdf_path, pdf).unwrap();
+    let pdf_text = pdftotext_with(&pdf_path, &[]).replace('\u{a0}', " ");
+    let (page, pdf) = (
+        squeezed(&html_text(&html)),
+        squeezed(&pdf_columns(&pdf_path)),
+    );
+    let doc = report::document(assessment, integrity);
+    let mut checked = 0;
+    doc.blocks
+        .for_each(&mut |block| {
+            for text in block.texts() {
+                // Both show live characters as \u{..}.
+                let shown = squeezed(&report::visible(&text));
+                assert!(
+                    page.contains(&shown),
+                    "the HTML lacks {text:?} of {block:?}"
+                );
+                assert!(pdf.contains(&shown), "the PDF lacks {text:?} of {block:?}");
+                checked += 1;
+            }
+        })
+        .unwrap();
+    assert!(checked > 100, "{checked} texts");
+    assert!(page.contains(&squeezed(&doc.title)) && pdf.contains(&squeezed(&doc.title)));
+    // The PDF's footer is on every page, below the columns.
+    let footer = squeezed(&doc.footer);
+    assert!(page.contains(&footer) && squeezed(&pdf_text).contains(&footer));
+    (html, pdf_text)
+}
+
+/// One report document, two renderers: every heading and every table row of the document is in
+/// both the HTML and the PDF, for the single-account sample (signed) and the organisation sample.
+#[test]
+fn the_html_and_the_pdf_show_the_same_document() {
+    use auditpack::evidence::Pack;
+    let integrity = auditpack::report::Integrity {
+        rows: vec![
+            ("Signature algorithm".into(), "Ed25519".into()),
+            (
+                "Signer public key fingerprint".into(),
+                "SHA256:NHUPmL1Z/PyUbaRaqr6TO+FUpLUJThxKv0KGZQXzyX4".into(),
+            ),
+        ],
+    };
+    let org = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-org-2026-Q4");
+    for (pack, integrity) in [(sample(), Some(&integrity)), (org, None)] {
+        let assessment = auditpack::assess::assess(&Pack::open(&pack).unwrap()).unwrap();
+        let (html, pdf) = assert_html_and_pdf_show_the_document(&assessment, integrity);
+        // The sections keep their anchors, in reading order, and the PDF their order.
+        let mut at = 0;
+        for (id, heading) in [
+            ("cover", None),
+            ("summary", Some("Executive summary")),
+            ("mapping", Some("Control mapping")),
+            ("account-findings", Some("Findings by account")),
+            ("findings", Some("Findings by trail")),
+            ("remediation", Some("Remediation of failures")),
+            ("gaps", Some("Evidence gaps")),
+            ("evidence", Some("Evidence index")),
+        ] {
+            let found = html[at..].find(&format!("<section id=\"{id}\">"));
+            at += found.unwrap_or_else(|| panic!("section {id} in order"));
+            if let Some(heading) = heading {
+                assert!(pdf.contains(heading), "{heading}");
+            }
+        }
+        assert_eq!(
+            html.contains("<section id=\"integrity\">"),
+            integrity.is_some()
+        );
+        // Statuses are coloured in the page, links lead to their anchors.
+        assert!(html.contains("<td class=\"status FAIL\">FAIL</td>"));
+        for link in ["#gaps", "#trail-1", "#rec-"] {
+            assert!(html.contains(&format!("href=\"{link}")), "{link}");
+        }
+        assert!(html.contains("id=\"trail-1\"") && html.contains("id=\"rec-"));
+    }
+}
+
+/// Values that would act in a browser or a terminal (markup, control characters, a bidi override)
+/// are escaped and shown visibly in the HTML, and shown the same way in the PDF.
+#[test]
+fn hostile_values_are_escaped_in_the_html_and_shown_in_both() {
+    use auditpack::evidence::Pack;
+    let hostile = "<script>alert(1)</script>\u{1b}]8;;x\u{7}\u{202e}gnp.exe\"'&";
+    let mut a = auditpack::assess::assess(&Pack::open(&sample()).unwrap()).unwrap();
+    a.pack.caller_arn = hostile.into();
+    a.summary.accounts[0].name = Some(hostile.into());
+    a.gaps[0].message = hostile.into();
+    let (html, pdf) = assert_html_and_pdf_show_the_document(&a, None);
+    assert!(!html.contains("<script>"), "no live markup");
+    for live in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!html.contains(live) && !pdf.contains(live), "{live:?} acts");
+    }
+    let escaped = "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;\\u{1b}]8;;x\\u{7}\\u{202e}gnp.exe&quot;&#x27;&amp;";
+    // The caller, the account's name in the summary, the gap's message.
+    assert_eq!(html.matches(escaped).count(), 3, "escaped and visible");
+    let shown = "<script>alert(1)</script>\\u{1b}]8;;x\\u{7}\\u{202e}gnp.exe\"'&";
+    assert!(squeezed(&pdf).contains(shown), "the PDF shows the same");
+}

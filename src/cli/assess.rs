@@ -30,7 +30,8 @@ pub struct ReportArgs {
     /// Where to write the reports (default: <pack>/reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: html, pdf, csv, json (default: all four).
+    /// Comma-separated formats: html, pdf, csv, json, and the exchange formats ocsf (OCSF
+    /// Compliance Findings), oscal (OSCAL Assessment Results) and asff (AWS Security Finding Format).
     #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
     pub format: String,
 }
@@ -52,7 +53,8 @@ impl ReportArgs {
                 flag: "--format",
                 value: self.format.clone(),
                 allowed: format!(
-                    "a comma-separated list of html, pdf, csv, json ({name:?} is not one)"
+                    "a comma-separated list of {} ({name:?} is not one)",
+                    Format::ALL.map(Format::name).join(", ")
                 ),
             })?;
             if !formats.contains(&format) {

@@ -1,11 +1,17 @@
-//! Reports: HTML, PDF, CSV and JSON, all rendered from one `Assessment`, byte for byte reproducibly
-//! (no clock, no randomness, no hash-map order).
+//! Reports: HTML, PDF, CSV and JSON, and the exchange formats OCSF, OSCAL and ASFF, all rendered
+//! from one `Assessment`, byte for byte reproducibly (no clock, no randomness, no hash-map order).
+//! The HTML and the PDF render the same report [`document::Document`], which [`content`] writes
+//! once.
 
+pub mod asff;
+mod content;
 mod csv;
 pub mod document;
+mod exchange;
 mod html;
+pub mod ocsf;
+pub mod oscal;
 mod pdf;
-mod pdf_doc;
 
 use crate::assess::Assessment;
 use std::io::Write;
@@ -15,8 +21,10 @@ use std::path::{Path, PathBuf};
 /// whenever any format's bytes change (templates, layout, fonts, texts, the findings format).
 /// `verify` byte-compares a signed pack's reports only when they were rendered by this version;
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
-/// Version 1 was every auditpack before signature format 2; version 2 had no account findings.
-pub const RENDERER_VERSION: u32 = 3;
+/// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
+/// version 3 had no OCSF, OSCAL or ASFF, and wrote the HTML and the PDF from two copies of the
+/// report's text.
+pub const RENDERER_VERSION: u32 = 4;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
@@ -55,20 +63,34 @@ pub enum Format {
     Pdf,
     Csv,
     Json,
+    /// OCSF Compliance Findings, JSON Lines.
+    Ocsf,
+    /// An OSCAL Assessment Results document.
+    Oscal,
+    /// AWS Security Finding Format, one BatchImportFindings request per line.
+    Asff,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
+    /// Every format: what `sign` renders and seals.
+    pub const ALL: [Format; 7] = [
+        Format::Html,
+        Format::Pdf,
+        Format::Csv,
+        Format::Json,
+        Format::Ocsf,
+        Format::Oscal,
+        Format::Asff,
+    ];
 
-    /// Parses `html`, `pdf`, `csv` or `json`.
+    /// The formats `report` writes unless told otherwise, and the ones every pack signed before
+    /// signing format 2 (which lists its reports) sealed.
+    pub const DEFAULT: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
+
+    /// Parses a format's name (see [`Format::name`]).
     pub fn parse(name: &str) -> Option<Self> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "html" => Some(Format::Html),
-            "pdf" => Some(Format::Pdf),
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
+        let name = name.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
     /// The file each format is written to.
@@ -78,6 +100,9 @@ impl Format {
             Format::Pdf => "report.pdf",
             Format::Csv => "findings.csv",
             Format::Json => "findings.json",
+            Format::Ocsf => "findings.ocsf.jsonl",
+            Format::Oscal => "assessment-results.oscal.json",
+            Format::Asff => "findings.asff.jsonl",
         }
     }
 
@@ -87,6 +112,9 @@ impl Format {
             Format::Pdf => "pdf",
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::Ocsf => "ocsf",
+            Format::Oscal => "oscal",
+            Format::Asff => "asff",
         }
     }
 }
@@ -115,7 +143,7 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-// Texts the HTML and the PDF both show.
+// Texts the reports and the command line share.
 
 /// What the per-account table says about an account's evidence.
 pub(crate) fn account_evidence(row: &crate::assess::AccountSummary) -> String {
@@ -181,17 +209,27 @@ pub fn render_to(
     match format {
         Format::Json => render_json(assessment, out),
         Format::Csv => csv::render_to(assessment, out),
-        Format::Html => html::render_to(assessment, integrity, out),
-        Format::Pdf => {
-            pdf::render_to(&pdf_doc::build(assessment, integrity), out).map_err(|e| match e {
-                pdf::PdfError::Findings(e) => ReportError::Findings(e),
-                e => ReportError::Render {
-                    format: "pdf",
-                    message: e.to_string(),
-                },
-            })
-        }
+        Format::Ocsf => ocsf::render_to(assessment, out),
+        Format::Oscal => oscal::render_to(assessment, out),
+        Format::Asff => asff::render_to(assessment, out),
+        Format::Html => html::render_to(&document(assessment, integrity), out),
+        Format::Pdf => pdf::render_to(&document(assessment, integrity), out).map_err(|e| match e {
+            pdf::PdfError::Findings(e) => ReportError::Findings(e),
+            e => ReportError::Render {
+                format: "pdf",
+                message: e.to_string(),
+            },
+        }),
     }
+}
+
+/// The report document the HTML and the PDF render: every section, table and text of the report,
+/// made block by block from the assessment as it is read.
+pub fn document<'a>(
+    assessment: &'a Assessment,
+    integrity: Option<&'a Integrity>,
+) -> document::Document<'a> {
+    content::build(assessment, integrity)
 }
 
 /// `findings.json`: the assessment itself, pretty-printed (see docs/findings-json.md).

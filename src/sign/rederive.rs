@@ -115,7 +115,7 @@ pub(super) fn check(
 fn sealed_reports(signing: Option<&SigningInfo>) -> Vec<String> {
     match signing.and_then(|s| s.reports.clone()) {
         Some(list) => list,
-        None => Format::ALL
+        None => Format::DEFAULT
             .iter()
             .map(|f| f.file_name().to_string())
             .collect(),

@@ -1,0 +1,257 @@
+//! The sections that go through the findings: every check's finding by account and by trail, the
+//! remediation of each failure, the evidence gaps, and the evidence index.
+
+use super::{link, long_table, or_dash, paragraph, row, section, subheading, table};
+use crate::assess::{Assessment, Finding, SpoolError, Status};
+use crate::config::CheckRole;
+use crate::report::document::{Block, Cell, Link, Row, Style, Text};
+
+const FINDING_HEADERS: [&str; 5] = ["Check", "Status", "Reason", "Controls", "Evidence"];
+const FINDING_WIDTHS: [f32; 5] = [2.2, 1.1, 4.4, 1.5, 1.0];
+
+/// One finding as a row of a findings table.
+fn finding_row(f: &Finding) -> Row {
+    let check = Text::code(&*f.check_id)
+        .and(format!("\n{}\n", f.check_title))
+        .add(Style::Emphasis, f.role.as_str());
+    let mut reason = Text::plain(f.reason.as_str());
+    if let Some(r) = &f.remediation {
+        reason = reason
+            .and("\n")
+            .add(Style::Emphasis, "Remediation:")
+            .and(format!(" {r}"));
+    }
+    let mut evidence = Text::default();
+    for (i, e) in f.evidence.iter().enumerate() {
+        if i > 0 {
+            evidence = evidence.and(" ");
+        }
+        evidence = evidence.then(link(
+            format!("#{}", e.seq),
+            Link::Anchor(format!("rec-{}", e.seq)),
+        ));
+    }
+    row(vec![
+        check.into(),
+        Cell::from(f.status.as_str()).tone(f.status),
+        reason.into(),
+        format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control).into(),
+        evidence.into(),
+    ])
+}
+
+fn findings_table(findings: &[Finding]) -> Block {
+    table(
+        &FINDING_HEADERS,
+        &FINDING_WIDTHS,
+        findings.iter().map(finding_row).collect(),
+    )
+}
+
+/// Every account check's findings, account by account.
+pub(super) fn account_findings(a: &Assessment, out: &mut dyn FnMut(Block)) {
+    out(section("account-findings", "Findings by account", true));
+    for account in &a.accounts {
+        let title = match &account.name {
+            Some(name) => format!("Account {} ({name})", account.account_id),
+            None => format!("Account {}", account.account_id),
+        };
+        out(subheading(
+            title,
+            Some(format!("account-{}", account.account_id)),
+        ));
+        out(findings_table(&account.findings));
+    }
+}
+
+/// Every trail check's findings, trail by trail.
+pub(super) fn trail_findings(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+    out(section("findings", "Findings by trail", true));
+    for (i, t) in a.trails.iter().enumerate() {
+        let t = t?;
+        out(subheading(
+            Text::plain(format!("{} (", t.trail_name))
+                .add(Style::Code, t.trail_arn.as_str())
+                .and(")"),
+            Some(format!("trail-{}", i + 1)),
+        ));
+        if t.organization {
+            out(paragraph(
+                Text::plain(format!(
+                    "Organisation trail, listed in {} account(s): ",
+                    t.covers.len()
+                ))
+                .add(Style::Code, t.covers.join(", ")),
+            ));
+        }
+        let mut facts = Text::plain(format!(
+            "Account {} · home region {} · KMS key ",
+            t.account_id, t.region
+        ))
+        .add(Style::Code, t.kms_key_id.as_deref().unwrap_or("none"));
+        if let Some(description) = &t.kms_key_description {
+            facts = facts.and(format!(" (“{description}”)"));
+        }
+        facts = facts
+            .and(" · bucket ")
+            .add(Style::Code, t.bucket.as_deref().unwrap_or("none"));
+        out(paragraph(facts));
+        out(findings_table(&t.findings));
+    }
+    Ok(())
+}
+
+/// A failing finding as a row of the remediation table.
+fn failure_row(subject: &str, f: &Finding) -> Row {
+    let mut check = Text::code(&*f.check_id);
+    if f.role == CheckRole::Supporting {
+        check = check.and("\n(supporting)");
+    }
+    row(vec![
+        subject.into(),
+        check.into(),
+        f.reason.as_str().into(),
+        f.remediation.as_deref().unwrap_or_default().into(),
+    ])
+}
+
+/// What to do about each failure, trails first, then accounts.
+pub(super) fn remediation(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+    out(section("remediation", "Remediation of failures", true));
+    if a.summary.checks.fail == 0 {
+        out(paragraph("No check failed."));
+        return Ok(());
+    }
+    let trail_failures = a.trails.iter().flat_map(|t| match t {
+        Err(e) => vec![Err(e)],
+        Ok(t) => t
+            .failures()
+            .map(|f| Ok(failure_row(&t.trail_name, f)))
+            .collect(),
+    });
+    let account_failures = a.accounts.iter().flat_map(|account| {
+        let subject = format!("account {}", account.account_id);
+        (account.findings.iter())
+            .filter(|f| f.status == Status::Fail)
+            .map(|f| Ok(failure_row(&subject, f)))
+            .collect::<Vec<_>>()
+    });
+    long_table(
+        out,
+        &["Trail or account", "Check", "Why", "What to do"],
+        &[1.6, 1.8, 3.0, 3.4],
+        trail_failures.chain(account_failures),
+    )
+}
+
+/// What could not be asked or answered: resources outside the scope, regions a policy blocks, and
+/// calls that gave no usable evidence.
+pub(super) fn gaps(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+    out(section("gaps", "Evidence gaps", false));
+    let s = &a.summary;
+    if !s.outside_scope.is_empty() {
+        out(paragraph(
+            "These keys and buckets belong to accounts outside the run's scope: nothing was asked \
+             about them, so the checks that need them are UNKNOWN.",
+        ));
+        let rows = s.outside_scope.iter().map(|o| {
+            row(vec![
+                Text::code(o.resource.as_str()).into(),
+                o.kind.as_str().into(),
+                o.owner.as_deref().unwrap_or("not published").into(),
+                o.advice().into(),
+            ])
+        });
+        out(table(
+            &["Resource", "Kind", "Owner", "What to do"],
+            &[2.6, 1.0, 1.2, 4.0],
+            rows.collect(),
+        ));
+    }
+    if !s.regions_blocked.is_empty() {
+        out(paragraph(
+            "Blocked by policy (an explicit deny, such as an SCP denying the region), with every \
+             trail of the account listed by another region: not gaps.",
+        ));
+        let rows = s.regions_blocked.iter().map(|b| {
+            row(vec![
+                Text::code(b.account_id.as_str()).into(),
+                b.region.as_str().into(),
+                b.reason.as_str().into(),
+            ])
+        });
+        out(table(
+            &["Account", "Region", "What happened"],
+            &[1.4, 1.2, 6.2],
+            rows.collect(),
+        ));
+    }
+    if a.gaps.is_empty() {
+        out(paragraph("None: every call gave usable evidence."));
+        return Ok(());
+    }
+    out(paragraph(
+        "These calls gave no usable evidence. Checks that depend on them are UNKNOWN.",
+    ));
+    let rows = a.gaps.iter().map(|g| {
+        Ok(row(vec![
+            Text::code(g.resource.as_str()).into(),
+            format!("{}:{}", g.service, g.operation).into(),
+            g.region.as_str().into(),
+            g.error_code.as_str().into(),
+            g.message.as_str().into(),
+        ]))
+    });
+    long_table(
+        out,
+        &["Resource", "Operation", "Region", "Error", "Message"],
+        &[2.4, 1.8, 1.1, 1.6, 3.3],
+        rows,
+    )
+}
+
+/// Every record a verdict cites, with its digest and where its body is.
+pub(super) fn evidence(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+    out(section("evidence", "Evidence index", true));
+    out(paragraph(
+        "Every record a verdict was derived from. Each body is in the pack at the path shown; its \
+         SHA-256 is chained into the pack's index.",
+    ));
+    let rows = a.evidence.iter().map(|r| {
+        r.map(|r| {
+            let mut digest = r.sha256.as_deref().unwrap_or("no body").to_string();
+            if let Some(body) = &r.body {
+                digest.push('\n');
+                digest.push_str(body);
+            }
+            row(vec![
+                r.seq.to_string().into(),
+                format!("{}:{}", r.service, r.operation).into(),
+                r.region.as_str().into(),
+                Text::code(r.resource.as_str()).into(),
+                r.received_at.as_str().into(),
+                or_dash(r.server_date.as_deref()),
+                r.http_status
+                    .map_or_else(|| "—".to_string(), |s| s.to_string())
+                    .into(),
+                Text::code(digest).into(),
+            ])
+            .anchored(format!("rec-{}", r.seq))
+        })
+    });
+    long_table(
+        out,
+        &[
+            "#",
+            "Operation",
+            "Region",
+            "Resource",
+            "Received (UTC)",
+            "Server Date",
+            "HTTP",
+            "SHA-256 / body",
+        ],
+        &[0.5, 1.6, 0.9, 2.0, 1.5, 1.4, 0.6, 2.4],
+        rows,
+    )
+}

@@ -8,6 +8,7 @@
 mod account_checks;
 mod bucket_checks;
 mod checks;
+mod exceptions;
 mod key_checks;
 mod listing;
 mod model;
@@ -18,6 +19,7 @@ mod store;
 
 pub use account_checks::ACCOUNT_CHECKS;
 pub use checks::CHECKS;
+pub use exceptions::{day_of, Exceptions, ExceptionsError};
 pub use model::*;
 pub use spool::{Spool, SpoolError, SpoolWriter};
 pub use store::describe_failure;
@@ -39,6 +41,9 @@ pub enum AssessError {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Spool(#[from] SpoolError),
+    /// The pack's `exceptions.toml` cannot be used.
+    #[error(transparent)]
+    Exceptions(#[from] ExceptionsError),
     #[error("{path}: the pack's record chain is broken ({problem}); run `auditpack verify --pack {path}` for details")]
     BrokenChain { path: String, problem: String },
 }
@@ -111,6 +116,7 @@ fn finding(
         cis_v7_control: shared.get(&info.cis_v7),
         remediation: (status == Status::Fail).then(|| shared.get(&info.remediation)),
         evidence,
+        accepted: None,
     }
 }
 
@@ -122,6 +128,43 @@ fn rule_of(findings: &[Finding]) -> Status {
             .filter(|f| f.role == CheckRole::Rule && f.status != Status::NotApplicable)
             .map(|f| f.status),
     )
+}
+
+/// Whether the rule FAILs only through FAILs exceptions accept.
+fn rule_accepted(rule: Status, findings: &[Finding]) -> bool {
+    rule == Status::Fail
+        && !findings
+            .iter()
+            .any(|f| f.role == CheckRole::Rule && f.unaccepted_failure())
+}
+
+/// Counts a subject's findings into the summary.
+fn count(summary: &mut Summary, findings: &[Finding]) {
+    for f in findings {
+        summary.checks.add(f.status);
+        let supporting = f.role == CheckRole::Supporting && f.status == Status::Fail;
+        if supporting {
+            summary.supporting_failures += 1;
+        }
+        if f.status == Status::Fail && f.accepted.is_some() {
+            summary.accepted.checks += 1;
+            summary.accepted.supporting += u64::from(supporting);
+        }
+    }
+}
+
+/// The pack's exceptions, validated; expiry is judged against the day the evidence was collected.
+fn pack_exceptions(pack: &Pack) -> Result<Option<Exceptions>, AssessError> {
+    let Some(bytes) = pack.exceptions()? else {
+        return Ok(None);
+    };
+    let file = pack.root.join(crate::evidence::EXCEPTIONS_FILE);
+    let judged_on = day_of(&pack.header.finished_at).or_else(|| day_of(&pack.header.started_at));
+    Ok(Some(Exceptions::parse(
+        &file.display().to_string(),
+        &bytes,
+        judged_on,
+    )?))
 }
 
 /// What the account checks need from a trail's findings.
@@ -177,6 +220,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
     }
     let catalogue = catalogue();
     let header = &pack.header;
+    let mut exceptions = pack_exceptions(pack)?;
     let store = Store::new(pack)?;
     // The listings are read once and kept: every trail's findings link its listing.
     let listing_arena = Arena::new();
@@ -251,6 +295,14 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             ));
         }
         let management = checks::management_of(&evidence)?;
+        if let Some(exceptions) = exceptions.as_mut() {
+            let subject = exceptions::Subject {
+                account,
+                trail: Some((trail.name.as_str(), arn.as_str())),
+                key: key_ref,
+            };
+            exceptions.apply(&subject, &mut findings);
+        }
         let rule = rule_of(&findings);
         let assessed = TrailAssessment {
             account_id: account.to_string(),
@@ -263,16 +315,15 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             organization: trail.organization == Some(true),
             covers: covers.remove(arn.as_str()).unwrap_or_default(),
             rule,
+            rule_accepted: rule_accepted(rule, &findings),
             findings,
         };
         for f in &assessed.findings {
             referenced.extend(f.evidence.iter().map(|l| l.seq));
-            summary.checks.add(f.status);
-            if f.role == CheckRole::Supporting && f.status == Status::Fail {
-                summary.supporting_failures += 1;
-            }
         }
+        count(&mut summary, &assessed.findings);
         summary.rule.add(rule);
+        summary.accepted.rule += u64::from(assessed.rule_accepted);
         verdicts.push((shared.get(account), Some(rule)));
         coverage.insert(
             arn.clone(),
@@ -282,7 +333,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
     }
     let mut accounts = Vec::new();
     for facts in listing::account_facts(header, &listings) {
-        let findings: Vec<Finding> = ACCOUNT_CHECKS
+        let mut findings: Vec<Finding> = ACCOUNT_CHECKS
             .iter()
             .map(|check| {
                 let verdict = (check.run)(&facts, &coverage);
@@ -298,15 +349,22 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
                 )
             })
             .collect();
+        if let Some(exceptions) = exceptions.as_mut() {
+            let subject = exceptions::Subject {
+                account: &facts.account_id,
+                trail: None,
+                key: None,
+            };
+            exceptions.apply(&subject, &mut findings);
+        }
         for f in &findings {
             referenced.extend(f.evidence.iter().map(|l| l.seq));
-            summary.checks.add(f.status);
-            if f.role == CheckRole::Supporting && f.status == Status::Fail {
-                summary.supporting_failures += 1;
-            }
         }
+        count(&mut summary, &findings);
         let rule = rule_of(&findings);
+        let accepted = rule_accepted(rule, &findings);
         summary.account_rule.add(rule);
+        summary.accepted.account_rule += u64::from(accepted);
         let name = header
             .accounts
             .iter()
@@ -316,6 +374,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             account_id: facts.account_id,
             name,
             rule,
+            rule_accepted: accepted,
             findings,
         });
     }
@@ -371,6 +430,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         summary,
         trails: trails.finish()?,
         accounts,
+        exceptions: exceptions.as_ref().map(Exceptions::report),
         gaps: header.gaps.clone(),
         evidence: evidence.finish()?,
     })

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Format identifier of the findings document (`findings.json`).
-pub const FINDINGS_FORMAT: &str = "auditpack-findings/3";
+pub const FINDINGS_FORMAT: &str = "auditpack-findings/4";
 
 /// A check and the version of it that made the findings: `verify` re-derives a finding only with the
 /// same version of its check.
@@ -78,6 +78,45 @@ pub struct Finding {
     /// What to do, for failures.
     pub remediation: Option<Arc<str>>,
     pub evidence: Vec<EvidenceLink>,
+    /// The exception that accepts this FAIL (since findings format 4; absent when none does). The
+    /// finding stays FAIL; it no longer decides `assess`'s exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Arc<Acceptance>>,
+}
+
+impl Finding {
+    /// A FAIL no exception accepts: what decides `assess`'s exit code.
+    pub fn unaccepted_failure(&self) -> bool {
+        self.status == Status::Fail && self.accepted.is_none()
+    }
+}
+
+/// An exception of the pack's `exceptions.toml` accepting a FAIL: "accepted until `expires` by
+/// `approver`".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The exception's position in the file, from 1.
+    pub exception: usize,
+    pub approver: String,
+    /// `YYYY-MM-DD`: the last day it accepts.
+    pub expires: String,
+    pub justification: String,
+    pub ticket: Option<String>,
+}
+
+impl Acceptance {
+    /// "accepted until 2027-03-31 by security-lead@example.com (SEC-1234)".
+    pub fn label(&self) -> String {
+        let ticket = self
+            .ticket
+            .as_deref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        format!(
+            "accepted until {} by {}{ticket}",
+            self.expires, self.approver
+        )
+    }
 }
 
 /// All findings for one trail.
@@ -99,6 +138,9 @@ pub struct TrailAssessment {
     pub covers: Vec<String>,
     /// The rule's verdict for the trail: the worst of its rule checks (FAIL over UNKNOWN over PASS).
     pub rule: Status,
+    /// The rule FAILs, and exceptions accept every failing rule check (since findings format 4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rule_accepted: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -121,6 +163,9 @@ pub struct AccountAssessment {
     pub name: Option<String>,
     /// The rule's verdict for the account (its rule checks, worst first).
     pub rule: Status,
+    /// The rule FAILs, and exceptions accept every failing rule check (since findings format 4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rule_accepted: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -177,6 +222,9 @@ pub struct Summary {
     pub checks: StatusCounts,
     /// The FAILs of supporting (advisory) checks, which fail `assess` only with --strict.
     pub supporting_failures: u64,
+    /// The FAILs exceptions accept (since findings format 4; absent when none).
+    #[serde(default, skip_serializing_if = "AcceptedCounts::is_zero")]
+    pub accepted: AcceptedCounts,
     pub gaps: u64,
     /// Accounts in scope whose evidence could not be collected at all (role not assumed, regions not
     /// listed): nothing can be said about their trails.
@@ -193,6 +241,25 @@ pub struct Summary {
     pub outside_scope: Vec<crate::evidence::OutsideScope>,
 }
 
+/// What exceptions accept, counted like the failures they accept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AcceptedCounts {
+    /// Trails whose rule FAIL is accepted (of `rule.fail`).
+    pub rule: u64,
+    /// Accounts whose rule FAIL is accepted (of `account_rule.fail`).
+    pub account_rule: u64,
+    /// FAIL checks accepted (of `checks.fail`).
+    pub checks: u64,
+    /// Supporting FAILs accepted (of `supporting_failures`).
+    pub supporting: u64,
+}
+
+impl AcceptedCounts {
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// What an assessment means for `assess`'s exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -204,11 +271,17 @@ pub enum Outcome {
 }
 
 impl Summary {
-    /// The outcome: the rule decides unless `strict`, where any failing check does; UNKNOWN checks,
-    /// accounts not collected, regions not listed and resources outside the scope leave it incomplete.
+    /// The outcome: the rule decides unless `strict`, where any failing check does; a FAIL an
+    /// exception accepts decides nothing. UNKNOWN checks, accounts not collected, regions not listed
+    /// and resources outside the scope leave it incomplete.
     pub fn outcome(&self, strict: bool) -> Outcome {
-        let failed =
-            self.rule.fail + self.account_rule.fail > 0 || (strict && self.checks.fail > 0);
+        let rule_failures = self.rule.fail.saturating_sub(self.accepted.rule)
+            + self
+                .account_rule
+                .fail
+                .saturating_sub(self.accepted.account_rule);
+        let check_failures = self.checks.fail.saturating_sub(self.accepted.checks);
+        let failed = rule_failures > 0 || (strict && check_failures > 0);
         if failed {
             Outcome::Failed
         } else if self.checks.unknown > 0
@@ -288,8 +361,92 @@ pub struct Assessment {
     pub trails: Spool<TrailAssessment>,
     /// One per account in scope, in the pack's order (since findings format 3).
     pub accounts: Vec<AccountAssessment>,
+    /// The pack's `exceptions.toml` and what became of each exception (since findings format 4;
+    /// absent when the pack has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<ExceptionsReport>,
     pub gaps: Vec<Gap>,
     pub evidence: Spool<EvidenceRecord>,
+}
+
+/// The pack's exceptions file and each exception's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionsReport {
+    /// `exceptions.toml`, in the pack.
+    pub file: String,
+    pub sha256: String,
+    /// The day expiry is judged against: when the evidence was collected (`finished_at` of
+    /// `pack.json`, UTC), never the clock, so the verdicts are the same whenever they are re-derived.
+    pub judged_on: Option<String>,
+    pub exceptions: Vec<ExceptionOutcome>,
+}
+
+impl ExceptionsReport {
+    /// The exceptions in `state`.
+    pub fn in_state(&self, state: ExceptionState) -> impl Iterator<Item = &ExceptionOutcome> {
+        self.exceptions.iter().filter(move |e| e.state == state)
+    }
+}
+
+/// What became of one exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExceptionState {
+    /// In force, and at least one FAIL matches it (an earlier exception in the file may be the one
+    /// that accepts it).
+    Applied,
+    /// In force, but no FAIL matches it.
+    Unmatched,
+    /// Its `expires` is before the day the evidence was collected: it accepts nothing.
+    Expired,
+}
+
+impl ExceptionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionState::Applied => "APPLIED",
+            ExceptionState::Unmatched => "UNMATCHED",
+            ExceptionState::Expired => "EXPIRED",
+        }
+    }
+}
+
+/// One exception of the file, as written, and its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionOutcome {
+    /// Its position in the file, from 1.
+    pub index: usize,
+    pub account: String,
+    pub trail: Option<String>,
+    pub key: Option<String>,
+    pub check: String,
+    pub justification: String,
+    pub approver: String,
+    pub ticket: Option<String>,
+    pub expires: String,
+    /// Fields beyond the ones auditpack reads, kept as written.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+    pub state: ExceptionState,
+    /// FAIL findings it matches (for an expired one, those it would have accepted).
+    pub matched: u64,
+    /// FAIL findings it accepts (an earlier exception of the file takes a FAIL both match).
+    pub accepted: u64,
+}
+
+impl ExceptionOutcome {
+    /// What it names: "account 123456789012, trail legacy-*, check cloudtrail-kms-encryption".
+    pub fn scope(&self) -> String {
+        let mut parts = vec![format!("account {}", self.account)];
+        if let Some(trail) = &self.trail {
+            parts.push(format!("trail {trail}"));
+        }
+        if let Some(key) = &self.key {
+            parts.push(format!("key {key}"));
+        }
+        parts.push(format!("check {}", self.check));
+        parts.join(", ")
+    }
 }
 
 /// How many trails and evidence records an assessment keeps in memory before it moves them to a

@@ -1,6 +1,6 @@
 //! `auditpack upload` and `auditpack run`: archiving a signed pack, and the quarter in one command.
 
-use super::assess::{run_report, ReportArgs};
+use super::assess::{check_exceptions_file, run_report, ReportArgs};
 use super::collect::{run_collect, CollectArgs};
 use super::failure::fail;
 use super::seal::{sign_with, signer_settings};
@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// Object Lock retention (COMPLIANCE) in days for archived objects.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub retain_days: Option<i64>,
+    /// Accepted exceptions (TOML, README "Accepted exceptions"), copied into the new pack before it
+    /// is reported and signed.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +150,11 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
     if let Err(e) = args.collect.settings(global) {
         return Ok(usage_error(e));
     }
+    if let Some(file) = &args.exceptions {
+        if let Err(e) = check_exceptions_file(file) {
+            return Ok(usage_error(e));
+        }
+    }
     let collected = run_collect(&args.collect, global)?;
     if collected != exit::OK && collected != exit::INCOMPLETE {
         tell!("auditpack run: stopped at step 1 (collect), exit {collected}");
@@ -161,6 +170,7 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
         pack: pack.clone(),
         out: None,
         format: "html,pdf,csv,json".into(),
+        exceptions: args.exceptions.clone(),
     })?;
     if reported != exit::OK {
         return stopped(2, "report", reported);

@@ -2,9 +2,9 @@
 
 use super::failure::fail;
 use super::{existing_pack_dir, exit, usage_error};
-use crate::assess::{self, Assessment, Status};
+use crate::assess::{self, Assessment, ExceptionState, Exceptions, Status};
 use crate::config::InvalidValue;
-use crate::evidence::Pack;
+use crate::evidence::{Pack, EXCEPTIONS_FILE, MAX_EXCEPTIONS_BYTES};
 use crate::report::{self, Format};
 use anyhow::Context;
 use clap::Args;
@@ -20,6 +20,10 @@ pub struct AssessArgs {
     /// such a trail) decide exit 5.
     #[arg(long)]
     pub strict: bool,
+    /// Accepted exceptions (TOML, README "Accepted exceptions"): copied into the pack as
+    /// exceptions.toml (an unsigned pack only), then applied. Without it, the pack's own copy is used.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -34,6 +38,10 @@ pub struct ReportArgs {
     /// Compliance Findings), oscal (OSCAL Assessment Results) and asff (AWS Security Finding Format).
     #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
     pub format: String,
+    /// Accepted exceptions (TOML, README "Accepted exceptions"): copied into the pack as
+    /// exceptions.toml (an unsigned pack only), then applied. Without it, the pack's own copy is used.
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<PathBuf>,
 }
 
 /// Validated settings for `auditpack report`.
@@ -42,20 +50,141 @@ pub struct ReportSettings {
     pub pack: PathBuf,
     pub out: PathBuf,
     pub formats: Vec<Format>,
+    pub exceptions: Option<ExceptionsInput>,
+}
+
+/// Validated settings for `auditpack assess`.
+#[derive(Debug)]
+pub struct AssessSettings {
+    pub pack: PathBuf,
+    pub strict: bool,
+    pub exceptions: Option<ExceptionsInput>,
+}
+
+/// Why the command cannot run: a flag's value, or an exceptions file that cannot be used (it names
+/// the file, the exception and the field). Either is a usage error.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Value(#[from] InvalidValue),
+    #[error(transparent)]
+    Exceptions(#[from] assess::ExceptionsError),
+}
+
+/// `--exceptions FILE`, read and validated: the bytes to put into the pack, if they are not there
+/// already.
+#[derive(Debug)]
+pub struct ExceptionsInput {
+    pub bytes: Vec<u8>,
+    /// False when the pack already holds exactly these bytes.
+    pub install: bool,
+}
+
+impl AssessArgs {
+    pub fn settings(&self) -> Result<AssessSettings, SettingsError> {
+        let pack = existing_pack_dir(&self.pack)?;
+        let exceptions = exceptions_input(self.exceptions.as_deref(), &pack)?;
+        Ok(AssessSettings {
+            pack,
+            strict: self.strict,
+            exceptions,
+        })
+    }
+}
+
+/// Reads and validates an exceptions file, giving its bytes.
+pub(crate) fn check_exceptions_file(file: &Path) -> Result<Vec<u8>, SettingsError> {
+    let bytes =
+        crate::evidence::read_capped(file, MAX_EXCEPTIONS_BYTES).map_err(|e| InvalidValue {
+            flag: "--exceptions",
+            value: file.display().to_string(),
+            allowed: format!(
+                "a readable exceptions file of at most {MAX_EXCEPTIONS_BYTES} bytes ({e})"
+            ),
+        })?;
+    Exceptions::parse(&file.display().to_string(), &bytes, None)?;
+    Ok(bytes)
+}
+
+/// Reads and validates `--exceptions FILE` for `pack`: the file must be a valid exceptions file,
+/// and the pack must be unsigned and hold no other exceptions file (one that is byte-identical is
+/// fine: nothing changes).
+fn exceptions_input(
+    file: Option<&Path>,
+    pack: &Path,
+) -> Result<Option<ExceptionsInput>, SettingsError> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let invalid = |allowed: String| InvalidValue {
+        flag: "--exceptions",
+        value: file.display().to_string(),
+        allowed,
+    };
+    let bytes = check_exceptions_file(file)?;
+    let in_pack = pack.join(EXCEPTIONS_FILE);
+    let present = std::fs::symlink_metadata(&in_pack).is_ok();
+    if present {
+        let same = crate::evidence::read_capped(&in_pack, MAX_EXCEPTIONS_BYTES)
+            .is_ok_and(|held| held == bytes);
+        if same {
+            return Ok(Some(ExceptionsInput {
+                bytes,
+                install: false,
+            }));
+        }
+    }
+    if crate::sign::is_signed(pack) {
+        return Err(invalid(format!(
+            "exceptions for an unsigned pack: {} is signed, and a signed pack is sealed, so its              {EXCEPTIONS_FILE} cannot be added or changed. Add the exceptions before signing              (`auditpack report --pack DIR --exceptions FILE`, then `auditpack sign`), or sign a              new pack",
+            pack.display()
+        ))
+        .into());
+    }
+    if present {
+        return Err(invalid(format!(
+            "the same exceptions as the pack's own: {} holds a different {EXCEPTIONS_FILE}, which              is never replaced silently. Edit that file, or remove it and run again with              --exceptions",
+            pack.display()
+        ))
+        .into());
+    }
+    Ok(Some(ExceptionsInput {
+        bytes,
+        install: true,
+    }))
+}
+
+/// Copies validated exceptions into the pack (atomically), when they are not there already.
+fn install(pack: &Path, exceptions: Option<&ExceptionsInput>) -> anyhow::Result<()> {
+    if let Some(input) = exceptions.filter(|e| e.install) {
+        crate::evidence::install_exceptions(pack, &input.bytes).with_context(|| {
+            format!(
+                "copying the exceptions into {}",
+                pack.join(EXCEPTIONS_FILE).display()
+            )
+        })?;
+        say!(
+            "Copied the exceptions into {}",
+            pack.join(EXCEPTIONS_FILE).display()
+        );
+    }
+    Ok(())
 }
 
 impl ReportArgs {
-    pub fn settings(&self) -> Result<ReportSettings, InvalidValue> {
+    pub fn settings(&self) -> Result<ReportSettings, SettingsError> {
         let pack = existing_pack_dir(&self.pack)?;
         let mut formats = Vec::new();
         for name in self.format.split(',') {
-            let format = Format::parse(name).ok_or_else(|| InvalidValue {
-                flag: "--format",
-                value: self.format.clone(),
-                allowed: format!(
-                    "a comma-separated list of {} ({name:?} is not one)",
-                    Format::ALL.map(Format::name).join(", ")
-                ),
+            let format = Format::parse(name).ok_or_else(|| {
+                SettingsError::from(InvalidValue {
+                    flag: "--format",
+                    value: self.format.clone(),
+                    allowed: format!(
+                        "a comma-separated list of {} ({name:?} is not one)",
+                        Format::ALL.map(Format::name).join(", ")
+                    ),
+                })
             })?;
             if !formats.contains(&format) {
                 formats.push(format);
@@ -66,16 +195,22 @@ impl ReportArgs {
             None => pack.join("reports"),
         };
         if crate::sign::is_signed(&pack) && inside(&out, &pack) {
-            return Err(InvalidValue {
+            return Err(SettingsError::from(InvalidValue {
                 flag: "--out",
                 value: out.display().to_string(),
                 allowed: format!(
                     "a directory outside the signed pack {}: its reports are sealed by its signature and are never rewritten (render a copy elsewhere with --out DIR)",
                     pack.display()
                 ),
-            });
+            }));
         }
-        Ok(ReportSettings { out, pack, formats })
+        let exceptions = exceptions_input(self.exceptions.as_deref(), &pack)?;
+        Ok(ReportSettings {
+            out,
+            pack,
+            formats,
+            exceptions,
+        })
     }
 }
 
@@ -124,7 +259,16 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         let others: Vec<String> = findings
             .iter()
             .filter(|f| matches!(f.status, Status::Fail | Status::Unknown))
-            .map(|f| format!("{} {} ({})", f.check_id, f.status.as_str(), f.role.as_str()))
+            .map(|f| match &f.accepted {
+                Some(acceptance) => format!(
+                    "{} {} ({}, {})",
+                    f.check_id,
+                    f.status.as_str(),
+                    f.role.as_str(),
+                    acceptance.label()
+                ),
+                None => format!("{} {} ({})", f.check_id, f.status.as_str(), f.role.as_str()),
+            })
             .collect();
         if others.is_empty() {
             String::new()
@@ -143,15 +287,16 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
             String::new()
         };
         say!(
-            "  {:<7} {}  {primary}{covers}{}",
+            "  {:<7} {}  {primary}{covers}{}{}",
             t.rule.as_str(),
             t.trail_arn,
+            accepted_note(t.rule_accepted),
             flagged(&t.findings)
         );
     }
     for account in &a.accounts {
         say!(
-            "  {:<7} account {}{}  {primary} per account{}",
+            "  {:<7} account {}{}  {primary} per account{}{}",
             account.rule.as_str(),
             account.account_id,
             account
@@ -159,6 +304,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
                 .as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default(),
+            accepted_note(account.rule_accepted),
             flagged(&account.findings)
         );
         for f in account.findings.iter().filter(|f| f.status != Status::Pass) {
@@ -173,6 +319,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         s.account_rule.fail, s.account_rule.unknown, s.checks.pass, s.checks.fail, s.supporting_failures,
         s.checks.unknown, s.checks.not_applicable, s.gaps
     );
+    print_exceptions(a);
     for u in &s.regions_not_listed {
         say!(
             "  NOT ASSESSED: the trails of {} in account {} could not be listed ({}); any trail there is missing above",
@@ -217,17 +364,71 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
     Ok(())
 }
 
+/// " (accepted)" after a FAIL verdict whose failures exceptions all accept.
+fn accepted_note(accepted: bool) -> &'static str {
+    if accepted {
+        "  (FAIL accepted by exceptions)"
+    } else {
+        ""
+    }
+}
+
+/// The exceptions and what became of each: applied, expired, or matching no FAIL.
+fn print_exceptions(a: &Assessment) {
+    let Some(report) = &a.exceptions else {
+        return;
+    };
+    let s = &a.summary;
+    say!(
+        "Exceptions ({}, {} of them; expiry judged on {}, the day the evidence was collected): {} FAIL accepted \
+         ({} trails' and {} accounts' rule FAIL); an accepted FAIL stays FAIL but does not decide the exit code",
+        report.file,
+        report.exceptions.len(),
+        report.judged_on.as_deref().unwrap_or("an unknown day, so none is in force"),
+        s.accepted.checks,
+        s.accepted.rule,
+        s.accepted.account_rule
+    );
+    for e in &report.exceptions {
+        let what = match e.state {
+            ExceptionState::Applied => format!(
+                "matches {} FAIL, accepts {}; {} by {}",
+                e.matched,
+                e.accepted,
+                format_args!("until {}", e.expires),
+                e.approver
+            ),
+            ExceptionState::Expired => format!(
+                "expired {} (before the evidence was collected): accepts nothing, though {} FAIL match it",
+                e.expires, e.matched
+            ),
+            ExceptionState::Unmatched => format!(
+                "no FAIL matches it (until {} by {})",
+                e.expires, e.approver
+            ),
+        };
+        say!(
+            "  #{} {:<9} {}: {what}; {}",
+            e.index,
+            e.state.as_str(),
+            e.scope(),
+            e.justification
+        );
+    }
+}
+
 pub(crate) fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
-    let pack = match existing_pack_dir(&args.pack) {
-        Ok(p) => p,
+    let settings = match args.settings() {
+        Ok(s) => s,
         Err(e) => return Ok(usage_error(e)),
     };
-    let a = match open_and_assess(&pack) {
+    install(&settings.pack, settings.exceptions.as_ref())?;
+    let a = match open_and_assess(&settings.pack) {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
     print_verdicts(&a).context("listing the verdicts")?;
-    Ok(match a.summary.outcome(args.strict) {
+    Ok(match a.summary.outcome(settings.strict) {
         assess::Outcome::Failed => exit::CHECKS_FAILED,
         assess::Outcome::Incomplete => exit::INCOMPLETE,
         assess::Outcome::Passed => exit::OK,
@@ -239,6 +440,7 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(e) => return Ok(usage_error(e)),
     };
+    install(&settings.pack, settings.exceptions.as_ref())?;
     let a = match open_and_assess(&settings.pack) {
         Ok(a) => a,
         Err(code) => return Ok(code),
@@ -259,6 +461,16 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         s.rule.unknown,
         s.gaps
     );
+    if let Some(report) = &a.exceptions {
+        let count = |state| report.in_state(state).count();
+        say!(
+            "Exceptions: {} FAIL accepted (they stay FAIL in every report); {} exceptions applied, {} expired, {} matched no FAIL",
+            s.accepted.checks,
+            count(ExceptionState::Applied),
+            count(ExceptionState::Expired),
+            count(ExceptionState::Unmatched)
+        );
+    }
     for path in &written {
         say!("  wrote {}", path.display());
     }

@@ -64,6 +64,8 @@ impl ExitStatus for AssessError {
         match self {
             AssessError::Evidence(e) => reading(e),
             AssessError::BrokenChain { .. } => exit::NOT_VERIFIED,
+            // An exceptions file is the user's input, placed in the pack by them.
+            AssessError::Exceptions(_) => exit::USAGE,
             // The findings of a large pack spill to TMPDIR.
             AssessError::Spool(_) => exit::STEP_FAILED,
         }

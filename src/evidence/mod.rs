@@ -10,7 +10,7 @@ mod writer;
 pub use chain::{genesis_hash, line_hash, sha256_hex};
 pub use ops::Op;
 pub use reader::{open_regular, read_capped, ChainProblem, Pack};
-pub use writer::{ChainState, PackWriter, RecordSink};
+pub use writer::{install_exceptions, ChainState, PackWriter, RecordSink};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -23,6 +23,11 @@ pub const HEADER_FILE: &str = "pack.json";
 pub const INDEX_FILE: &str = "index.jsonl";
 /// Directory of raw response bodies.
 pub const RECORDS_DIR: &str = "records";
+/// Accepted exceptions, copied into the pack by `assess --exceptions` or `report --exceptions`
+/// (optional; README, "Accepted exceptions").
+pub const EXCEPTIONS_FILE: &str = "exceptions.toml";
+/// Largest `exceptions.toml` read (1 MiB: thousands of exceptions).
+pub const MAX_EXCEPTIONS_BYTES: u64 = 1 << 20;
 /// Largest API answer a pack holds (16 MiB). The largest real answers auditpack asks for are far
 /// smaller (a key policy is at most 32 KiB, a ListBuckets page of 10,000 buckets about 2 MiB); a
 /// larger answer is not read during collection, and a record claiming more is refused on reading.

@@ -1,8 +1,8 @@
 //! Reading a pack back: header, index and bodies, with every hash and chain link checked.
 
 use super::{
-    chain, EvidenceError, IndexEntry, PackHeader, HEADER_FILE, INDEX_FILE, MAX_ACCOUNTS,
-    MAX_HEADER_BYTES, MAX_RECORD_BYTES, RECORDS_DIR,
+    chain, EvidenceError, IndexEntry, PackHeader, EXCEPTIONS_FILE, HEADER_FILE, INDEX_FILE,
+    MAX_ACCOUNTS, MAX_EXCEPTIONS_BYTES, MAX_HEADER_BYTES, MAX_RECORD_BYTES, RECORDS_DIR,
 };
 use std::fs;
 use std::io::Read;
@@ -78,6 +78,19 @@ impl Pack {
             lines,
             index: std::sync::Mutex::new(index),
         })
+    }
+
+    /// The bytes of the pack's `exceptions.toml`; `None` when it has none. A link, a special file or
+    /// a file over [`MAX_EXCEPTIONS_BYTES`] is refused, never followed.
+    pub fn exceptions(&self) -> Result<Option<Vec<u8>>, EvidenceError> {
+        let path = self.root.join(EXCEPTIONS_FILE);
+        match fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            _ => {}
+        }
+        read_capped(&path, MAX_EXCEPTIONS_BYTES)
+            .map(Some)
+            .map_err(|e| EvidenceError::io(&path, "read", e))
     }
 
     /// The number of records.

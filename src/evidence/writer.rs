@@ -227,6 +227,24 @@ fn ensure_new_or_empty(out: &Path) -> Result<(), EvidenceError> {
     }
 }
 
+/// Puts `bytes` into the finished pack at `root` as its `exceptions.toml`, atomically: written and
+/// synced beside it under a temporary name, then renamed over it, so a reader sees the old file or
+/// the new one, never a part.
+pub fn install_exceptions(root: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let target = root.join(super::EXCEPTIONS_FILE);
+    let mut temp = tempfile::Builder::new()
+        .prefix(".exceptions.")
+        .suffix(".tmp")
+        .tempfile_in(root)
+        .map_err(|e| EvidenceError::io(root, "create a temporary file", e))?;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(|e| EvidenceError::io(temp.path(), "write file", e))?;
+    temp.persist(&target)
+        .map_err(|e| EvidenceError::io(&target, "rename into place", e.error))?;
+    sync_dir(root)
+}
+
 pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
     let file = create_unsynced(path, bytes)?;
     file.sync_all()

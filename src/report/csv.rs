@@ -5,7 +5,7 @@ use super::ReportError;
 use crate::assess::{Assessment, Finding};
 
 /// Column names: a contract with users' spreadsheets and scripts. Only ever add at the end.
-pub const COLUMNS: [&str; 21] = [
+pub const COLUMNS: [&str; 25] = [
     "account_id",
     "region",
     "trail_name",
@@ -27,6 +27,11 @@ pub const COLUMNS: [&str; 21] = [
     "subject",
     "role",
     "covered_accounts",
+    // Since findings format 4: the exception accepting a FAIL (empty for every other finding).
+    "accepted_by",
+    "accepted_until",
+    "exception_ticket",
+    "exception_justification",
 ];
 
 /// A cell as the CSV holds it: live characters made visible ([`super::visible`]), and a cell a
@@ -64,6 +69,7 @@ pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), Rep
             .filter_map(|e| e.sha256.as_deref())
             .collect();
         let seqs: Vec<String> = f.evidence.iter().map(|e| e.seq.to_string()).collect();
+        let accepted = f.accepted.as_deref();
         let row = [
             account,
             region,
@@ -86,6 +92,10 @@ pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), Rep
             kind,
             f.role.as_str(),
             covers,
+            accepted.map_or("", |a| a.approver.as_str()),
+            accepted.map_or("", |a| a.expires.as_str()),
+            accepted.and_then(|a| a.ticket.as_deref()).unwrap_or(""),
+            accepted.map_or("", |a| a.justification.as_str()),
         ];
         writer.write_record(row.iter().map(|cell| neutralise(cell)))
     };

@@ -2,7 +2,7 @@
 //! remediation of each failure, the evidence gaps, and the evidence index.
 
 use super::{link, long_table, or_dash, paragraph, row, section, subheading, table};
-use crate::assess::{Assessment, Finding, SpoolError, Status};
+use crate::assess::{Acceptance, Assessment, ExceptionState, Finding, SpoolError, Status};
 use crate::config::CheckRole;
 use crate::report::document::{Block, Cell, Link, Row, Style, Text};
 
@@ -21,6 +21,13 @@ fn finding_row(f: &Finding) -> Row {
             .add(Style::Emphasis, "Remediation:")
             .and(format!(" {r}"));
     }
+    if let Some(acceptance) = &f.accepted {
+        reason = accepted(reason.and("\n"), acceptance);
+    }
+    let mut status = Text::plain(f.status.as_str());
+    if f.accepted.is_some() {
+        status = status.add(Style::Emphasis, "\naccepted");
+    }
     let mut evidence = Text::default();
     for (i, e) in f.evidence.iter().enumerate() {
         if i > 0 {
@@ -33,11 +40,31 @@ fn finding_row(f: &Finding) -> Row {
     }
     row(vec![
         check.into(),
-        Cell::from(f.status.as_str()).tone(f.status),
+        Cell::from(status).tone(f.status),
         reason.into(),
         format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control).into(),
         evidence.into(),
     ])
+}
+
+/// "Accepted until DATE by APPROVER (exception #1, SEC-1234): justification", after `text`.
+fn accepted(text: Text, acceptance: &Acceptance) -> Text {
+    let ticket = acceptance
+        .ticket
+        .as_deref()
+        .map(|t| format!(", {t}"))
+        .unwrap_or_default();
+    text.add(
+        Style::Strong,
+        format!(
+            "Accepted until {} by {}",
+            acceptance.expires, acceptance.approver
+        ),
+    )
+    .and(format!(
+        " (exception #{}{ticket}): {}",
+        acceptance.exception, acceptance.justification
+    ))
 }
 
 fn findings_table(findings: &[Finding]) -> Block {
@@ -107,10 +134,14 @@ fn failure_row(subject: &str, f: &Finding) -> Row {
     if f.role == CheckRole::Supporting {
         check = check.and("\n(supporting)");
     }
+    let mut why = Text::plain(f.reason.as_str());
+    if let Some(acceptance) = &f.accepted {
+        why = accepted(why.and("\n"), acceptance);
+    }
     row(vec![
         subject.into(),
         check.into(),
-        f.reason.as_str().into(),
+        why.into(),
         f.remediation.as_deref().unwrap_or_default().into(),
     ])
 }
@@ -142,6 +173,68 @@ pub(super) fn remediation(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<
         &[1.6, 1.8, 3.0, 3.4],
         trail_failures.chain(account_failures),
     )
+}
+
+/// The pack's exceptions and what became of each: only in the reports of a pack that has them.
+pub(super) fn exceptions(a: &Assessment, out: &mut dyn FnMut(Block)) {
+    let Some(report) = &a.exceptions else {
+        return;
+    };
+    out(section("exceptions", "Accepted exceptions", false));
+    out(paragraph(
+        Text::plain("From the pack's ")
+            .add(Style::Code, "exceptions.toml")
+            .and(" (SHA-256 ")
+            .add(Style::Code, report.sha256.as_str())
+            .and(format!(
+                "), judged on {}, the day the evidence was collected. An exception accepts the \
+                 FAILs it names until its expiry: they stay FAIL, and no longer fail the run. An \
+                 expired exception accepts nothing; UNKNOWN is never accepted.",
+                report
+                    .judged_on
+                    .as_deref()
+                    .unwrap_or("no known day (so none is in force)")
+            )),
+    ));
+    let rows = report.exceptions.iter().map(|e| {
+        let tone = match e.state {
+            ExceptionState::Applied => Status::Pass,
+            ExceptionState::Unmatched => Status::Unknown,
+            ExceptionState::Expired => Status::Fail,
+        };
+        let mut justification = Text::plain(e.justification.as_str());
+        for (field, value) in &e.extra {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            justification = justification.and(format!("\n{field}: {value}"));
+        }
+        let ticket = e
+            .ticket
+            .as_deref()
+            .map(|t| format!("\n{t}"))
+            .unwrap_or_default();
+        row(vec![
+            format!("#{}", e.index).into(),
+            Cell::from(e.state.as_str()).tone(tone),
+            Text::code(e.scope()).into(),
+            format!("{}\nuntil {}{ticket}", e.approver, e.expires).into(),
+            justification.into(),
+            format!("{} matched\n{} accepted", e.matched, e.accepted).into(),
+        ])
+    });
+    out(table(
+        &[
+            "#",
+            "State",
+            "Names",
+            "Approver, expiry, ticket",
+            "Justification",
+            "FAILs",
+        ],
+        &[0.4, 1.1, 2.6, 2.0, 2.6, 1.1],
+        rows.collect(),
+    ));
 }
 
 /// What could not be asked or answered: resources outside the scope, regions a policy blocks, and

@@ -9,7 +9,7 @@ mod overview;
 use super::document::{Block, Blocks, Cell, Document, Link, Row, Span, Style, Text};
 use super::{scope_label, Integrity};
 use crate::assess::{Assessment, SpoolError};
-use findings::{account_findings, evidence, gaps, remediation, trail_findings};
+use findings::{account_findings, evidence, exceptions, gaps, remediation, trail_findings};
 use overview::{cover, mapping, summary};
 
 /// The report of an assessment. Its blocks are made on demand from the assessment (see
@@ -39,6 +39,7 @@ fn emit(
     account_findings(a, out);
     trail_findings(a, out)?;
     remediation(a, out)?;
+    exceptions(a, out);
     gaps(a, out)?;
     evidence(a, out)?;
     if let Some(integrity) = integrity {

@@ -105,6 +105,23 @@ pub(super) fn summary(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), 
             text: warning.into(),
         });
     }
+    if a.exceptions.is_some() {
+        out(Block::Note {
+            text: Text::plain(format!(
+                "{} FAIL(s) are accepted by exceptions ({} trail(s) and {} account(s) fail the \
+                 rule only through accepted FAILs): they stay FAIL in every table, marked \
+                 “accepted”, and do not make ",
+                s.accepted.checks, s.accepted.rule, s.accepted.account_rule
+            ))
+            .add(Style::Code, "auditpack assess")
+            .and(" exit 5. See ")
+            .then(link(
+                "Accepted exceptions",
+                Link::Anchor("exceptions".into()),
+            ))
+            .and("."),
+        });
+    }
     let bar = |label: &str, value, tone| Bar {
         label: label.into(),
         value,
@@ -198,11 +215,29 @@ fn trail_row(index: usize, t: &TrailAssessment) -> Row {
     }
     let failing: Vec<String> = t
         .failures()
-        .map(|f| match f.role {
-            CheckRole::Rule => f.check_id.to_string(),
-            CheckRole::Supporting => format!("{} (supporting)", f.check_id),
+        .map(|f| {
+            let accepted = if f.accepted.is_some() {
+                ", accepted"
+            } else {
+                ""
+            };
+            match (f.role, accepted) {
+                (CheckRole::Rule, "") => f.check_id.to_string(),
+                (CheckRole::Rule, _) => format!("{} (accepted)", f.check_id),
+                (CheckRole::Supporting, accepted) => {
+                    format!("{} (supporting{accepted})", f.check_id)
+                }
+            }
         })
         .collect();
+    let mut rule = Text::plain(t.rule.as_str());
+    if t.rule_accepted {
+        rule = rule.add(
+            Style::Emphasis,
+            "
+accepted",
+        );
+    }
     row(vec![
         name.into(),
         Text::code(t.account_id.as_str()).into(),
@@ -210,7 +245,7 @@ fn trail_row(index: usize, t: &TrailAssessment) -> Row {
         t.kms_key_id
             .as_deref()
             .map_or_else(|| Cell::from("—"), |k| Text::code(k).into()),
-        Cell::from(t.rule.as_str()).tone(t.rule),
+        Cell::from(rule).tone(t.rule),
         failing.join(", ").into(),
     ])
 }

@@ -136,14 +136,14 @@ fn exceptions_input(
     }
     if crate::sign::is_signed(pack) {
         return Err(invalid(format!(
-            "exceptions for an unsigned pack: {} is signed, and a signed pack is sealed, so its              {EXCEPTIONS_FILE} cannot be added or changed. Add the exceptions before signing              (`auditpack report --pack DIR --exceptions FILE`, then `auditpack sign`), or sign a              new pack",
+            "exceptions for an unsigned pack: {} is signed, and a signed pack is sealed, so its {EXCEPTIONS_FILE} cannot be added or changed. Add the exceptions before signing (`auditpack report --pack DIR --exceptions FILE`, then `auditpack sign`), or sign a new pack",
             pack.display()
         ))
         .into());
     }
     if present {
         return Err(invalid(format!(
-            "the same exceptions as the pack's own: {} holds a different {EXCEPTIONS_FILE}, which              is never replaced silently. Edit that file, or remove it and run again with              --exceptions",
+            "the same exceptions as the pack's own: {} holds a different {EXCEPTIONS_FILE}, which is never replaced silently. Edit that file, or remove it and run again with              --exceptions",
             pack.display()
         ))
         .into());

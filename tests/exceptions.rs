@@ -195,6 +195,61 @@ fn an_exception_turns_exit_5_into_0_and_the_fail_stays_visible() {
     assert!(html.contains(JUSTIFICATION));
 }
 
+/// Runs tests/fixtures/validate_formats.py (installed by scripts/test.sh) on the exchange formats.
+fn validate_exchange_formats(dir: &Path) -> Output {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validate_formats.py"));
+    for (flag, name) in [
+        ("--ocsf", "findings.ocsf.jsonl"),
+        ("--oscal", "assessment-results.oscal.json"),
+        ("--asff", "findings.asff.jsonl"),
+    ] {
+        cmd.args([flag, dir.join(name).to_str().unwrap()]);
+    }
+    cmd.output().expect("python3 runs")
+}
+
+#[test]
+fn the_exchange_formats_carry_the_acceptance_and_stay_valid() {
+    let c = case("acme-2026-Q4", &covering("2027-03-31"));
+    assert_eq!(c.assess_with_file().status.code(), Some(0));
+    let out = c.dir.path().join("exchange");
+    let output = run(auditpack().args([
+        "report",
+        "--pack",
+        c.pack.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "ocsf,oscal,asff",
+    ]));
+    assert_eq!(output.status.code(), Some(0));
+    let valid = validate_exchange_formats(&out);
+    assert!(
+        valid.status.success(),
+        "{}{}",
+        stdout(&valid),
+        stderr(&valid)
+    );
+    let ocsf = std::fs::read_to_string(out.join("findings.ocsf.jsonl")).unwrap();
+    for line in ocsf.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let accepted = &event["unmapped"]["auditpack"]["accepted"];
+        if event["compliance"]["status_code"] == "FAIL" {
+            assert_eq!(accepted["approver"], APPROVER, "{event}");
+            assert_eq!(event["compliance"]["status"], "Fail", "it stays a failure");
+        } else {
+            assert!(accepted.is_null(), "{event}");
+        }
+    }
+    let asff = std::fs::read_to_string(out.join("findings.asff.jsonl")).unwrap();
+    assert!(asff.contains(&format!(
+        "accepted until 2027-03-31 by {APPROVER} (SEC-1234)"
+    )));
+    let oscal = std::fs::read_to_string(out.join("assessment-results.oscal.json")).unwrap();
+    assert!(oscal.contains("\"accepted-until\"") && oscal.contains(APPROVER));
+}
+
 #[test]
 fn an_expired_exception_turns_it_back() {
     // The sample was collected on 2026-11-28: an exception is in force through its expiry day.

@@ -254,7 +254,8 @@ fn validate(
                 Some(toml::Value::String(s)) if s.trim().is_empty() => {
                     Err(bad(field, "is empty".into()))
                 }
-                Some(toml::Value::String(s)) => Ok(Some(s)),
+                // Surrounding spaces are not part of a name, a date or a sentence.
+                Some(toml::Value::String(s)) => Ok(Some(s.trim().to_string())),
                 // An unquoted TOML date (expires = 2027-03-31) is a date too.
                 Some(toml::Value::Datetime(d)) if field == "expires" => Ok(Some(d.to_string())),
                 Some(other) => Err(bad(

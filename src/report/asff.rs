@@ -172,7 +172,8 @@ fn finding_region(a: &Assessment, subject: Subject) -> String {
 }
 
 /// The ProductFields: the pack, the check, and the evidence records as `seq:sha256`, as many per
-/// field as fit in its value, over as many fields as are left; any that do not fit are counted.
+/// field as fit in its value, over as many fields as are left; any that do not fit are counted. A
+/// FAIL an exception accepts says so in two more fields (it stays FAILED).
 fn product_fields(a: &Assessment, subject: Subject, f: &Finding) -> BTreeMap<String, String> {
     let mut fields = BTreeMap::new();
     let mut put = |key: &str, value: String| fields.insert(format!("auditpack/{key}"), value);
@@ -181,6 +182,13 @@ fn product_fields(a: &Assessment, subject: Subject, f: &Finding) -> BTreeMap<Str
     put("Role", f.role.as_str().to_string());
     put("Status", f.status.as_str().to_string());
     put("Subject", subject.kind().to_string());
+    if let Some(acceptance) = &f.accepted {
+        put("Accepted", at_most(&acceptance.label(), MAX_FIELD_VALUE));
+        put(
+            "AcceptedJustification",
+            at_most(&acceptance.justification, MAX_FIELD_VALUE),
+        );
+    }
     let mut chunks: Vec<String> = Vec::new();
     let mut omitted = 0;
     for e in &f.evidence {

@@ -3,7 +3,7 @@
 
 use super::exchange::{self, PackTimes, Severity, Subject};
 use super::ReportError;
-use crate::assess::{Assessment, Finding, Status};
+use crate::assess::{Acceptance, Assessment, Finding, Status};
 use serde::Serialize;
 use std::io::Write;
 
@@ -171,6 +171,9 @@ struct AuditpackFields<'a> {
     role: &'static str,
     primary: bool,
     subject: &'static str,
+    /// The exception accepting a FAIL (the finding stays Fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<&'a Acceptance>,
 }
 
 /// OCSF's compliance status (id, caption) for an auditpack status. UNKNOWN is Warning, "did not
@@ -330,6 +333,7 @@ fn event<'a>(
                 role: f.role.as_str(),
                 primary: f.primary,
                 subject: subject.kind(),
+                accepted: f.accepted.as_deref(),
             },
         },
     }

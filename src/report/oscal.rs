@@ -381,6 +381,24 @@ fn inventory_item(ids: Ids, subject: Subject) -> InventoryItem {
     }
 }
 
+/// An observation's properties; a FAIL an exception accepts names who accepted it until when.
+fn observation_props(subject: Subject, f: &crate::assess::Finding) -> Vec<Prop> {
+    let mut props = vec![
+        prop("check-id", f.check_id.to_string()),
+        prop("status", f.status.as_str()),
+        prop("check-role", f.role.as_str()),
+        prop("subject", subject.kind()),
+    ];
+    if let Some(acceptance) = &f.accepted {
+        props.push(prop("accepted-by", acceptance.approver.as_str()));
+        props.push(prop("accepted-until", acceptance.expires.as_str()));
+        if let Some(ticket) = &acceptance.ticket {
+            props.push(prop("exception-ticket", ticket.as_str()));
+        }
+    }
+    props
+}
+
 fn observation(
     a: &Assessment,
     ids: Ids,
@@ -393,12 +411,7 @@ fn observation(
         uuid: ids.observation(subject, &f.check_id),
         title: format!("{}: {}", f.check_id, subject.resource_id()),
         description: format!("{}: {}. {}", f.status.as_str(), f.check_title, f.reason),
-        props: vec![
-            prop("check-id", f.check_id.to_string()),
-            prop("status", f.status.as_str()),
-            prop("check-role", f.role.as_str()),
-            prop("subject", subject.kind()),
-        ],
+        props: observation_props(subject, f),
         methods: ["EXAMINE"],
         types: ["control-objective"],
         subjects: [SubjectReference {

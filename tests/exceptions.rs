@@ -483,3 +483,62 @@ fn signing_seals_the_exceptions_and_verify_rederives_them() {
     assert!(out.contains("NOT VERIFIED"), "{out}");
     assert!(out.contains("exceptions.toml was changed"), "{out}");
 }
+
+#[test]
+fn run_checks_the_exceptions_file_before_collecting() {
+    let c = case("acme-2026-Q4", &covering("2027-02-30"));
+    let key = c.dir.path().join("signer");
+    assert_eq!(
+        run(auditpack().args(["keygen", "--out", key.to_str().unwrap()]))
+            .status
+            .code(),
+        Some(0)
+    );
+    let new = c.dir.path().join("new");
+    assert_usage_error(
+        &[
+            "run",
+            "--out",
+            new.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "--exceptions",
+            c.file.to_str().unwrap(),
+        ],
+        "exception 1, field `expires`",
+        &new,
+    );
+}
+
+#[test]
+fn a_packs_own_exceptions_file_is_read_safely() {
+    let c = case("acme-2026-Q4", "");
+    // A link is refused, never followed: the pack is not what it should be (exit 1).
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&c.file, c.pack.join("exceptions.toml")).unwrap();
+        let output = c.assess(&[]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).contains("exceptions.toml"),
+            "{}",
+            stderr(&output)
+        );
+        std::fs::remove_file(c.pack.join("exceptions.toml")).unwrap();
+    }
+    // A hand-edited copy that cannot be used is a usage error naming it.
+    std::fs::write(
+        c.pack.join("exceptions.toml"),
+        covering("2027-03-31").replace("acme-audit-*", "acme-[audit"),
+    )
+    .unwrap();
+    let output = c.assess(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("exceptions.toml: exception 1, field `trail`"),
+        "{}",
+        stderr(&output)
+    );
+}

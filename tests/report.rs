@@ -633,3 +633,49 @@ fn hostile_values_are_escaped_in_the_html_and_shown_in_both() {
     let shown = "<script>alert(1)</script>\\u{1b}]8;;x\\u{7}\\u{202e}gnp.exe\"'&";
     assert!(squeezed(&pdf).contains(shown), "the PDF shows the same");
 }
+
+/// A pack with accepted exceptions (issue 18): the HTML and the PDF show the same document,
+/// including the "Accepted exceptions" section between the remediation and the gaps, and a
+/// justification from the user's file is escaped like any other value.
+#[test]
+fn the_html_and_the_pdf_show_accepted_exceptions_alike() {
+    use auditpack::evidence::Pack;
+    let dir = tempdir();
+    let pack = dir.path().join("pack");
+    copy_dir(&sample(), &pack);
+    std::fs::write(
+        pack.join("exceptions.toml"),
+        r#"
+[[exception]]
+account = "210987654321"
+trail = "acme-audit-plain"
+check = "*"
+justification = "<script>alert(1)</script> & migrating"
+approver = "security-lead@example.com"
+ticket = "SEC-1234"
+expires = "2027-03-31"
+
+[[exception]]
+account = "*"
+key = "alias/retired-*"
+check = "kms-key-usable"
+justification = "retired keys"
+approver = "ciso@example.com"
+expires = "2026-01-31"
+"#,
+    )
+    .unwrap();
+    let assessment = auditpack::assess::assess(&Pack::open(&pack).unwrap()).unwrap();
+    let (html, pdf) = assert_html_and_pdf_show_the_document(&assessment, None);
+    let remediation = html.find("<section id=\"remediation\">").unwrap();
+    let exceptions = html.find("<section id=\"exceptions\">").unwrap();
+    let gaps = html.find("<section id=\"gaps\">").unwrap();
+    assert!(remediation < exceptions && exceptions < gaps);
+    assert!(pdf.contains("Accepted exceptions"));
+    assert!(html.contains("href=\"#exceptions\""));
+    assert!(!html.contains("<script>alert"), "escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt; &amp; migrating"));
+    for text in ["APPLIED", "EXPIRED", "accepted"] {
+        assert!(html.contains(text) && pdf.contains(text), "{text}");
+    }
+}

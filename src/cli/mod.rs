@@ -46,7 +46,8 @@ pub mod exit {
     pub const INCOMPLETE: u8 = 3;
     /// Nothing usable could be collected (no credentials, no regions); no pack was written.
     pub const NOTHING_COLLECTED: u8 = 4;
-    /// `assess`: the rule fails for a trail or an account (with `--strict`, any check fails).
+    /// `assess`: the rule fails for a trail or an account (with `--strict`, any check fails), not
+    /// counting FAILs an exception accepts.
     pub const CHECKS_FAILED: u8 = 5;
     /// `verify` without a named key: the pack is intact, but who signed it was not checked.
     pub const SIGNER_NOT_CHECKED: u8 = 6;
@@ -64,7 +65,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (exit::USAGE, "usage error: a flag, value or input cannot be used; nothing was done"),
     (exit::INCOMPLETE, "the pack was written but has evidence gaps (listed in the summary and in pack.json); from assess: a check is UNKNOWN, an account was not collected or a region's trails could not be listed"),
     (exit::NOTHING_COLLECTED, "nothing usable could be collected (no credentials, no regions, organisation not listable); no pack was written"),
-    (exit::CHECKS_FAILED, "assess: the rule fails for a trail or an account (with --strict: any check fails)"),
+    (exit::CHECKS_FAILED, "assess: the rule fails for a trail or an account (with --strict: any check fails), not counting FAILs an exception accepts"),
     (exit::SIGNER_NOT_CHECKED, "verify: the pack is intact, but who signed it was not checked (name the signer with --public-key or --kms-key-id)"),
     (exit::STEP_FAILED, "a service or a write failed midway (AWS KMS or S3, the timestamp authority, the disk); what the command had started was rolled back, and the error says what to do"),
     (exit::INTERRUPTED, "interrupted (Ctrl-C or SIGTERM); no pack was written"),

@@ -269,7 +269,7 @@ fn an_expired_exception_turns_it_back() {
     );
     let out = stdout(&output);
     assert!(out.contains("#1 EXPIRED"), "{out}");
-    assert!(out.contains("expired 2026-11-27"), "{out}");
+    assert!(out.contains("its last day was 2026-11-27"), "{out}");
     let (_, out) = c.report();
     let json = findings(&out);
     assert_eq!(json["exceptions"]["exceptions"][0]["state"], "EXPIRED");

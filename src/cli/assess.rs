@@ -364,7 +364,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
     Ok(())
 }
 
-/// " (accepted)" after a FAIL verdict whose failures exceptions all accept.
+/// The note after a FAIL verdict whose failures exceptions all accept.
 fn accepted_note(accepted: bool) -> &'static str {
     if accepted {
         "  (FAIL accepted by exceptions)"
@@ -392,15 +392,17 @@ fn print_exceptions(a: &Assessment) {
     for e in &report.exceptions {
         let what = match e.state {
             ExceptionState::Applied => format!(
-                "matches {} FAIL, accepts {}; {} by {}",
-                e.matched,
-                e.accepted,
-                format_args!("until {}", e.expires),
-                e.approver
+                "matches {} FAIL, accepts {}; until {} by {}",
+                e.matched, e.accepted, e.expires, e.approver
             ),
             ExceptionState::Expired => format!(
-                "expired {} (before the evidence was collected): accepts nothing, though {} FAIL match it",
-                e.expires, e.matched
+                "expired: its last day was {}, before the evidence was collected; it accepts nothing{}",
+                e.expires,
+                if e.matched > 0 {
+                    format!(", though {} FAIL match it", e.matched)
+                } else {
+                    String::new()
+                }
             ),
             ExceptionState::Unmatched => format!(
                 "no FAIL matches it (until {} by {})",

@@ -542,3 +542,15 @@ fn a_packs_own_exceptions_file_is_read_safely() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_damaged_pack_is_not_written_to() {
+    let c = case("acme-2026-Q4", &covering("2027-03-31"));
+    let index = std::fs::read_to_string(c.pack.join("index.jsonl")).unwrap();
+    let mut lines: Vec<&str> = index.lines().collect();
+    lines.pop();
+    std::fs::write(c.pack.join("index.jsonl"), lines.join("\n") + "\n").unwrap();
+    let output = c.assess_with_file();
+    assert_eq!(output.status.code(), Some(1), "the chain is broken");
+    assert!(!c.pack.join("exceptions.toml").exists(), "nothing copied");
+}

@@ -240,10 +240,21 @@ fn inside(path: &Path, dir: &Path) -> bool {
     resolved.starts_with(&dir)
 }
 
-/// Opens and assesses a pack; damage is reported as "not verified" (exit 1), naming the file.
-fn open_and_assess(pack_dir: &std::path::Path) -> Result<Assessment, u8> {
+/// Opens a pack, copies validated exceptions into it (only into a pack that opens with an intact
+/// chain: a damaged pack is never written to), and assesses it; damage is reported as "not
+/// verified" (exit 1), naming the file.
+fn open_and_assess(
+    pack_dir: &std::path::Path,
+    exceptions: Option<&ExceptionsInput>,
+) -> Result<Assessment, u8> {
     let failed = |e: assess::AssessError| fail(&e);
     let pack = Pack::open(pack_dir).map_err(|e| failed(e.into()))?;
+    if pack.chain_problems.is_empty() {
+        if let Err(e) = install(pack_dir, exceptions) {
+            tell!("error: {e:#}");
+            return Err(exit::STEP_FAILED);
+        }
+    }
     assess::assess(&pack).map_err(failed)
 }
 
@@ -424,8 +435,7 @@ pub(crate) fn run_assess(args: &AssessArgs) -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(e) => return Ok(usage_error(e)),
     };
-    install(&settings.pack, settings.exceptions.as_ref())?;
-    let a = match open_and_assess(&settings.pack) {
+    let a = match open_and_assess(&settings.pack, settings.exceptions.as_ref()) {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };
@@ -442,8 +452,7 @@ pub(crate) fn run_report(args: &ReportArgs) -> anyhow::Result<u8> {
         Ok(s) => s,
         Err(e) => return Ok(usage_error(e)),
     };
-    install(&settings.pack, settings.exceptions.as_ref())?;
-    let a = match open_and_assess(&settings.pack) {
+    let a = match open_and_assess(&settings.pack, settings.exceptions.as_ref()) {
         Ok(a) => a,
         Err(code) => return Ok(code),
     };

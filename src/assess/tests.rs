@@ -143,6 +143,80 @@ fn spilled_findings_read_back_as_the_same_assessment_and_reports() {
     }
 }
 
+/// A copy of the sample pack holding `exceptions` as its exceptions.toml.
+fn sample_with_exceptions(exceptions: &str) -> (tempfile::TempDir, Pack) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("pack");
+    std::fs::create_dir_all(root.join(crate::evidence::RECORDS_DIR)).unwrap();
+    for entry in walk(&sample_path()) {
+        let rel = entry.strip_prefix(sample_path()).unwrap();
+        std::fs::copy(&entry, root.join(rel)).unwrap();
+    }
+    std::fs::write(root.join(crate::evidence::EXCEPTIONS_FILE), exceptions).unwrap();
+    let pack = Pack::open(&root).unwrap();
+    (dir, pack)
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn accepted_findings_survive_a_spill_and_only_accepted_fails_stop_counting() {
+    let (_dir, pack) = sample_with_exceptions(
+        r#"
+[[exception]]
+account = "210987654321"
+trail = "acme-audit-plain"
+check = "cloudtrail-kms-encryption"
+justification = "j"
+approver = "a@example.com"
+expires = "2027-01-01"
+"#,
+    );
+    let memory = assess(&pack).unwrap();
+    let spilled = assess_within(
+        &pack,
+        Limits {
+            trails_in_memory: 2,
+            records_in_memory: 3,
+        },
+    )
+    .unwrap();
+    assert!(spilled.trails.on_disk());
+    assert_eq!(spilled, memory, "the acceptance is kept through the spill");
+    let plain = memory
+        .trails
+        .iter()
+        .map(Result::unwrap)
+        .find(|t| t.trail_name == "acme-audit-plain")
+        .unwrap();
+    assert!(plain.rule_accepted, "its one rule FAIL is accepted");
+    assert_eq!(plain.rule, Status::Fail, "and stays FAIL");
+    let s = &memory.summary;
+    assert_eq!(
+        (s.accepted.rule, s.accepted.checks, s.accepted.supporting),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        s.outcome(false),
+        Outcome::Failed,
+        "four other trails still fail"
+    );
+    let report = memory.exceptions.as_ref().unwrap();
+    assert_eq!(report.exceptions[0].state, ExceptionState::Applied);
+}
+
 #[test]
 fn the_sample_pack_gives_the_expected_verdicts() {
     let a = assess(&sample()).unwrap();

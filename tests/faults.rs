@@ -206,7 +206,10 @@ fn a_fifth_of_calls_throttled_gives_the_same_pack_with_every_throttle_recorded()
         let (status, service) = (e["http_status"].as_u64(), e["service"].as_str().unwrap());
         if e["operation"] == "HeadBucket" {
             assert!(e["error_code"].is_null() && e["body_size"] == 0, "{e}");
-            assert!(e["request_id"].is_string(), "the throttle's request id is kept: {e}");
+            assert!(
+                e["request_id"].is_string(),
+                "the throttle's request id is kept: {e}"
+            );
             continue;
         }
         let expected = match service {

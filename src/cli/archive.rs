@@ -6,6 +6,7 @@ use super::failure::fail;
 use super::seal::{sign_with, signer_settings};
 use super::{existing_pack_dir, exit, runtime, usage_error, GlobalArgs};
 use crate::config::{self, InvalidValue};
+use crate::report::Format;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -160,7 +161,7 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
     let reported = run_report(&ReportArgs {
         pack: pack.clone(),
         out: None,
-        format: "html,pdf,csv,json".into(),
+        format: Format::DEFAULT.to_vec(),
     })?;
     if reported != exit::OK {
         return stopped(2, "report", reported);

@@ -30,10 +30,15 @@ pub struct ReportArgs {
     /// Where to write the reports (default: <pack>/reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: html, pdf, csv, json, and the exchange formats ocsf (OCSF
-    /// Compliance Findings), oscal (OSCAL Assessment Results) and asff (AWS Security Finding Format).
-    #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
-    pub format: String,
+    /// Comma-separated formats to write (a format named twice is written once).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = Format::DEFAULT
+    )]
+    pub format: Vec<Format>,
 }
 
 /// Validated settings for `auditpack report`.
@@ -47,18 +52,11 @@ pub struct ReportSettings {
 impl ReportArgs {
     pub fn settings(&self) -> Result<ReportSettings, InvalidValue> {
         let pack = existing_pack_dir(&self.pack)?;
-        let mut formats = Vec::new();
-        for name in self.format.split(',') {
-            let format = Format::parse(name).ok_or_else(|| InvalidValue {
-                flag: "--format",
-                value: self.format.clone(),
-                allowed: format!(
-                    "a comma-separated list of {} ({name:?} is not one)",
-                    Format::ALL.map(Format::name).join(", ")
-                ),
-            })?;
-            if !formats.contains(&format) {
-                formats.push(format);
+        // A format named twice is written once, in the order first named.
+        let mut formats: Vec<Format> = Vec::new();
+        for format in &self.format {
+            if !formats.contains(format) {
+                formats.push(*format);
             }
         }
         let out = match &self.out {

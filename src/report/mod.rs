@@ -56,12 +56,16 @@ pub struct Integrity {
     pub rows: Vec<(String, String)>,
 }
 
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A report format. Its `--format` name is [`Format::name`] (clap's kebab-case of the variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Format {
+    /// The report as a web page.
     Html,
+    /// The report as a printable document.
     Pdf,
+    /// One row per check of every trail and account.
     Csv,
+    /// The assessment as data.
     Json,
     /// OCSF Compliance Findings, JSON Lines.
     Ocsf,
@@ -86,12 +90,6 @@ impl Format {
     /// The formats `report` writes unless told otherwise, and the ones every pack signed before
     /// signing format 2 (which lists its reports) sealed.
     pub const DEFAULT: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
-
-    /// Parses a format's name (see [`Format::name`]).
-    pub fn parse(name: &str) -> Option<Self> {
-        let name = name.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
 
     /// The file each format is written to.
     pub fn file_name(self) -> &'static str {

@@ -25,7 +25,7 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    fn new(flag: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+    pub fn new(flag: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
         Self {
             flag,
             value: value.into(),

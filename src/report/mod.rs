@@ -6,6 +6,7 @@
 pub mod asff;
 mod content;
 mod csv;
+pub mod diff;
 pub mod document;
 mod exchange;
 mod html;
@@ -252,6 +253,37 @@ pub fn write(
     formats: &[Format],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+    writable_dir(dir, &names)?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format.file_name());
+        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes `auditpack diff`'s outputs into `dir`, as [`write`] writes reports.
+pub fn write_diff(
+    diff: &crate::compare::PackDiff,
+    formats: &[diff::DiffFormat],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+    writable_dir(dir, &names)?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format.file_name());
+        write_atomic(&path, |out| diff::render_to(diff, *format, out))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Makes sure `dir` is a directory (creating it if missing) and that none of `names` in it is a link
+/// or anything but a regular file, before anything is written.
+fn writable_dir(dir: &Path, names: &[&str]) -> Result<(), ReportError> {
     let refuse = |path: &Path, reason: &'static str| ReportError::Refused {
         path: path.to_path_buf(),
         reason,
@@ -268,8 +300,8 @@ pub fn write(
             source,
         })?,
     }
-    for format in formats {
-        let path = dir.join(format.file_name());
+    for name in names {
+        let path = dir.join(name);
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(refuse(&path, "it is a symbolic link"))
@@ -278,13 +310,7 @@ pub fn write(
             _ => {}
         }
     }
-    let mut written = Vec::new();
-    for format in formats {
-        let path = dir.join(format.file_name());
-        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
-        written.push(path);
-    }
-    Ok(written)
+    Ok(())
 }
 
 /// Writes a file through `fill` into a new temporary file beside it (random name, created

@@ -25,7 +25,7 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    fn new(flag: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
+    pub fn new(flag: &'static str, value: impl Into<String>, allowed: impl Into<String>) -> Self {
         Self {
             flag,
             value: value.into(),
@@ -200,20 +200,22 @@ impl fmt::Display for RegionName {
     }
 }
 
-/// Parses `r1,r2,...`: each region valid, none repeated, at least one.
-pub fn parse_region_list(value: &str) -> Result<Vec<RegionName>, InvalidValue> {
-    parse_unique_list("--regions", "region", value, RegionName::parse)
+/// Validates `--regions r1,r2,...` (clap splits at the commas): each region valid, none repeated.
+pub fn parse_region_list(parts: &[String]) -> Result<Vec<RegionName>, InvalidValue> {
+    parse_unique_list("--regions", "region", parts, RegionName::parse)
 }
 
-/// Parses a comma-separated `flag` value of `what`s: each part valid, none repeated, at least one.
+/// Validates the parts of a comma-separated `flag` value of `what`s (clap's `value_delimiter`
+/// splits them): each part valid, none repeated.
 fn parse_unique_list<T: PartialEq + fmt::Display>(
     flag: &'static str,
     what: &str,
-    value: &str,
+    parts: &[String],
     parse: impl Fn(&str) -> Result<T, InvalidValue>,
 ) -> Result<Vec<T>, InvalidValue> {
+    let value = parts.join(",");
     let mut items: Vec<T> = Vec::new();
-    for part in value.split(',').map(str::trim) {
+    for part in parts.iter().map(|p| p.trim()) {
         let item = parse(part)?;
         if items.contains(&item) {
             return Err(InvalidValue::new(
@@ -510,9 +512,10 @@ pub enum AccountScope {
     Organization,
 }
 
-/// Parses `--accounts 111111111111,222222222222`: each id valid, none repeated, at least one.
-pub fn parse_account_list(value: &str) -> Result<Vec<AccountTarget>, InvalidValue> {
-    let ids = parse_unique_list("--accounts", "account", value, |part| {
+/// Validates `--accounts 111111111111,222222222222` (clap splits at the commas): each id valid,
+/// none repeated.
+pub fn parse_account_list(parts: &[String]) -> Result<Vec<AccountTarget>, InvalidValue> {
+    let ids = parse_unique_list("--accounts", "account", parts, |part| {
         AccountId::parse("--accounts", part)
     })?;
     Ok(ids
@@ -784,12 +787,19 @@ mod tests {
 
     #[test]
     fn region_list_rejects_repeats_and_empties() {
-        assert_eq!(parse_region_list("us-east-1, eu-west-1").unwrap().len(), 2);
-        assert!(parse_region_list("us-east-1,us-east-1")
+        // The parts as clap's value_delimiter hands them over.
+        let parts = |s: &str| s.split(',').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            parse_region_list(&parts("us-east-1, eu-west-1"))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(parse_region_list(&parts("us-east-1,us-east-1"))
             .unwrap_err()
             .to_string()
             .contains("repeated"));
-        assert!(parse_region_list("us-east-1,").is_err());
+        assert!(parse_region_list(&parts("us-east-1,")).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod assess;
 pub mod aws;
 pub mod cli;
 pub mod collect;
+pub mod compare;
 pub mod config;
 pub mod evidence;
 pub mod report;

@@ -28,7 +28,7 @@ fn bad_values_are_usage_errors_naming_the_flag() {
                 "--format",
                 "html,docx",
             ],
-            "\"docx\" is not one",
+            "invalid value 'docx' for '--format <LIST>'",
         ),
         (vec!["report", "--pack", "/nonexistent/pack"], "--pack"),
         (vec!["assess", "--pack", out], "--pack"),

@@ -6,6 +6,7 @@ use super::failure::fail;
 use super::seal::{sign_with, signer_settings};
 use super::{existing_pack_dir, exit, runtime, usage_error, GlobalArgs};
 use crate::config::{self, InvalidValue};
+use crate::report::Format;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -169,7 +170,7 @@ pub(crate) fn run_quarter(args: &RunArgs, global: &GlobalArgs) -> anyhow::Result
     let reported = run_report(&ReportArgs {
         pack: pack.clone(),
         out: None,
-        format: "html,pdf,csv,json".into(),
+        format: Format::DEFAULT.to_vec(),
         exceptions: args.exceptions.clone(),
     })?;
     if reported != exit::OK {

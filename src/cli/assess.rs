@@ -34,10 +34,15 @@ pub struct ReportArgs {
     /// Where to write the reports (default: <pack>/reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: html, pdf, csv, json, and the exchange formats ocsf (OCSF
-    /// Compliance Findings), oscal (OSCAL Assessment Results) and asff (AWS Security Finding Format).
-    #[arg(long, value_name = "LIST", default_value = "html,pdf,csv,json")]
-    pub format: String,
+    /// Comma-separated formats to write (a format named twice is written once).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = Format::DEFAULT
+    )]
+    pub format: Vec<Format>,
     /// Accepted exceptions (TOML, README "Accepted exceptions"): copied into the pack as
     /// exceptions.toml (an unsigned pack only), then applied. Without it, the pack's own copy is used.
     #[arg(long, value_name = "FILE")]
@@ -174,20 +179,11 @@ fn install(pack: &Path, exceptions: Option<&ExceptionsInput>) -> anyhow::Result<
 impl ReportArgs {
     pub fn settings(&self) -> Result<ReportSettings, SettingsError> {
         let pack = existing_pack_dir(&self.pack)?;
-        let mut formats = Vec::new();
-        for name in self.format.split(',') {
-            let format = Format::parse(name).ok_or_else(|| {
-                SettingsError::from(InvalidValue {
-                    flag: "--format",
-                    value: self.format.clone(),
-                    allowed: format!(
-                        "a comma-separated list of {} ({name:?} is not one)",
-                        Format::ALL.map(Format::name).join(", ")
-                    ),
-                })
-            })?;
-            if !formats.contains(&format) {
-                formats.push(format);
+        // A format named twice is written once, in the order first named.
+        let mut formats: Vec<Format> = Vec::new();
+        for format in &self.format {
+            if !formats.contains(format) {
+                formats.push(*format);
             }
         }
         let out = match &self.out {

@@ -20,8 +20,8 @@ pub struct CollectArgs {
     pub out: PathBuf,
     /// Comma-separated regions to scan (default: every region enabled for each account, from
     /// account:ListRegions, or account:GetRegionOptStatus region by region when that is refused).
-    #[arg(long, value_name = "R1,R2")]
-    pub regions: Option<String>,
+    #[arg(long, value_name = "R1,R2", value_delimiter = ',')]
+    pub regions: Option<Vec<String>>,
     /// Most API calls in flight at once, over all accounts and regions; one region gets at most three
     /// quarters of them, so a slow region cannot stall the rest.
     #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_CONCURRENCY as i64)]
@@ -34,8 +34,8 @@ pub struct CollectArgs {
     /// Comma-separated 12-digit account ids to collect from, e.g. 111111111111,222222222222. The
     /// caller's own account is collected with its own credentials if listed; the others through
     /// --role-name.
-    #[arg(long, value_name = "ID,ID")]
-    pub accounts: Option<String>,
+    #[arg(long, value_name = "ID,ID", value_delimiter = ',')]
+    pub accounts: Option<Vec<String>>,
     /// File listing the accounts, one per line as `account_id[,name]` (CSV; `#` comments and a
     /// header line are allowed).
     #[arg(long, value_name = "FILE")]

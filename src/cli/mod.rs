@@ -15,6 +15,7 @@ macro_rules! tell {
 mod archive;
 mod assess;
 mod collect;
+mod diff;
 mod failure;
 mod seal;
 
@@ -24,6 +25,7 @@ use archive::{run_quarter, run_upload, RunArgs, UploadArgs};
 use assess::{run_assess, run_report, AssessArgs, ReportArgs};
 use clap::{Parser, Subcommand};
 use collect::{run_collect, CollectArgs};
+use diff::{run_diff, DiffArgs};
 use seal::{
     run_keygen, run_public_key, run_sign, run_verify, KeygenArgs, PublicKeyArgs, SignArgs,
     VerifyArgs,
@@ -172,6 +174,15 @@ pub enum Command {
     ///
     /// Example: auditpack upload --pack packs/2026-Q4 --bucket acme-audit-archive --prefix cis --retain-days 400
     Upload(UploadArgs),
+    /// What changed between two packs: trails and accounts added or removed, verdicts that moved,
+    /// keys and buckets whose recorded answers changed, each citing the records of both packs.
+    ///
+    /// Both packs are verified first (against the key you name) and assessed by this version's
+    /// checks. Exit 0 when both verified against the key you named, 6 when no key was named, 1 when
+    /// a pack failed verification (nothing is compared).
+    ///
+    /// Example: auditpack diff --from packs/2026-Q3 --to packs/2026-Q4 --public-key keys/audit-2026.pub --out diff/
+    Diff(DiffArgs),
     /// The quarter in one command: collect, report, sign and, with --bucket, upload. Stops at the
     /// first step that fails and says which.
     ///
@@ -181,8 +192,16 @@ pub enum Command {
 
 /// Checks that `--pack` names a directory holding a pack header.
 pub(crate) fn existing_pack_dir(path: &std::path::Path) -> Result<PathBuf, InvalidValue> {
+    existing_pack_dir_for("--pack", path)
+}
+
+/// Checks that `flag` names a directory holding a pack header.
+pub(crate) fn existing_pack_dir_for(
+    flag: &'static str,
+    path: &std::path::Path,
+) -> Result<PathBuf, InvalidValue> {
     let invalid = |allowed: &str| InvalidValue {
-        flag: "--pack",
+        flag,
         value: path.display().to_string(),
         allowed: allowed.to_string(),
     };
@@ -254,6 +273,7 @@ pub fn run() -> ExitCode {
         Command::Verify(args) => run_verify(args, &cli.global),
         Command::Upload(args) => run_upload(args, &cli.global),
         Command::Run(args) => run_quarter(args, &cli.global),
+        Command::Diff(args) => run_diff(args, &cli.global),
     };
     match code {
         Ok(code) => ExitCode::from(code),

@@ -355,26 +355,13 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
             Err(e) => return Ok(usage_error(e)),
         },
     };
-    let anchor = match (&args.public_key, &args.kms_key_id) {
-        (Some(path), _) => match sign::load_public_key_file(path) {
-            Ok(named) => TrustAnchor::Key(Box::new(named)),
-            Err(e) => return Ok(usage_error(e)),
-        },
-        (None, Some(key_id)) => {
-            let aws = match global.aws_settings() {
-                Ok(aws) => aws,
-                Err(e) => return Ok(usage_error(e)),
-            };
-            match crate::aws::fetch_public_key(&aws, key_id) {
-                Ok(named) => TrustAnchor::Key(Box::new(named)),
-                Err(e @ crate::aws::KmsError::Unsuitable { .. }) => {
-                    say!("NOT VERIFIED: {e}.");
-                    return Ok(exit::NOT_VERIFIED);
-                }
-                Err(e) => return Ok(fail(&e)),
-            }
-        }
-        (None, None) => TrustAnchor::None,
+    let anchor = match trust_anchor(
+        args.public_key.as_deref(),
+        args.kms_key_id.as_deref(),
+        global,
+    ) {
+        Ok(anchor) => anchor,
+        Err(code) => return Ok(code),
     };
     // An archived pack is fetched into a private temporary directory and verified there.
     let _download;
@@ -430,6 +417,33 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
             exit::SIGNER_NOT_CHECKED
         );
         exit::SIGNER_NOT_CHECKED
+    })
+}
+
+/// The key the verifier names, from a public key file or `kms:GetPublicKey`; `Err` is the exit code
+/// of a failure already printed.
+pub(crate) fn trust_anchor(
+    public_key: Option<&Path>,
+    kms_key_id: Option<&str>,
+    global: &GlobalArgs,
+) -> Result<TrustAnchor, u8> {
+    Ok(match (public_key, kms_key_id) {
+        (Some(path), _) => match sign::load_public_key_file(path) {
+            Ok(named) => TrustAnchor::Key(Box::new(named)),
+            Err(e) => return Err(usage_error(e)),
+        },
+        (None, Some(key_id)) => {
+            let aws = global.aws_settings().map_err(usage_error)?;
+            match crate::aws::fetch_public_key(&aws, key_id) {
+                Ok(named) => TrustAnchor::Key(Box::new(named)),
+                Err(e @ crate::aws::KmsError::Unsuitable { .. }) => {
+                    say!("NOT VERIFIED: {e}.");
+                    return Err(exit::NOT_VERIFIED);
+                }
+                Err(e) => return Err(fail(&e)),
+            }
+        }
+        (None, None) => TrustAnchor::None,
     })
 }
 

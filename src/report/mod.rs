@@ -6,6 +6,7 @@
 pub mod asff;
 mod content;
 mod csv;
+pub mod diff;
 pub mod document;
 mod exchange;
 mod html;
@@ -57,12 +58,16 @@ pub struct Integrity {
     pub rows: Vec<(String, String)>,
 }
 
-/// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A report format. Its `--format` name is [`Format::name`] (clap's kebab-case of the variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum Format {
+    /// The report as a web page.
     Html,
+    /// The report as a printable document.
     Pdf,
+    /// One row per check of every trail and account.
     Csv,
+    /// The assessment as data.
     Json,
     /// OCSF Compliance Findings, JSON Lines.
     Ocsf,
@@ -87,12 +92,6 @@ impl Format {
     /// The formats `report` writes unless told otherwise, and the ones every pack signed before
     /// signing format 2 (which lists its reports) sealed.
     pub const DEFAULT: [Format; 4] = [Format::Html, Format::Pdf, Format::Csv, Format::Json];
-
-    /// Parses a format's name (see [`Format::name`]).
-    pub fn parse(name: &str) -> Option<Self> {
-        let name = name.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
 
     /// The file each format is written to.
     pub fn file_name(self) -> &'static str {
@@ -255,6 +254,37 @@ pub fn write(
     formats: &[Format],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+    writable_dir(dir, &names)?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format.file_name());
+        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes `auditpack diff`'s outputs into `dir`, as [`write`] writes reports.
+pub fn write_diff(
+    diff: &crate::compare::PackDiff,
+    formats: &[diff::DiffFormat],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+    writable_dir(dir, &names)?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format.file_name());
+        write_atomic(&path, |out| diff::render_to(diff, *format, out))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Makes sure `dir` is a directory (creating it if missing) and that none of `names` in it is a link
+/// or anything but a regular file, before anything is written.
+fn writable_dir(dir: &Path, names: &[&str]) -> Result<(), ReportError> {
     let refuse = |path: &Path, reason: &'static str| ReportError::Refused {
         path: path.to_path_buf(),
         reason,
@@ -271,8 +301,8 @@ pub fn write(
             source,
         })?,
     }
-    for format in formats {
-        let path = dir.join(format.file_name());
+    for name in names {
+        let path = dir.join(name);
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err(refuse(&path, "it is a symbolic link"))
@@ -281,13 +311,7 @@ pub fn write(
             _ => {}
         }
     }
-    let mut written = Vec::new();
-    for format in formats {
-        let path = dir.join(format.file_name());
-        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
-        written.push(path);
-    }
-    Ok(written)
+    Ok(())
 }
 
 /// Writes a file through `fill` into a new temporary file beside it (random name, created

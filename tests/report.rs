@@ -624,6 +624,11 @@ fn hostile_values_are_escaped_in_the_html_and_shown_in_both() {
     a.gaps[0].message = hostile.into();
     let (html, pdf) = assert_html_and_pdf_show_the_document(&a, None);
     assert!(!html.contains("<script>"), "no live markup");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "the page's one script is its filter"
+    );
     for live in ['\u{1b}', '\u{7}', '\u{202e}'] {
         assert!(!html.contains(live) && !pdf.contains(live), "{live:?} acts");
     }

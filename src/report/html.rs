@@ -7,13 +7,27 @@
 //! whose markup can only be string literals and whose text goes through one escaping function
 //! (tera's `escape_html` after [`super::visible`]): through tera, the blocks of a 10,000-trail
 //! report took four times as long as the whole page had, for the same markup.
+//!
+//! The page filters its findings rows by status, account, region, check and text with one inline
+//! script, `templates/report.js`, which reads the rows' `data-` attributes ([`Facets`]); the page's
+//! Content-Security-Policy lets that script run, by its hash, and nothing else.
 
-use super::document::{Bar, Block, Document, Link, Row, Style, Text};
+use super::document::{Bar, Block, Document, Facets, Link, Row, Style, Text};
 use super::ReportError;
 use crate::assess::Status;
 use std::io::Write;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
+/// The filter: the page's one script, written inline (a unit test checks it cannot end its element
+/// early).
+const SCRIPT: &str = include_str!("../../templates/report.js");
+
+/// The script's SHA-256 in base64, as the page's Content-Security-Policy names it.
+fn script_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT))
+}
 
 /// Widest bar of the chart, in CSS pixels; the others are scaled to it.
 const BAR_MAX: u64 = 340;
@@ -84,7 +98,8 @@ impl Page<'_> {
     fn lines(&mut self, text: &str) -> std::io::Result<()> {
         for (i, line) in text.split('\n').enumerate() {
             if i > 0 {
-                self.markup("<br>")?;
+                // (A line feed after it keeps the lines apart in the text the filter searches.)
+                self.markup("<br>\n")?;
             }
             self.text(line)?;
         }
@@ -99,6 +114,23 @@ impl Page<'_> {
             self.markup("\"")?;
         }
         Ok(())
+    }
+
+    /// ` name="value"`, the value escaped.
+    fn attribute(&mut self, name: &'static str, value: &str) -> std::io::Result<()> {
+        self.markup(name)?;
+        self.text(value)?;
+        self.markup("\"")
+    }
+
+    /// The `data-` attributes the page's filter (templates/report.js) reads from a finding's row.
+    fn facets(&mut self, facets: &Facets) -> std::io::Result<()> {
+        self.attribute(" data-status=\"", facets.status.as_str())?;
+        self.attribute(" data-account=\"", &facets.account)?;
+        if let Some(region) = &facets.region {
+            self.attribute(" data-region=\"", region)?;
+        }
+        self.attribute(" data-check=\"", &facets.check)
     }
 
     fn spans(&mut self, text: &Text) -> std::io::Result<()> {
@@ -232,6 +264,9 @@ impl Page<'_> {
         for row in rows {
             self.markup("<tr")?;
             self.id(row.anchor.as_deref())?;
+            if let Some(facets) = &row.facets {
+                self.facets(facets)?;
+            }
             self.markup(">")?;
             for cell in &row.cells {
                 self.markup("<td")?;
@@ -286,6 +321,8 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
     let mut context = tera::Context::new();
     context.insert("title", &doc.title);
     context.insert("footer", &doc.footer);
+    context.insert("script", SCRIPT);
+    context.insert("script_hash", &script_hash());
     let mut part = |name: &str, out: &mut dyn Write| {
         context.insert("part", name);
         (tera.render_to("report.html", &context, out)).map_err(|e| fail(format!("{e:?}")))
@@ -311,7 +348,7 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
 
 #[cfg(test)]
 mod tests {
-    use super::super::document::{Blocks, Cell, Span};
+    use super::super::document::{Blocks, Cell, Facets, Span};
     use super::*;
 
     fn page(blocks: Vec<Block>) -> String {
@@ -341,7 +378,14 @@ mod tests {
             Block::Table {
                 headers: vec![hostile.into()],
                 widths: vec![1.0],
-                rows: vec![Row::new(vec![Cell::from(hostile)]).anchored(hostile.into())],
+                rows: vec![Row::new(vec![Cell::from(hostile)])
+                    .anchored(hostile.into())
+                    .about(Facets {
+                        status: Status::Fail,
+                        account: hostile.into(),
+                        region: Some(hostile.into()),
+                        check: hostile.into(),
+                    })],
             },
             Block::KeyValues {
                 pairs: vec![(hostile.into(), hostile.into())],
@@ -360,18 +404,20 @@ mod tests {
                 }],
             },
         ]);
+        // (The page's own script element has an id: a bare `<script>` could only come from a value.)
         assert!(
             !html.contains("<script>") && !html.contains("<b>"),
             "{html}"
         );
+        assert_eq!(html.matches("<script").count(), 1, "only the filter");
         assert!(
             !html.contains('\u{1b}') && !html.contains('\u{202e}'),
             "{html}"
         );
         let shown = "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;\\u{1b}[2J\\u{202e}x&quot;&#x27;";
-        // Heading, paragraph, link text and target, header, cell, row anchor, label, value, list
-        // item and its address, bar label.
-        assert_eq!(html.matches(shown).count(), 12, "{html}");
+        // Heading, paragraph, link text and target, header, cell, row anchor and its account,
+        // region and check, label, value, list item and its address, bar label.
+        assert_eq!(html.matches(shown).count(), 15, "{html}");
         assert!(html.contains("<title>Title &lt;b&gt; — auditpack</title>"));
         assert!(html.contains("<h1>Title &lt;b&gt;</h1>"));
     }
@@ -421,6 +467,51 @@ mod tests {
                 r#"</tbody></table></section>"#,
             )
         );
+    }
+
+    #[test]
+    fn a_findings_row_carries_what_the_filter_reads() {
+        let facets = |region: Option<&str>| Facets {
+            status: Status::NotApplicable,
+            account: "111122223333".into(),
+            region: region.map(Into::into),
+            check: "kms-key-rotation".into(),
+        };
+        let html = page(vec![Block::Table {
+            headers: vec!["Check".into()],
+            widths: vec![1.0],
+            rows: vec![
+                Row::new(vec![Cell::from("trail")]).about(facets(Some("eu-west-1"))),
+                Row::new(vec![Cell::from("account")]).about(facets(None)),
+                Row::new(vec![Cell::from("no finding")]),
+            ],
+        }]);
+        assert!(html.contains(concat!(
+            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
+            r#"data-region="eu-west-1" data-check="kms-key-rotation"><td>trail</td></tr>"#
+        )));
+        assert!(html.contains(concat!(
+            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
+            r#"data-check="kms-key-rotation"><td>account</td></tr>"#
+        )));
+        assert!(html.contains("<tr><td>no finding</td></tr>"));
+    }
+
+    #[test]
+    fn the_one_script_is_inline_and_the_only_one_the_policy_lets_run() {
+        assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
+        assert!(!SCRIPT.contains("innerHTML") && !SCRIPT.contains("fetch("));
+        let html = page(Vec::new());
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains(&format!("<script id=\"filter-script\">{SCRIPT}</script>")));
+        // (The hash is escaped like every value: the browser reads `&#x2F;` as `/`.)
+        let hash = tera::escape_html(&script_hash());
+        assert!(html.contains(&format!(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\""
+        )));
+        // The controls show only when the script runs.
+        assert!(html.contains(r#"<form id="filter" class="filter" role="search" aria-label="Filter the findings" hidden>"#));
+        assert!(html.contains(r#"<p id="filter-active" class="note" hidden></p>"#));
     }
 
     #[test]

@@ -118,6 +118,7 @@ struct Finding {
     /// `trail-N` or `account-ID`: the anchor of the heading its table is under.
     anchor: String,
     check: String,
+    title: String,
     status: String,
     account: String,
     region: Option<String>,
@@ -146,10 +147,11 @@ fn findings(json: &Value) -> Vec<Finding> {
         Finding {
             anchor,
             check: s("check_id"),
+            title: s("check_title"),
             status: s("status"),
             account: account.to_string(),
             region: region.map(str::to_string),
-            text: cells.join("\n").to_lowercase(),
+            text: folded(&cells.join("\n")),
         }
     };
     let mut all = Vec::new();
@@ -166,6 +168,14 @@ fn findings(json: &Value) -> Vec<Finding> {
         }
     }
     all
+}
+
+/// Text as the search box compares it: lower case, each run of white space one space.
+fn folded(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// A choice of filters, as a reader makes it in the page.
@@ -187,7 +197,7 @@ impl Choice {
             && is(&self.account, Some(&f.account))
             && is(&self.region, f.region.as_ref())
             && is(&self.check, Some(&f.check))
-            && (self.search.as_ref()).is_none_or(|s| f.text.contains(&s.to_lowercase()))
+            && (self.search.as_ref()).is_none_or(|s| f.text.contains(&folded(s)))
     }
 }
 
@@ -242,7 +252,8 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
     let all = findings(&json);
 
     // The account with the most failures, its first region with one, and a text some of those
-    // failures contain and some do not (one check's title, typed in capitals).
+    // failures contain and some do not (one check's title, typed in capitals with its spaces
+    // doubled: the search ignores case and how much white space).
     let fails = |account: &str| -> Vec<&Finding> {
         (all.iter())
             .filter(|f| f.status == "FAIL" && f.account == account)
@@ -253,11 +264,11 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
         .unwrap();
     let failing = fails(&account);
     let region = (failing.iter().find_map(|f| f.region.clone())).expect("a trail fails");
-    let title = |f: &Finding| f.text.lines().nth(1).unwrap().to_string();
-    let search = (failing.iter().map(|f| title(f)))
-        .find(|t| failing.iter().any(|f| !f.text.contains(t)))
+    let search = (failing.iter().map(|f| &f.title))
+        .find(|t| failing.iter().any(|f| !f.text.contains(&folded(t))))
         .expect("two failing checks")
-        .to_uppercase();
+        .to_uppercase()
+        .replace(' ', "  ");
     let check = failing[0].check.clone();
 
     let fail = Choice {
@@ -278,6 +289,7 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
         ..Default::default()
     };
     let page = dir.path().join("report.html");
+    let printout = dir.path().join("printed.pdf");
     let shown = browse(
         &chromium,
         &page,
@@ -294,7 +306,8 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
             {"eval": SHOWN},
             {"media": "print"},
             {"eval": SHOWN},
-            {"media": "screen"},
+            {"media": ""},
+            {"pdf": printout},
             {"click": "#filter-reset"},
             {"eval": SHOWN},
             {"select": "#filter-region", "value": region},
@@ -335,7 +348,7 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
     for part in [
         "status FAIL".to_string(),
         format!("account {account}"),
-        format!("text “{search}”"),
+        format!("text “{}”", search.trim()),
         format!("showing {n_found} of {}", all.len()),
     ] {
         assert!(notice.contains(&part), "{notice:?} names {part:?}");
@@ -345,6 +358,21 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
     assert_shows(printed, &all, &searched);
     assert_eq!(printed["controls"], false);
     assert_eq!(printed["notice"], found["notice"]);
+    // And on paper: Chromium's printout has the notice and every section to the footer (the parts
+    // not in view are laid out for print too), and no controls.
+    let paper = Command::new("pdftotext")
+        .args([printout.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext is installed (scripts/test.sh installs poppler-utils)");
+    let squeezed = |text: &str| text.split_whitespace().collect::<String>();
+    let paper = squeezed(&String::from_utf8_lossy(&paper.stdout));
+    assert!(paper.contains(&squeezed(notice)), "{paper}");
+    assert!(
+        !paper.contains("Showall") && !paper.contains("Search"),
+        "{paper}"
+    );
+    let footer = json["pack"]["pack_id"].as_str().unwrap();
+    assert!(paper.contains("Evidenceindex") && paper.contains(footer));
 
     // "Show all" shows every finding again; a region and a check filter too.
     assert_eq!(assert_shows(reset, &all, &Choice::default()), all.len());

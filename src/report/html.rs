@@ -72,9 +72,15 @@ fn template() -> Result<tera::Tera, tera::Error> {
 
 /// The page being written, and which of its elements are open. Markup is only ever `&'static str`
 /// (literals); everything else is written with [`Page::text`], which escapes it.
+///
+/// A subheading starts a part of its section (`<div class="part">`, up to the next subheading or
+/// section): the browser lays out only the parts in view (the stylesheet's `content-visibility`),
+/// which is what keeps a page of 10,000 trails quick to open and to filter, and the filter folds a
+/// part away when none of its findings is shown.
 struct Page<'w> {
     out: &'w mut dyn Write,
     section_open: bool,
+    part_open: bool,
     table_open: bool,
 }
 
@@ -171,8 +177,16 @@ impl Page<'_> {
         Ok(())
     }
 
-    fn close_section(&mut self) -> std::io::Result<()> {
+    fn close_part(&mut self) -> std::io::Result<()> {
         self.close_table()?;
+        if std::mem::take(&mut self.part_open) {
+            self.markup("</div>\n")?;
+        }
+        Ok(())
+    }
+
+    fn close_section(&mut self) -> std::io::Result<()> {
+        self.close_part()?;
         if std::mem::take(&mut self.section_open) {
             self.markup("</section>\n\n")?;
         }
@@ -197,7 +211,9 @@ impl Page<'_> {
                 }
             }
             Block::Subheading { text, anchor } => {
-                self.markup("<h3")?;
+                self.close_part()?;
+                self.part_open = true;
+                self.markup("<div class=\"part\">\n<h3")?;
                 self.id(anchor.as_deref())?;
                 self.markup(">")?;
                 self.spans(text)?;
@@ -268,7 +284,11 @@ impl Page<'_> {
                 self.facets(facets)?;
             }
             self.markup(">")?;
-            for cell in &row.cells {
+            for (i, cell) in row.cells.iter().enumerate() {
+                if i > 0 {
+                    // (Keeps the cells apart in the row's text, which the filter searches.)
+                    self.markup("\n")?;
+                }
                 self.markup("<td")?;
                 self.markup(cell.tone.map_or("", status_class))?;
                 self.markup(">")?;
@@ -331,6 +351,7 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
     let mut page = Page {
         out,
         section_open: false,
+        part_open: false,
         table_open: false,
     };
     let mut failure = None;
@@ -442,6 +463,22 @@ mod tests {
             Block::Paragraph {
                 text: Text::code("after\nthe").and(" table"),
             },
+            Block::Subheading {
+                text: "Trail one".into(),
+                anchor: Some("trail-1".into()),
+            },
+            Block::Table {
+                headers: vec![],
+                widths: vec![],
+                rows: vec![row("four")],
+            },
+            Block::Subheading {
+                text: "Trail two".into(),
+                anchor: None,
+            },
+            Block::Paragraph {
+                text: "No finding".into(),
+            },
             Block::Section {
                 id: "gaps",
                 heading: None,
@@ -462,7 +499,11 @@ mod tests {
                 r#"<table><thead><tr><th>Status</th></tr></thead><tbody>"#,
                 r#"<tr><tdclass="statusFAIL">one</td></tr>"#,
                 r#"<tr><tdclass="statusFAIL">two</td></tr>"#,
-                r#"</tbody></table><p><spanclass="mono">after<br>the</span>table</p></section>"#,
+                r#"</tbody></table><p><spanclass="mono">after<br>the</span>table</p>"#,
+                // A subheading starts a part, which the next one or the section's end closes.
+                r#"<divclass="part"><h3id="trail-1">Trailone</h3>"#,
+                r#"<table><tbody><tr><tdclass="statusFAIL">four</td></tr></tbody></table></div>"#,
+                r#"<divclass="part"><h3>Trailtwo</h3><p>Nofinding</p></div></section>"#,
                 r#"<sectionid="gaps"><table><tbody><tr><tdclass="statusFAIL">three</td></tr>"#,
                 r#"</tbody></table></section>"#,
             )

@@ -413,3 +413,47 @@ fn without_javascript_every_row_shows_and_the_controls_do_not() {
     assert_eq!(shown[1], shown[2], "every row of every table shows");
     assert_eq!(shown[3], 1, "the options are the script's to add");
 }
+
+/// Values from AWS reach the filter only as text: an account id that is markup, with a bidi
+/// override and quotes, is listed among the accounts as the page shows it (`\u{..}` for the
+/// override), chosen, named in the notice, and never becomes an element.
+#[test]
+fn hostile_values_stay_text_in_the_filter() {
+    use auditpack::report::{self, Format};
+    let Some(chromium) = chromium() else { return };
+    let hostile = "<img src=x id=injected>\u{202e}\"'&";
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-org-2026-Q4");
+    let mut assessment =
+        auditpack::assess::assess(&auditpack::evidence::Pack::open(&pack).unwrap()).unwrap();
+    assessment.accounts[0].account_id = hostile.into();
+    let findings = assessment.accounts[0].findings.len();
+    let dir = tempdir();
+    let page = dir.path().join("report.html");
+    std::fs::write(
+        &page,
+        report::render(&assessment, None, Format::Html).unwrap(),
+    )
+    .unwrap();
+    let shown = report::visible(hostile).into_owned();
+    let results = browse(
+        &chromium,
+        &page,
+        true,
+        &json!([
+            {"eval": "Array.from(document.getElementById('filter-account').options, (o) => o.text)"},
+            {"select": "#filter-account", "value": shown},
+            {"eval": SHOWN},
+            {"eval": "document.querySelectorAll('#injected, img').length"},
+        ]),
+    );
+    assert!(
+        results[0].as_array().unwrap().contains(&json!(shown)),
+        "{:?}",
+        results[0]
+    );
+    let rows = results[2]["findings"].as_array().unwrap();
+    assert_eq!(rows.len(), findings);
+    let notice = results[2]["notice"].as_str().unwrap();
+    assert!(notice.contains(&format!("account {shown}")), "{notice}");
+    assert_eq!(results[3], 0, "no element made from a value");
+}

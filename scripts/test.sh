@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what is missing (moto, the exchange formats'
-# validators, poppler-utils, openssl), starts a moto server on a free loopback port, runs `cargo test`
-# against it, and stops the server.
+# validators, poppler-utils, openssl, chromium for tests/browser.rs), starts a moto server on a free
+# loopback port, runs `cargo test` against it, and stops the server.
 # Extra arguments go to `cargo test` (e.g. scripts/test.sh --test collect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,11 @@ fi
 missing=""
 command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+# tests/browser.rs drives Debian's Chromium over the DevTools protocol (tests/fixtures/browser.py,
+# standard library only); without it those tests fail.
+if [ -z "${AUDITPACK_CHROMIUM:-}" ]; then
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+fi
 if [ -n "$missing" ]; then
   echo "test.sh: installing$missing" >&2
   if command -v apt-get >/dev/null 2>&1; then
@@ -43,5 +48,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 export AUDITPACK_TEST_ENDPOINT="http://127.0.0.1:$port"
+# The suite as CI runs it: the browser tests run, and fail without Chromium.
+unset AUDITPACK_SKIP_BROWSER
 echo "test.sh: moto_server on $AUDITPACK_TEST_ENDPOINT" >&2
 cargo test "$@"

@@ -338,11 +338,11 @@ fn a_dead_region_is_a_named_gap_and_the_other_regions_are_fully_collected() {
         "the dead region's gap, and the other regions' usual ones"
     );
     let summary = stdout(&output);
+    // Gaps are summarised by kind (operation and error), each with its examples.
     assert!(
         summary
-            .lines()
-            .any(|l| l.contains("cloudtrail:DescribeTrails in eu-west-1")
-                && l.contains("NoResponse")),
+            .contains("1 x cloudtrail:DescribeTrails NoResponse, in 1 account(s) and 1 region(s)")
+            && summary.contains("      - eu-west-1 in eu-west-1"),
         "the summary names the region and the call: {summary}"
     );
     assert!(

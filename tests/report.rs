@@ -444,11 +444,15 @@ fn the_organisation_sample_opens_with_a_row_per_account() {
     assert!(stdout(&assessed).contains(&format!("{refused_id} acme-locked  NOT COLLECTED")));
 }
 
-/// The text of a page as a reader sees it: the body without its tags, entities decoded.
+/// The text of a page as a reader sees it: the body without its tags and its script (the filter),
+/// entities decoded.
 fn html_text(html: &str) -> String {
     let body = &html[html.find("<body>").expect("a body")..];
+    let script = body.find("<script").expect("the filter");
+    let script_end = script + body[script..].find("</script>").unwrap() + "</script>".len();
+    let body = format!("{}{}", &body[..script], &body[script_end..]);
     let mut text = String::with_capacity(body.len());
-    let mut rest = body;
+    let mut rest = body.as_str();
     while let Some(open) = rest.find('<') {
         text.push_str(&rest[..open]);
         text.push(' ');
@@ -624,6 +628,11 @@ fn hostile_values_are_escaped_in_the_html_and_shown_in_both() {
     a.gaps[0].message = hostile.into();
     let (html, pdf) = assert_html_and_pdf_show_the_document(&a, None);
     assert!(!html.contains("<script>"), "no live markup");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "the page's one script is its filter"
+    );
     for live in ['\u{1b}', '\u{7}', '\u{202e}'] {
         assert!(!html.contains(live) && !pdf.contains(live), "{live:?} acts");
     }

@@ -4,7 +4,6 @@ use super::failure::{fail, ExitStatus};
 use super::{exit, runtime, usage_error, GlobalArgs};
 use crate::collect::{self, CollectError, Progress};
 use crate::config::{self, CollectSettings, InvalidValue};
-use crate::evidence::PackHeader;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -173,7 +172,17 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
     rt.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(outcome) => {
-            print_collect_summary(&outcome.path, &outcome.header);
+            for line in
+                super::summary::collect_summary(&outcome.path, &outcome.header, global.quiet)
+            {
+                say!("{line}");
+            }
+            if !outcome.header.gaps.is_empty() && !global.quiet {
+                tell!(
+                    "warning: the pack is incomplete: {} evidence gap(s), summarised above and listed in pack.json",
+                    outcome.header.gaps.len()
+                );
+            }
             Ok(if outcome.header.complete {
                 exit::OK
             } else {
@@ -189,124 +198,4 @@ pub(crate) fn run_collect(args: &CollectArgs, global: &GlobalArgs) -> anyhow::Re
         }
         Err(e) => Ok(fail(&e)),
     }
-}
-
-fn print_collect_summary(path: &std::path::Path, header: &PackHeader) {
-    let c = &header.counts;
-    say!("Evidence pack written to {}", path.display());
-    say!("  pack id   {}", header.pack_id);
-    say!(
-        "  account   {} (collected as {})",
-        header.account_id,
-        header.caller_arn
-    );
-    if header.accounts.len() > 1 || header.accounts.iter().any(|a| !a.collected) {
-        let entered = header.accounts.iter().filter(|a| a.collected).count();
-        say!(
-            "  accounts  {} in scope, {entered} collected",
-            header.accounts.len()
-        );
-        for a in &header.accounts {
-            say!(
-                "    - {}{}: {}",
-                a.account_id,
-                a.name
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default(),
-                if a.collected {
-                    format!("collected in {} regions", a.regions.len())
-                } else {
-                    "NOT collected (see the gaps below)".to_string()
-                }
-            );
-        }
-    }
-    say!(
-        "  regions   {} ({})",
-        header.regions.len(),
-        header.regions.join(", ")
-    );
-    say!(
-        "  found     {} trails, {} KMS keys, {} buckets",
-        c.trails,
-        c.keys,
-        c.buckets
-    );
-    say!("  recorded  {} API calls, {} responses", c.calls, c.records);
-    for blocked in &header.blocked_by_policy {
-        say!(
-            "  blocked   {}:{} in {}{}: blocked by policy, and the evidence was had another way (not a gap)",
-            blocked.service,
-            blocked.operation,
-            blocked.region,
-            blocked
-                .account
-                .as_deref()
-                .map(|a| format!(" (account {a})"))
-                .unwrap_or_default()
-        );
-    }
-    for outside in &header.outside_scope {
-        say!(
-            "  outside   {} {} belongs to {}: nothing was asked about it; {}",
-            outside.kind,
-            outside.resource,
-            outside
-                .owner
-                .as_deref()
-                .map(|o| format!("account {o}, outside this run's scope"))
-                .unwrap_or_else(|| "an account outside this run's scope".into()),
-            outside.advice()
-        );
-    }
-    if header.gaps.is_empty() {
-        if header.complete {
-            say!("  gaps      none: the pack is complete");
-        } else {
-            say!(
-                "  gaps      none, but the pack is INCOMPLETE (exit {}): resources above are outside the scope",
-                exit::INCOMPLETE
-            );
-        }
-        return;
-    }
-    say!(
-        "  gaps      {} (evidence that could not be collected):",
-        header.gaps.len()
-    );
-    let mut advice: Vec<String> = Vec::new();
-    for gap in &header.gaps {
-        say!(
-            "    - {} {}:{} in {}{}: {}: {}",
-            gap.resource,
-            gap.service,
-            gap.operation,
-            gap.region,
-            gap.account
-                .as_deref()
-                .map(|a| format!(" (account {a})"))
-                .unwrap_or_default(),
-            gap.error_code,
-            gap.message
-        );
-        let what = crate::evidence::gap_advice(gap);
-        if !advice.contains(&what) {
-            advice.push(what);
-        }
-    }
-    say!("What to do:");
-    for what in &advice {
-        say!("    - {what}");
-    }
-    say!(
-        "The pack is INCOMPLETE (exit {}): checks that depend on the missing evidence will be UNKNOWN, \
-         and trails in regions that could not be listed are missing. Collect again into a new directory \
-         once the causes above are fixed.",
-        exit::INCOMPLETE
-    );
-    tell!(
-        "warning: the pack is incomplete: {} evidence gap(s), listed in the summary and in pack.json",
-        header.gaps.len()
-    );
 }

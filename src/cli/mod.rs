@@ -18,6 +18,7 @@ mod collect;
 mod diff;
 mod failure;
 mod seal;
+mod summary;
 
 use crate::config::{AwsSettings, EndpointUrl, InvalidValue};
 use anyhow::Context;

@@ -46,6 +46,34 @@ pub(crate) fn innermost_message(error: &(dyn std::error::Error + 'static)) -> St
     }
 }
 
+/// A parser's complaint about an answer, as a sentence: the SDK's deserialisers describe what they
+/// met with their internal structures (`StartEl { name: Name { ... } }`), which mean nothing to a
+/// reader. What they expected is kept; the dump is not.
+pub(crate) fn unreadable_answer(operation: &str, parser_message: &str) -> String {
+    let expected = parser_message
+        .split("expected ")
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|word| !word.is_empty());
+    let why = match expected {
+        Some(element) => format!("its body is not the {element} document the API returns"),
+        None => {
+            let head = parser_message.split('{').next().unwrap_or_default().trim();
+            let head = head.trim_end_matches([':', ',', ' ']);
+            if head.is_empty() {
+                "its body is not in the shape the API returns".to_string()
+            } else {
+                format!("{head} (the parser's words)")
+            }
+        }
+    };
+    format!("the SDK could not read the answer as a {operation} response: {why}; the answer is kept in the pack")
+}
+
 /// Why an answer was not read: its `Content-Length` is more than a record holds.
 #[derive(Debug, thiserror::Error)]
 #[error("the answer is {0} bytes, more than the {max} bytes an evidence record holds", max = crate::evidence::MAX_RECORD_BYTES)]
@@ -304,6 +332,27 @@ impl Intercept for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parser_dump_becomes_a_sentence() {
+        // What the S3 deserialiser says when GetBucketPolicyStatus gets a ListBucketResult.
+        let dump = "error parsing XML: invalid root, expected PolicyStatus got StartEl { name: Name { \
+                    prefix: \"\", local: \"ListBucketResult\" }, attributes: [], closed: false, depth: 0 }";
+        let text = unreadable_answer("GetBucketPolicyStatus", dump);
+        assert_eq!(
+            text,
+            "the SDK could not read the answer as a GetBucketPolicyStatus response: its body is not \
+             the PolicyStatus document the API returns; the answer is kept in the pack"
+        );
+        let other = unreadable_answer(
+            "DescribeKey",
+            "EOF while parsing an object at line 1 column 9",
+        );
+        assert!(
+            other.contains("EOF while parsing an object at line 1 column 9 (the parser's words)")
+        );
+        assert!(!unreadable_answer("X", "bad { dump }").contains('{'));
+    }
 
     /// An AssumeRole answer as STS sends it (shape from the STS API reference).
     const ASSUME_ROLE: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">

@@ -330,10 +330,9 @@ impl Collector {
                  and is not in the pack (no AWS answer to this call comes near that size)",
                 crate::evidence::MAX_RECORD_BYTES >> 20
             ),
-            None if code == UNPARSEABLE => format!(
-                "the SDK could not parse the response (it is kept in the pack): {}",
-                recorder::innermost_message(error)
-            ),
+            None if code == UNPARSEABLE => {
+                recorder::unreadable_answer(&spec.operation, &recorder::innermost_message(error))
+            }
             None => recorder::innermost_message(error),
         };
         Outcome::Gap(self.push_gap(call, spec, code, message))

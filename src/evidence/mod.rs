@@ -319,8 +319,10 @@ impl OutsideScope {
     }
 }
 
-/// What to do about a gap, by the kind of failure its error code shows.
-pub fn gap_advice(gap: &Gap) -> String {
+/// What to do about a gap, by the kind of failure its error code shows. `endpoint_url` is the
+/// endpoint the pack was collected from (`None`: AWS itself), so the advice blames only what was
+/// there.
+pub fn gap_advice(gap: &Gap, endpoint_url: Option<&str>) -> String {
     const THROTTLED: &[&str] = &[
         "Throttling",
         "ThrottlingException",
@@ -394,9 +396,19 @@ pub fn gap_advice(gap: &Gap) -> String {
          endpoint (--endpoint-url, AWS_ENDPOINT_URL) and any proxy, then collect again"
             .to_string()
     } else if code == "UnparseableResponse" {
-        "the answer is kept in the pack but the SDK could not read it: an emulator or proxy answered \
-         in the wrong shape"
-            .to_string()
+        match endpoint_url {
+            Some(url) => format!(
+                "the answer is kept in the pack but is not the shape AWS's API reference gives for \
+                 {}:{}: the endpoint {url} (an emulator or proxy) answered in the wrong shape; collect \
+                 from AWS, or fix the endpoint",
+                gap.service, gap.operation
+            ),
+            None => format!(
+                "the answer is kept in the pack but this auditpack could not read it as {}:{}: check for \
+                 a proxy between you and AWS; if there is none, report it with the record from the pack",
+                gap.service, gap.operation
+            ),
+        }
     } else if code.starts_with("NoSuch") || code.ends_with("NotFoundException") {
         "a trail names a resource that does not exist: fix the trail's configuration".to_string()
     } else {
@@ -577,17 +589,29 @@ mod tests {
             message: message.into(),
             call: 7,
         };
-        let key_policy = gap_advice(&gap(
-            "User: u is not authorized to perform: kms:DescribeKey on resource: k with an \
+        let key_policy = gap_advice(
+            &gap(
+                "User: u is not authorized to perform: kms:DescribeKey on resource: k with an \
              explicit deny in a resource-based policy",
-        ));
+            ),
+            None,
+        );
         assert!(key_policy.contains("the policy of arn:aws:kms:us-east-1:1:key/k itself denies"));
         assert!(!key_policy.contains("SCP"), "{key_policy}");
-        let scp = gap_advice(&gap(
-            "User: u is not authorized to perform: kms:DescribeKey with an explicit deny in a \
+        let scp = gap_advice(
+            &gap(
+                "User: u is not authorized to perform: kms:DescribeKey with an explicit deny in a \
              service control policy",
-        ));
+            ),
+            None,
+        );
         assert!(scp.contains("SCP"), "{scp}");
+        // An unreadable answer blames the emulator only when there was one.
+        let mut unread = gap("x");
+        unread.error_code = "UnparseableResponse".into();
+        assert!(gap_advice(&unread, Some("http://127.0.0.1:5000")).contains("127.0.0.1:5000"));
+        let from_aws = gap_advice(&unread, None);
+        assert!(!from_aws.contains("emulator"), "{from_aws}");
     }
 
     #[test]

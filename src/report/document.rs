@@ -2,8 +2,8 @@
 //! label/value lists, tables and a bar chart, in reading order ([`super::content`] builds it).
 //!
 //! What only one format shows is data here, never a second copy of a sentence: anchors and links
-//! for the page, a status tone per table cell and per bar (colours in both formats), page breaks and
-//! relative column widths for the PDF.
+//! for the page, what a findings row is about (the page filters by it), a status tone per table
+//! cell and per bar (colours in both formats), page breaks and relative column widths for the PDF.
 
 use crate::assess::{SpoolError, Status};
 use std::borrow::Cow;
@@ -113,7 +113,20 @@ pub enum Link {
 pub struct Row {
     /// The row's anchor in the page, for links to it.
     pub anchor: Option<String>,
+    /// What the row is about when it shows a finding: the page's filter shows or hides it by these
+    /// (the PDF shows every row).
+    pub facets: Option<Facets>,
     pub cells: Vec<Cell>,
+}
+
+/// What a finding shown in a row is about: its status, the account and region of its trail or
+/// account (an account's finding has no region), and its check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facets {
+    pub status: Status,
+    pub account: String,
+    pub region: Option<String>,
+    pub check: String,
 }
 
 /// A table cell: text, and the status it shows (coloured in both formats).
@@ -219,6 +232,7 @@ impl Row {
     pub fn new(cells: Vec<Cell>) -> Self {
         Row {
             anchor: None,
+            facets: None,
             cells,
         }
     }
@@ -226,6 +240,12 @@ impl Row {
     /// The row, with an anchor links can lead to.
     pub fn anchored(mut self, anchor: String) -> Self {
         self.anchor = Some(anchor);
+        self
+    }
+
+    /// The row, as one showing a finding about `facets`.
+    pub fn about(mut self, facets: Facets) -> Self {
+        self.facets = Some(facets);
         self
     }
 }

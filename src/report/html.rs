@@ -7,13 +7,27 @@
 //! whose markup can only be string literals and whose text goes through one escaping function
 //! (tera's `escape_html` after [`super::visible`]): through tera, the blocks of a 10,000-trail
 //! report took four times as long as the whole page had, for the same markup.
+//!
+//! The page filters its findings rows by status, account, region, check and text with one inline
+//! script, `templates/report.js`, which reads the rows' `data-` attributes ([`Facets`]); the page's
+//! Content-Security-Policy lets that script run, by its hash, and nothing else.
 
-use super::document::{Bar, Block, Document, Link, Row, Style, Text};
+use super::document::{Bar, Block, Document, Facets, Link, Row, Style, Text};
 use super::ReportError;
 use crate::assess::Status;
 use std::io::Write;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
+/// The filter: the page's one script, written inline (a unit test checks it cannot end its element
+/// early).
+const SCRIPT: &str = include_str!("../../templates/report.js");
+
+/// The script's SHA-256 in base64, as the page's Content-Security-Policy names it.
+fn script_hash() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(SCRIPT))
+}
 
 /// Widest bar of the chart, in CSS pixels; the others are scaled to it.
 const BAR_MAX: u64 = 340;
@@ -58,9 +72,15 @@ fn template() -> Result<tera::Tera, tera::Error> {
 
 /// The page being written, and which of its elements are open. Markup is only ever `&'static str`
 /// (literals); everything else is written with [`Page::text`], which escapes it.
+///
+/// A subheading starts a part of its section (`<div class="part">`, up to the next subheading or
+/// section): the browser lays out only the parts in view (the stylesheet's `content-visibility`),
+/// which is what keeps a page of 10,000 trails quick to open and to filter, and the filter folds a
+/// part away when none of its findings is shown.
 struct Page<'w> {
     out: &'w mut dyn Write,
     section_open: bool,
+    part_open: bool,
     table_open: bool,
 }
 
@@ -84,7 +104,8 @@ impl Page<'_> {
     fn lines(&mut self, text: &str) -> std::io::Result<()> {
         for (i, line) in text.split('\n').enumerate() {
             if i > 0 {
-                self.markup("<br>")?;
+                // (A line feed after it keeps the lines apart in the text the filter searches.)
+                self.markup("<br>\n")?;
             }
             self.text(line)?;
         }
@@ -99,6 +120,23 @@ impl Page<'_> {
             self.markup("\"")?;
         }
         Ok(())
+    }
+
+    /// ` name="value"`, the value escaped.
+    fn attribute(&mut self, name: &'static str, value: &str) -> std::io::Result<()> {
+        self.markup(name)?;
+        self.text(value)?;
+        self.markup("\"")
+    }
+
+    /// The `data-` attributes the page's filter (templates/report.js) reads from a finding's row.
+    fn facets(&mut self, facets: &Facets) -> std::io::Result<()> {
+        self.attribute(" data-status=\"", facets.status.as_str())?;
+        self.attribute(" data-account=\"", &facets.account)?;
+        if let Some(region) = &facets.region {
+            self.attribute(" data-region=\"", region)?;
+        }
+        self.attribute(" data-check=\"", &facets.check)
     }
 
     fn spans(&mut self, text: &Text) -> std::io::Result<()> {
@@ -139,8 +177,16 @@ impl Page<'_> {
         Ok(())
     }
 
-    fn close_section(&mut self) -> std::io::Result<()> {
+    fn close_part(&mut self) -> std::io::Result<()> {
         self.close_table()?;
+        if std::mem::take(&mut self.part_open) {
+            self.markup("</div>\n")?;
+        }
+        Ok(())
+    }
+
+    fn close_section(&mut self) -> std::io::Result<()> {
+        self.close_part()?;
         if std::mem::take(&mut self.section_open) {
             self.markup("</section>\n\n")?;
         }
@@ -165,7 +211,9 @@ impl Page<'_> {
                 }
             }
             Block::Subheading { text, anchor } => {
-                self.markup("<h3")?;
+                self.close_part()?;
+                self.part_open = true;
+                self.markup("<div class=\"part\">\n<h3")?;
                 self.id(anchor.as_deref())?;
                 self.markup(">")?;
                 self.spans(text)?;
@@ -232,8 +280,15 @@ impl Page<'_> {
         for row in rows {
             self.markup("<tr")?;
             self.id(row.anchor.as_deref())?;
+            if let Some(facets) = &row.facets {
+                self.facets(facets)?;
+            }
             self.markup(">")?;
-            for cell in &row.cells {
+            for (i, cell) in row.cells.iter().enumerate() {
+                if i > 0 {
+                    // (Keeps the cells apart in the row's text, which the filter searches.)
+                    self.markup("\n")?;
+                }
                 self.markup("<td")?;
                 self.markup(cell.tone.map_or("", status_class))?;
                 self.markup(">")?;
@@ -286,6 +341,8 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
     let mut context = tera::Context::new();
     context.insert("title", &doc.title);
     context.insert("footer", &doc.footer);
+    context.insert("script", SCRIPT);
+    context.insert("script_hash", &script_hash());
     let mut part = |name: &str, out: &mut dyn Write| {
         context.insert("part", name);
         (tera.render_to("report.html", &context, out)).map_err(|e| fail(format!("{e:?}")))
@@ -294,6 +351,7 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
     let mut page = Page {
         out,
         section_open: false,
+        part_open: false,
         table_open: false,
     };
     let mut failure = None;
@@ -311,7 +369,7 @@ pub fn render_to(doc: &Document, out: &mut dyn Write) -> Result<(), ReportError>
 
 #[cfg(test)]
 mod tests {
-    use super::super::document::{Blocks, Cell, Span};
+    use super::super::document::{Blocks, Cell, Facets, Span};
     use super::*;
 
     fn page(blocks: Vec<Block>) -> String {
@@ -341,7 +399,14 @@ mod tests {
             Block::Table {
                 headers: vec![hostile.into()],
                 widths: vec![1.0],
-                rows: vec![Row::new(vec![Cell::from(hostile)]).anchored(hostile.into())],
+                rows: vec![Row::new(vec![Cell::from(hostile)])
+                    .anchored(hostile.into())
+                    .about(Facets {
+                        status: Status::Fail,
+                        account: hostile.into(),
+                        region: Some(hostile.into()),
+                        check: hostile.into(),
+                    })],
             },
             Block::KeyValues {
                 pairs: vec![(hostile.into(), hostile.into())],
@@ -360,18 +425,20 @@ mod tests {
                 }],
             },
         ]);
+        // (The page's own script element has an id: a bare `<script>` could only come from a value.)
         assert!(
             !html.contains("<script>") && !html.contains("<b>"),
             "{html}"
         );
+        assert_eq!(html.matches("<script").count(), 1, "only the filter");
         assert!(
             !html.contains('\u{1b}') && !html.contains('\u{202e}'),
             "{html}"
         );
         let shown = "&lt;script&gt;alert(1)&lt;&#x2F;script&gt;\\u{1b}[2J\\u{202e}x&quot;&#x27;";
-        // Heading, paragraph, link text and target, header, cell, row anchor, label, value, list
-        // item and its address, bar label.
-        assert_eq!(html.matches(shown).count(), 12, "{html}");
+        // Heading, paragraph, link text and target, header, cell, row anchor and its account,
+        // region and check, label, value, list item and its address, bar label.
+        assert_eq!(html.matches(shown).count(), 15, "{html}");
         assert!(html.contains("<title>Title &lt;b&gt; — auditpack</title>"));
         assert!(html.contains("<h1>Title &lt;b&gt;</h1>"));
     }
@@ -396,6 +463,22 @@ mod tests {
             Block::Paragraph {
                 text: Text::code("after\nthe").and(" table"),
             },
+            Block::Subheading {
+                text: "Trail one".into(),
+                anchor: Some("trail-1".into()),
+            },
+            Block::Table {
+                headers: vec![],
+                widths: vec![],
+                rows: vec![row("four")],
+            },
+            Block::Subheading {
+                text: "Trail two".into(),
+                anchor: None,
+            },
+            Block::Paragraph {
+                text: "No finding".into(),
+            },
             Block::Section {
                 id: "gaps",
                 heading: None,
@@ -416,11 +499,60 @@ mod tests {
                 r#"<table><thead><tr><th>Status</th></tr></thead><tbody>"#,
                 r#"<tr><tdclass="statusFAIL">one</td></tr>"#,
                 r#"<tr><tdclass="statusFAIL">two</td></tr>"#,
-                r#"</tbody></table><p><spanclass="mono">after<br>the</span>table</p></section>"#,
+                r#"</tbody></table><p><spanclass="mono">after<br>the</span>table</p>"#,
+                // A subheading starts a part, which the next one or the section's end closes.
+                r#"<divclass="part"><h3id="trail-1">Trailone</h3>"#,
+                r#"<table><tbody><tr><tdclass="statusFAIL">four</td></tr></tbody></table></div>"#,
+                r#"<divclass="part"><h3>Trailtwo</h3><p>Nofinding</p></div></section>"#,
                 r#"<sectionid="gaps"><table><tbody><tr><tdclass="statusFAIL">three</td></tr>"#,
                 r#"</tbody></table></section>"#,
             )
         );
+    }
+
+    #[test]
+    fn a_findings_row_carries_what_the_filter_reads() {
+        let facets = |region: Option<&str>| Facets {
+            status: Status::NotApplicable,
+            account: "111122223333".into(),
+            region: region.map(Into::into),
+            check: "kms-key-rotation".into(),
+        };
+        let html = page(vec![Block::Table {
+            headers: vec!["Check".into()],
+            widths: vec![1.0],
+            rows: vec![
+                Row::new(vec![Cell::from("trail")]).about(facets(Some("eu-west-1"))),
+                Row::new(vec![Cell::from("account")]).about(facets(None)),
+                Row::new(vec![Cell::from("no finding")]),
+            ],
+        }]);
+        assert!(html.contains(concat!(
+            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
+            r#"data-region="eu-west-1" data-check="kms-key-rotation"><td>trail</td></tr>"#
+        )));
+        assert!(html.contains(concat!(
+            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
+            r#"data-check="kms-key-rotation"><td>account</td></tr>"#
+        )));
+        assert!(html.contains("<tr><td>no finding</td></tr>"));
+    }
+
+    #[test]
+    fn the_one_script_is_inline_and_the_only_one_the_policy_lets_run() {
+        assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
+        assert!(!SCRIPT.contains("innerHTML") && !SCRIPT.contains("fetch("));
+        let html = page(Vec::new());
+        assert_eq!(html.matches("<script").count(), 1);
+        assert!(html.contains(&format!("<script id=\"filter-script\">{SCRIPT}</script>")));
+        // (The hash is escaped like every value: the browser reads `&#x2F;` as `/`.)
+        let hash = tera::escape_html(&script_hash());
+        assert!(html.contains(&format!(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\""
+        )));
+        // The controls show only when the script runs.
+        assert!(html.contains(r#"<form id="filter" class="filter" role="search" aria-label="Filter the findings" hidden>"#));
+        assert!(html.contains(r#"<p id="filter-active" class="note" hidden></p>"#));
     }
 
     #[test]

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 /// `tests/golden/versions.json` fails the build when the output changes and this does not.
 /// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
 /// version 3 had no OCSF, OSCAL or ASFF, and wrote the HTML and the PDF from two copies of the
-/// report's text; version 4 had no accepted exceptions (findings format 3, 21 CSV columns), and
-/// could not render a pack's `exceptions.toml`.
-pub const RENDERER_VERSION: u32 = 5;
+/// report's text; version 4's HTML had no filter; version 5 had no accepted exceptions (findings
+/// format 3, 21 CSV columns), and could not render a pack's `exceptions.toml`.
+pub const RENDERER_VERSION: u32 = 6;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

@@ -4,13 +4,24 @@
 use super::{link, long_table, or_dash, paragraph, row, section, subheading, table};
 use crate::assess::{Acceptance, Assessment, ExceptionState, Finding, SpoolError, Status};
 use crate::config::CheckRole;
-use crate::report::document::{Block, Cell, Link, Row, Style, Text};
+use crate::report::document::{Block, Cell, Facets, Link, Row, Style, Text};
 
 const FINDING_HEADERS: [&str; 5] = ["Check", "Status", "Reason", "Controls", "Evidence"];
 const FINDING_WIDTHS: [f32; 5] = [2.2, 1.1, 4.4, 1.5, 1.0];
 
+/// What the page filters a finding's row by: the finding about a trail or an account in `account`,
+/// and the trail's home region (an account's findings have none).
+fn facets(f: &Finding, account: &str, region: Option<&str>) -> Facets {
+    Facets {
+        status: f.status,
+        account: account.to_string(),
+        region: region.map(str::to_string),
+        check: f.check_id.to_string(),
+    }
+}
+
 /// One finding as a row of a findings table.
-fn finding_row(f: &Finding) -> Row {
+fn finding_row(f: &Finding, facets: Facets) -> Row {
     let check = Text::code(&*f.check_id)
         .and(format!("\n{}\n", f.check_title))
         .add(Style::Emphasis, f.role.as_str());
@@ -45,6 +56,7 @@ fn finding_row(f: &Finding) -> Row {
         format!("{}\nCIS v7 {}", f.cis_aws_control, f.cis_v7_control).into(),
         evidence.into(),
     ])
+    .about(facets)
 }
 
 /// "Accepted until DATE by APPROVER (exception #1, SEC-1234): justification", after `text`.
@@ -67,11 +79,14 @@ fn accepted(text: Text, acceptance: &Acceptance) -> Text {
     ))
 }
 
-fn findings_table(findings: &[Finding]) -> Block {
+/// The findings about a trail or an account in `account`; `region` is the trail's home region.
+fn findings_table(findings: &[Finding], account: &str, region: Option<&str>) -> Block {
     table(
         &FINDING_HEADERS,
         &FINDING_WIDTHS,
-        findings.iter().map(finding_row).collect(),
+        (findings.iter())
+            .map(|f| finding_row(f, facets(f, account, region)))
+            .collect(),
     )
 }
 
@@ -87,7 +102,7 @@ pub(super) fn account_findings(a: &Assessment, out: &mut dyn FnMut(Block)) {
             title,
             Some(format!("account-{}", account.account_id)),
         ));
-        out(findings_table(&account.findings));
+        out(findings_table(&account.findings, &account.account_id, None));
     }
 }
 
@@ -123,13 +138,13 @@ pub(super) fn trail_findings(a: &Assessment, out: &mut dyn FnMut(Block)) -> Resu
             .and(" · bucket ")
             .add(Style::Code, t.bucket.as_deref().unwrap_or("none"));
         out(paragraph(facts));
-        out(findings_table(&t.findings));
+        out(findings_table(&t.findings, &t.account_id, Some(&t.region)));
     }
     Ok(())
 }
 
 /// A failing finding as a row of the remediation table.
-fn failure_row(subject: &str, f: &Finding) -> Row {
+fn failure_row(subject: &str, f: &Finding, facets: Facets) -> Row {
     let mut check = Text::code(&*f.check_id);
     if f.role == CheckRole::Supporting {
         check = check.and("\n(supporting)");
@@ -144,6 +159,7 @@ fn failure_row(subject: &str, f: &Finding) -> Row {
         why.into(),
         f.remediation.as_deref().unwrap_or_default().into(),
     ])
+    .about(facets)
 }
 
 /// What to do about each failure, trails first, then accounts.
@@ -157,14 +173,23 @@ pub(super) fn remediation(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<
         Err(e) => vec![Err(e)],
         Ok(t) => t
             .failures()
-            .map(|f| Ok(failure_row(&t.trail_name, f)))
+            .map(|f| {
+                let facets = facets(f, &t.account_id, Some(&t.region));
+                Ok(failure_row(&t.trail_name, f, facets))
+            })
             .collect(),
     });
     let account_failures = a.accounts.iter().flat_map(|account| {
         let subject = format!("account {}", account.account_id);
         (account.findings.iter())
             .filter(|f| f.status == Status::Fail)
-            .map(|f| Ok(failure_row(&subject, f)))
+            .map(|f| {
+                Ok(failure_row(
+                    &subject,
+                    f,
+                    facets(f, &account.account_id, None),
+                ))
+            })
             .collect::<Vec<_>>()
     });
     long_table(

@@ -179,13 +179,7 @@ fn install(pack: &Path, exceptions: Option<&ExceptionsInput>) -> anyhow::Result<
 impl ReportArgs {
     pub fn settings(&self) -> Result<ReportSettings, SettingsError> {
         let pack = existing_pack_dir(&self.pack)?;
-        // A format named twice is written once, in the order first named.
-        let mut formats: Vec<Format> = Vec::new();
-        for format in &self.format {
-            if !formats.contains(format) {
-                formats.push(*format);
-            }
-        }
+        let formats = super::each_once(&self.format);
         let out = match &self.out {
             Some(out) => crate::config::parse_report_dir("--out", out)?,
             None => pack.join("reports"),

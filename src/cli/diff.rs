@@ -2,14 +2,14 @@
 //! changed from one to the other.
 
 use super::failure::fail;
-use super::seal::trust_anchor;
+use super::seal::{print_check_line, trust_anchor};
 use super::{existing_pack_dir_for, exit, usage_error, GlobalArgs};
 use crate::assess::{self, Assessment, TrailAssessment};
 use crate::compare::{self, Input, PackDiff, RecordedState, Side};
 use crate::config::{self, InvalidValue};
 use crate::evidence::Pack;
 use crate::report::{self, diff::DiffFormat};
-use crate::sign::{self, CheckState, TrustAnchor, VerifyOptions};
+use crate::sign::{self, CheckState, TrustAnchor, Verification, VerifyOptions};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -86,17 +86,11 @@ impl DiffArgs {
                 }
             }
         }
-        let mut formats: Vec<DiffFormat> = Vec::new();
-        for format in &self.format {
-            if !formats.contains(format) {
-                formats.push(*format);
-            }
-        }
         Ok(DiffSettings {
             from,
             to,
             out,
-            formats,
+            formats: super::each_once(&self.format),
         })
     }
 }
@@ -110,9 +104,8 @@ struct Loaded {
     origin_checked: bool,
 }
 
-/// Verifies the pack in `dir` (printing what failed) and reads what the comparison needs; `Err` is
-/// the exit code.
-fn load(flag: &str, dir: &Path, anchor: &TrustAnchor) -> Result<Loaded, u8> {
+/// Verifies the pack in `dir`, printing what failed; `Err` is the exit code.
+fn verified(flag: &str, dir: &Path, anchor: &TrustAnchor) -> Result<Verification, u8> {
     let verification =
         sign::verify_dir(dir, anchor, &VerifyOptions::default()).map_err(usage_error)?;
     if !verification.verified() {
@@ -122,17 +115,15 @@ fn load(flag: &str, dir: &Path, anchor: &TrustAnchor) -> Result<Loaded, u8> {
             .iter()
             .filter(|l| l.state == CheckState::Fail)
         {
-            say!("  {:<9} FAIL {}", line.name, line.summary);
-            for problem in &line.problems {
-                say!("              - {problem}");
-            }
+            print_check_line(line);
         }
-        say!(
-            "Nothing was compared: a pack that does not verify cannot be trusted to say what changed. \
-             Sign unsigned packs first (auditpack sign), or compare the packs you received signed."
-        );
         return Err(exit::NOT_VERIFIED);
     }
+    Ok(verification)
+}
+
+/// Reads what the comparison needs from the verified pack in `dir`; `Err` is the exit code.
+fn load(dir: &Path, verification: &Verification, anchor: &TrustAnchor) -> Result<Loaded, u8> {
     let pack = Pack::open(dir).map_err(|e| fail(&assess::AssessError::from(e)))?;
     let assessment = assess::assess(&pack).map_err(|e| fail(&e))?;
     let trails = assessment
@@ -192,9 +183,27 @@ pub(crate) fn run_diff(args: &DiffArgs, global: &GlobalArgs) -> anyhow::Result<u
         Ok(anchor) => anchor,
         Err(code) => return Ok(code),
     };
+    // Both are verified (and any failure of either printed) before either is assessed.
+    let (from_check, to_check) = match (
+        verified("--from", &settings.from, &anchor),
+        verified("--to", &settings.to, &anchor),
+    ) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(code), _) | (_, Err(code)) => {
+            if code != exit::NOT_VERIFIED {
+                return Ok(code);
+            }
+            say!(
+                "Nothing was compared: a pack that does not verify cannot be trusted to say what \
+                 changed. Sign unsigned packs first (auditpack sign), or compare the packs you \
+                 received signed."
+            );
+            return Ok(code);
+        }
+    };
     let (from, to) = match (
-        load("--from", &settings.from, &anchor),
-        load("--to", &settings.to, &anchor),
+        load(&settings.from, &from_check, &anchor),
+        load(&settings.to, &to_check, &anchor),
     ) {
         (Ok(from), Ok(to)) => (from, to),
         (Err(code), _) | (_, Err(code)) => return Ok(code),

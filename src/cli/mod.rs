@@ -191,6 +191,17 @@ pub enum Command {
     Run(RunArgs),
 }
 
+/// A list flag's values, each once, in the order first named (`--format html,csv,html` writes two).
+pub(crate) fn each_once<T: PartialEq + Copy>(values: &[T]) -> Vec<T> {
+    let mut once: Vec<T> = Vec::with_capacity(values.len());
+    for value in values {
+        if !once.contains(value) {
+            once.push(*value);
+        }
+    }
+    once
+}
+
 /// Checks that `--pack` names a directory holding a pack header.
 pub(crate) fn existing_pack_dir(path: &std::path::Path) -> Result<PathBuf, InvalidValue> {
     existing_pack_dir_for("--pack", path)

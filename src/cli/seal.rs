@@ -7,7 +7,7 @@ use crate::assess;
 use crate::config::{self, InvalidValue};
 use crate::report::{self, Format};
 use crate::sign::{
-    self, CheckState, NamedKey, PublicKey, SignError, Signer, SigningInfo, Timestamper,
+    self, CheckLine, CheckState, NamedKey, PublicKey, SignError, Signer, SigningInfo, Timestamper,
     TrustAnchor, VerifyOptions,
 };
 use clap::Args;
@@ -390,15 +390,7 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
             .unwrap_or_else(|| pack_dir.display().to_string())
     );
     for line in &verification.lines {
-        let state = match line.state {
-            CheckState::Ok => "OK",
-            CheckState::Fail => "FAIL",
-            CheckState::Skipped => "SKIP",
-        };
-        say!("  {:<9} {state:<4} {}", line.name, line.summary);
-        for problem in &line.problems {
-            say!("              - {problem}");
-        }
+        print_check_line(line);
     }
     Ok(if !verification.verified() {
         say!("NOT VERIFIED: see the problems above.");
@@ -418,6 +410,20 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
         );
         exit::SIGNER_NOT_CHECKED
     })
+}
+
+/// Prints one verification step and its problems (each naming the file or record), as `verify`
+/// lists them.
+pub(crate) fn print_check_line(line: &CheckLine) {
+    let state = match line.state {
+        CheckState::Ok => "OK",
+        CheckState::Fail => "FAIL",
+        CheckState::Skipped => "SKIP",
+    };
+    say!("  {:<9} {state:<4} {}", line.name, line.summary);
+    for problem in &line.problems {
+        say!("              - {problem}");
+    }
 }
 
 /// The key the verifier names, from a public key file or `kms:GetPublicKey`; `Err` is the exit code

@@ -109,6 +109,14 @@ impl RecordRef {
             s => (s, self.error_code.as_deref(), None),
         }
     }
+
+    /// Whether two sets of answers say the same thing (see [`RecordRef::state`]).
+    fn same_answers(a: &[RecordRef], b: &[RecordRef]) -> bool {
+        fn states(r: &[RecordRef]) -> BTreeSet<(Option<u16>, Option<&str>, Option<&str>)> {
+            r.iter().map(RecordRef::state).collect()
+        }
+        states(a) == states(b)
+    }
 }
 
 /// A check whose verdict moved, for one trail or one account.
@@ -471,10 +479,7 @@ fn resource_changes(
                     old_answers.get(op).cloned().unwrap_or_default(),
                     new_answers.get(op).cloned().unwrap_or_default(),
                 );
-                let states = |r: &[RecordRef]| -> BTreeSet<_> {
-                    r.iter().map(|r| r.state()).map(owned_state).collect()
-                };
-                (states(&from) != states(&to)).then(|| AnswerChange {
+                (!RecordRef::same_answers(&from, &to)).then(|| AnswerChange {
                     operation: op.clone(),
                     from,
                     to,
@@ -494,12 +499,6 @@ fn resource_changes(
         });
     }
     changes
-}
-
-type OwnedState = (Option<u16>, Option<String>, Option<String>);
-
-fn owned_state((status, code, sha): (Option<u16>, Option<&str>, Option<&str>)) -> OwnedState {
-    (status, code.map(str::to_string), sha.map(str::to_string))
 }
 
 /// The moved verdicts of the checks about this key or bucket, on the trails that use it, once each.

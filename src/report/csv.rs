@@ -52,14 +52,23 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
-    let fail = |e: csv::Error| ReportError::Render {
+/// A CSV writer as every CSV auditpack writes is made: RFC 4180 with CRLF line ends.
+pub(super) fn writer(out: &mut dyn std::io::Write) -> csv::Writer<&mut dyn std::io::Write> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+/// A CSV write (or flush) failure, as a render error.
+pub(super) fn fail(e: impl std::fmt::Display) -> ReportError {
+    ReportError::Render {
         format: "csv",
         message: e.to_string(),
-    };
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
+    }
+}
+
+pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
+    let mut writer = writer(out);
     writer.write_record(COLUMNS).map_err(fail)?;
     let mut write = |subject: [&str; 9], f: &Finding, covers: &str| {
         let [account, region, name, arn, key, bucket, description, kind, pack] = subject;
@@ -133,10 +142,7 @@ pub fn render_to(a: &Assessment, out: &mut dyn std::io::Write) -> Result<(), Rep
             write(subject, f, "").map_err(fail)?;
         }
     }
-    writer.flush().map_err(|e| ReportError::Render {
-        format: "csv",
-        message: e.to_string(),
-    })
+    writer.flush().map_err(fail)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! [`Document`] as the report, so both look and escape alike), as CSV (one row per change) and as
 //! JSON (the value itself).
 
-use super::csv::neutralise;
+use super::csv::{fail, neutralise, writer};
 use super::document::{Block, Blocks, Cell, Document, Row, Text};
 use super::ReportError;
 use crate::compare::{PackDiff, RecordRef, Side};
@@ -101,13 +101,7 @@ fn cite(records: &[RecordRef]) -> String {
 }
 
 fn render_csv(diff: &PackDiff, out: &mut dyn Write) -> Result<(), ReportError> {
-    let fail = |e: csv::Error| ReportError::Render {
-        format: "csv",
-        message: e.to_string(),
-    };
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
+    let mut w = writer(out);
     w.write_record(COLUMNS).map_err(fail)?;
     let packs = [diff.from.pack_id.as_str(), diff.to.pack_id.as_str()];
     let mut row = |cells: [&str; 13]| -> Result<(), ReportError> {
@@ -215,10 +209,7 @@ fn render_csv(diff: &PackDiff, out: &mut dyn Write) -> Result<(), ReportError> {
             ])?;
         }
     }
-    w.flush().map_err(|e| ReportError::Render {
-        format: "csv",
-        message: e.to_string(),
-    })
+    w.flush().map_err(fail)
 }
 
 fn side_pairs(label: &str, s: &Side) -> Vec<(String, Text)> {
@@ -234,12 +225,32 @@ fn side_pairs(label: &str, s: &Side) -> Vec<(String, Text)> {
     ]
 }
 
-fn table(headers: &[&str], widths: &[f32], rows: Vec<Row>) -> Block {
-    Block::Table {
+/// A section holding one table, left out when the table has no rows.
+fn section_table(
+    blocks: &mut Vec<Block>,
+    (id, heading): (&'static str, &str),
+    headers: &[&str],
+    widths: &[f32],
+    rows: Vec<Row>,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    blocks.push(Block::Section {
+        id,
+        heading: Some(heading.into()),
+        new_page: false,
+    });
+    blocks.push(Block::Table {
         headers: headers.iter().map(|h| h.to_string()).collect(),
         widths: widths.to_vec(),
         rows,
-    }
+    });
+}
+
+/// Both packs' records for one change, a line each.
+fn both(from: &[RecordRef], to: &[RecordRef]) -> String {
+    format!("from {}\nto {}", cite(from), cite(to))
 }
 
 /// The page and the PDF: who was compared, the counts, then each kind of change.
@@ -285,109 +296,86 @@ pub fn document(diff: &PackDiff) -> Document<'static> {
             text: Text::plain("Nothing changed between the two packs."),
         });
     }
-    if !diff.verdicts.is_empty() {
-        blocks.push(Block::Section {
-            id: "verdicts",
-            heading: Some("Verdicts that changed".into()),
-            new_page: false,
-        });
-        let rows = diff
-            .verdicts
-            .iter()
-            .map(|v| {
+    let rows = diff
+        .verdicts
+        .iter()
+        .map(|v| {
+            Row::new(vec![
+                Cell::from(v.change.as_str()),
+                Cell::from(format!(
+                    "{} ({}{})",
+                    v.name,
+                    v.account_id,
+                    v.region
+                        .as_deref()
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default()
+                )),
+                Cell::from(Text::code(&v.check_id)),
+                Cell::from(v.from.as_str()).tone(v.from),
+                Cell::from(v.to.as_str()).tone(v.to),
+                Cell::from(v.to_reason.as_str()),
+                Cell::from(both(&v.from_evidence, &v.to_evidence)),
+            ])
+        })
+        .collect();
+    section_table(
+        &mut blocks,
+        ("verdicts", "Verdicts that changed"),
+        &[
+            "change", "subject", "check", "from", "to", "now", "evidence",
+        ],
+        &[1.0, 2.0, 1.6, 0.8, 0.8, 3.0, 2.6],
+        rows,
+    );
+    let rows = diff
+        .resources
+        .iter()
+        .flat_map(|r| {
+            r.answers.iter().map(move |a| {
                 Row::new(vec![
-                    Cell::from(v.change.as_str()),
-                    Cell::from(format!(
-                        "{} ({}{})",
-                        v.name,
-                        v.account_id,
-                        v.region
-                            .as_deref()
-                            .map(|r| format!(", {r}"))
-                            .unwrap_or_default()
-                    )),
-                    Cell::from(Text::code(&v.check_id)),
-                    Cell::from(v.from.as_str()).tone(v.from),
-                    Cell::from(v.to.as_str()).tone(v.to),
-                    Cell::from(v.to_reason.as_str()),
-                    Cell::from(format!(
-                        "from {}\nto {}",
-                        cite(&v.from_evidence),
-                        cite(&v.to_evidence)
-                    )),
+                    Cell::from(r.kind),
+                    Cell::from(Text::code(&r.resource)),
+                    Cell::from(a.operation.as_str()),
+                    Cell::from(both(&a.from, &a.to)),
+                    Cell::from(if r.verdicts.is_empty() {
+                        "no verdict moved".to_string()
+                    } else {
+                        r.verdicts.join("\n")
+                    }),
                 ])
             })
-            .collect();
-        blocks.push(table(
-            &[
-                "change", "subject", "check", "from", "to", "now", "evidence",
-            ],
-            &[1.0, 2.0, 1.6, 0.8, 0.8, 3.0, 2.6],
-            rows,
-        ));
-    }
-    if !diff.resources.is_empty() {
-        blocks.push(Block::Section {
-            id: "resources",
-            heading: Some("Keys and buckets whose recorded state changed".into()),
-            new_page: false,
-        });
-        let rows = diff
-            .resources
-            .iter()
-            .flat_map(|r| {
-                r.answers.iter().map(move |a| {
-                    Row::new(vec![
-                        Cell::from(r.kind),
-                        Cell::from(Text::code(&r.resource)),
-                        Cell::from(a.operation.as_str()),
-                        Cell::from(format!("from {}\nto {}", cite(&a.from), cite(&a.to))),
-                        Cell::from(if r.verdicts.is_empty() {
-                            "no verdict moved".to_string()
-                        } else {
-                            r.verdicts.join("\n")
-                        }),
-                    ])
-                })
+        })
+        .collect();
+    section_table(
+        &mut blocks,
+        ("resources", "Keys and buckets whose recorded state changed"),
+        &["kind", "resource", "answer", "records", "verdicts"],
+        &[0.9, 2.6, 1.4, 2.6, 3.0],
+        rows,
+    );
+    let rows = diff
+        .trails_changed
+        .iter()
+        .flat_map(|c| {
+            c.fields.iter().map(move |f| {
+                Row::new(vec![
+                    Cell::from(Text::code(&c.trail.arn)),
+                    Cell::from(f.field),
+                    Cell::from(f.from.as_str()),
+                    Cell::from(f.to.as_str()),
+                    Cell::from(both(&c.from_evidence, &c.to_evidence)),
+                ])
             })
-            .collect();
-        blocks.push(table(
-            &["kind", "resource", "answer", "records", "verdicts"],
-            &[0.9, 2.6, 1.4, 2.6, 3.0],
-            rows,
-        ));
-    }
-    if !diff.trails_changed.is_empty() {
-        blocks.push(Block::Section {
-            id: "trails-changed",
-            heading: Some("Trails whose configuration changed".into()),
-            new_page: false,
-        });
-        let rows = diff
-            .trails_changed
-            .iter()
-            .flat_map(|c| {
-                c.fields.iter().map(move |f| {
-                    Row::new(vec![
-                        Cell::from(Text::code(&c.trail.arn)),
-                        Cell::from(f.field),
-                        Cell::from(f.from.as_str()),
-                        Cell::from(f.to.as_str()),
-                        Cell::from(format!(
-                            "from {}\nto {}",
-                            cite(&c.from_evidence),
-                            cite(&c.to_evidence)
-                        )),
-                    ])
-                })
-            })
-            .collect();
-        blocks.push(table(
-            &["trail", "field", "from", "to", "evidence"],
-            &[2.6, 1.0, 2.0, 2.0, 2.4],
-            rows,
-        ));
-    }
+        })
+        .collect();
+    section_table(
+        &mut blocks,
+        ("trails-changed", "Trails whose configuration changed"),
+        &["trail", "field", "from", "to", "evidence"],
+        &[2.6, 1.0, 2.0, 2.0, 2.4],
+        rows,
+    );
     let added_removed: Vec<Row> = [
         ("added", &diff.trails_added),
         ("removed", &diff.trails_removed),
@@ -417,18 +405,13 @@ pub fn document(diff: &PackDiff) -> Document<'static> {
         }),
     )
     .collect();
-    if !added_removed.is_empty() {
-        blocks.push(Block::Section {
-            id: "added-removed",
-            heading: Some("Trails and accounts added or removed".into()),
-            new_page: false,
-        });
-        blocks.push(table(
-            &["change", "trail or account"],
-            &[1.0, 4.0],
-            added_removed,
-        ));
-    }
+    section_table(
+        &mut blocks,
+        ("added-removed", "Trails and accounts added or removed"),
+        &["change", "trail or account"],
+        &[1.0, 4.0],
+        added_removed,
+    );
     Document {
         title: format!(
             "What changed: pack {} to pack {}",

@@ -1,5 +1,6 @@
-// The report's filter: shows the findings rows (those with a data-status) that match the chosen
-// statuses, account, region and check and contain the search text, and hides the rest. The controls
+// The report's filter: shows the rows of trails and accounts (those with data-findings, each
+// finding as "check=STATUS") that are in the chosen account and region, have a finding of a chosen
+// status for the chosen check, and contain the search text; and hides the rest. The controls
 // are hidden in the page as written: without scripts they never show and every row does. Values are
 // only read from data- attributes and text, and only written as text (no markup is built from them).
 // One pass over the rows per change, reading facets kept in arrays and writing `hidden` only where it
@@ -9,7 +10,7 @@
   "use strict";
   const form = document.getElementById("filter");
   const notice = document.getElementById("filter-active");
-  const rows = Array.from(document.querySelectorAll("tr[data-status]"));
+  const rows = Array.from(document.querySelectorAll("tr[data-findings]"));
   if (!form || !notice || rows.length === 0) {
     return;
   }
@@ -22,10 +23,15 @@
   // What each row is about, and what folds away when none of its rows is shown: the part of the
   // section it is in (a trail's or an account's heading, facts and table), else its table.
   const facets = rows.map((row) => ({
-    status: row.dataset.status,
     account: row.dataset.account || "",
     region: row.dataset.region || "",
-    check: row.dataset.check || "",
+    findings: row.dataset.findings
+      .split(" ")
+      .filter((f) => f !== "")
+      .map((f) => {
+        const at = f.lastIndexOf("=");
+        return { check: f.slice(0, at), status: f.slice(at + 1) };
+      }),
   }));
   const units = [];
   const unitOf = new Map();
@@ -37,9 +43,7 @@
     }
     return unitOf.get(unit);
   });
-  // The remediation table lists the failures again: its rows are filtered but not counted.
-  const counted = rows.map((row) => row.closest("section").id !== "remediation");
-  const total = counted.filter((c) => c).length;
+  const total = rows.length;
   let texts = null;
 
   // Text as the search compares it: lower case, each run of white space one space.
@@ -58,15 +62,17 @@
 
   // Each select lists the values its rows carry, sorted.
   for (const [name, select] of Object.entries(selects)) {
-    const values = Array.from(new Set(facets.map((f) => f[name]).filter((v) => v !== "")));
+    const all =
+      name === "check" ? facets.flatMap((f) => f.findings.map((x) => x.check)) : facets.map((f) => f[name]);
+    const values = Array.from(new Set(all.filter((v) => v !== "")));
     values.sort();
     for (const value of values) {
       select.add(new Option(value, value));
     }
   }
-  // Each status button says how many findings have its status.
+  // Each status button says how many trails and accounts have a finding of its status.
   for (const toggle of toggles) {
-    const n = facets.filter((f, i) => counted[i] && f.status === toggle.dataset.status).length;
+    const n = facets.filter((f) => f.findings.some((x) => x.status === toggle.dataset.status)).length;
     toggle.querySelector(".n").textContent = " " + n;
   }
 
@@ -93,16 +99,17 @@
     for (let i = 0; i < rows.length; i++) {
       const f = facets[i];
       const show =
-        (statuses.size === 0 || statuses.has(f.status)) &&
         (c.account === "" || f.account === c.account) &&
         (c.region === "" || f.region === c.region) &&
-        (c.check === "" || f.check === c.check) &&
+        f.findings.some(
+          (x) => (statuses.size === 0 || statuses.has(x.status)) && (c.check === "" || x.check === c.check),
+        ) &&
         (haystack === null || haystack[i].includes(c.needle));
       if (rows[i].hidden === show) {
         rows[i].hidden = !show;
       }
       if (show) {
-        shown += counted[i] ? 1 : 0;
+        shown++;
         units[unitIndex[i]].shown++;
       }
     }
@@ -111,7 +118,7 @@
         unit.element.hidden = unit.shown === 0;
       }
     }
-    count.textContent = "Showing " + shown + " of " + total + " findings";
+    count.textContent = "Showing " + shown + " of " + total + " trails and accounts";
     const parts = [];
     if (c.statuses.length > 0) {
       parts.push("status " + c.statuses.join(" or "));
@@ -129,7 +136,7 @@
       parts.length === 0
         ? ""
         : "Filtered by " + parts.join(", ") + ": showing " + shown + " of " + total +
-          " findings (and their remediation); the others are hidden.";
+          " trails and accounts; the others are hidden.";
   }
 
   let pending = 0;

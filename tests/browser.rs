@@ -1,7 +1,8 @@
 //! The HTML report in a real browser (issue 18): headless Chromium opens the organisation sample's
 //! `report.html`, a reader clicks a status, chooses an account, a region and a check, types in the
-//! search box, prints, and shows all again; the findings rows shown each time are exactly those the
-//! JSON report lists for that choice. With JavaScript disabled every row shows and the controls do
+//! search box, prints, and shows all again; the rows of trails and accounts shown each time are
+//! exactly those the JSON report lists for that choice (issue 19: a row per trail or account, not
+//! per finding). With JavaScript disabled every row shows and the controls do
 //! not. Chromium is driven by `tests/fixtures/browser.py` over the DevTools protocol (a pipe, no
 //! port); `scripts/test.sh` installs Chromium. Without it these tests fail, unless
 //! `AUDITPACK_SKIP_BROWSER=1` says to skip them.
@@ -10,7 +11,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -85,26 +85,14 @@ fn browse(chromium: &Path, page: &Path, javascript: bool, steps: &Value) -> Vec<
     answer["results"].as_array().unwrap().clone()
 }
 
-/// What the page shows, as a reader sees it (laid-out boxes, not attributes): the findings rows,
-/// each as the anchor of its trail or account and its check; the headings of trails and accounts;
-/// the remediation rows' status and account; the count; the status buttons; whether the controls and the notice that
-/// a filter is active show, and the notice.
+/// What the page shows, as a reader sees it (laid-out boxes, not attributes): the rows of trails
+/// and accounts, each as its anchor; the count; the status buttons; whether the controls and the
+/// notice that a filter is active show, and the notice.
 const SHOWN: &str = r##"(() => {
   const shown = (e) => e !== null && e.getClientRects().length > 0;
-  const anchor = (row) => {
-    for (let e = row.closest("table").previousElementSibling; e; e = e.previousElementSibling) {
-      if (e.tagName === "H3") return e.id;
-    }
-    return null;
-  };
-  const rows = (section) =>
-    Array.from(document.querySelectorAll("#" + section + " tr[data-status]")).filter(shown);
   const notice = document.getElementById("filter-active");
   return {
-    findings: rows("account-findings").concat(rows("findings")).map((r) => [anchor(r), r.dataset.check]),
-    headings: Array.from(document.querySelectorAll("#account-findings h3, #findings h3"))
-      .filter(shown).map((h) => h.id),
-    remediation: rows("remediation").map((r) => [r.dataset.status, r.dataset.account]),
+    rows: Array.from(document.querySelectorAll("tr[data-findings]")).filter(shown).map((r) => r.id),
     count: document.getElementById("filter-count").textContent,
     statuses: Array.from(document.querySelectorAll("#filter button[data-status]"), (b) => b.textContent),
     controls: shown(document.getElementById("filter")),
@@ -112,62 +100,73 @@ const SHOWN: &str = r##"(() => {
   };
 })()"##;
 
-/// A finding as the JSON report lists it, with what the page shows of it.
+/// A trail or an account as the JSON report lists it, with what the page's row shows of it.
 #[derive(Debug, Clone)]
-struct Finding {
-    /// `trail-N` or `account-ID`: the anchor of the heading its table is under.
+struct Subject {
+    /// `trail-N` or `account-ID`: the row's anchor.
     anchor: String,
-    check: String,
-    title: String,
-    status: String,
     account: String,
     region: Option<String>,
-    /// The row's text, lower-cased, as the search box searches it.
+    /// Each finding's check and status.
+    findings: Vec<(String, String)>,
+    /// A trail's name, or an account's id and name: what a search for them finds.
     text: String,
 }
 
-/// Every finding of `findings.json`, trails' and accounts'.
-fn findings(json: &Value) -> Vec<Finding> {
-    let finding = |anchor: String, account: &str, region: Option<&str>, f: &Value| {
-        let s = |name: &str| f[name].as_str().unwrap_or_default().to_string();
-        let mut reason = s("reason");
-        if !f["remediation"].is_null() {
-            reason.push_str(&format!("\nRemediation: {}", s("remediation")));
-        }
-        let evidence: Vec<String> = (f["evidence"].as_array().unwrap().iter())
-            .map(|e| format!("#{}", e["seq"]))
-            .collect();
-        let cells = [
-            format!("{}\n{}\n{}", s("check_id"), s("check_title"), s("role")),
-            s("status"),
-            reason,
-            format!("{}\nCIS v7 {}", s("cis_aws_control"), s("cis_v7_control")),
-            evidence.join(" "),
-        ];
-        Finding {
-            anchor,
-            check: s("check_id"),
-            title: s("check_title"),
-            status: s("status"),
-            account: account.to_string(),
-            region: region.map(str::to_string),
-            text: folded(&cells.join("\n")),
-        }
+impl Subject {
+    /// Whether the report details it: one of its findings is a FAIL or an UNKNOWN.
+    fn failing(&self) -> bool {
+        (self.findings.iter()).any(|(_, status)| status == "FAIL" || status == "UNKNOWN")
+    }
+}
+
+/// Every trail and account of `findings.json` with findings, in the page's order: those that fail
+/// or are undecided (trails, then accounts), then the others (trails, then accounts).
+fn subjects(json: &Value) -> Vec<Subject> {
+    let findings = |f: &Value| -> Vec<(String, String)> {
+        (f.as_array().unwrap().iter())
+            .map(|f| {
+                let s = |name: &str| f[name].as_str().unwrap().to_string();
+                (s("check_id"), s("status"))
+            })
+            .collect()
     };
-    let mut all = Vec::new();
+    let mut trails = Vec::new();
+    for (i, t) in json["trails"].as_array().unwrap().iter().enumerate() {
+        let account = t["account_id"].as_str().unwrap();
+        trails.push(Subject {
+            anchor: format!("trail-{}", i + 1),
+            account: account.to_string(),
+            region: t["region"].as_str().map(str::to_string),
+            findings: findings(&t["findings"]),
+            text: folded(t["trail_name"].as_str().unwrap()),
+        });
+    }
+    let mut accounts = Vec::new();
     for a in json["accounts"].as_array().unwrap() {
         let id = a["account_id"].as_str().unwrap();
-        for f in a["findings"].as_array().unwrap() {
-            all.push(finding(format!("account-{id}"), id, None, f));
+        let subject = Subject {
+            anchor: format!("account-{id}"),
+            account: id.to_string(),
+            region: None,
+            findings: findings(&a["findings"]),
+            text: folded(&format!("{id} {}", a["name"].as_str().unwrap_or_default())),
+        };
+        if !subject.findings.is_empty() {
+            accounts.push(subject);
         }
     }
-    for (i, t) in json["trails"].as_array().unwrap().iter().enumerate() {
-        let (account, region) = (t["account_id"].as_str().unwrap(), t["region"].as_str());
-        for f in t["findings"].as_array().unwrap() {
-            all.push(finding(format!("trail-{}", i + 1), account, region, f));
-        }
-    }
-    all
+    let (failing_trails, other_trails): (Vec<_>, Vec<_>) =
+        trails.into_iter().partition(Subject::failing);
+    let (failing_accounts, other_accounts): (Vec<_>, Vec<_>) =
+        accounts.into_iter().partition(Subject::failing);
+    [
+        failing_trails,
+        failing_accounts,
+        other_trails,
+        other_accounts,
+    ]
+    .concat()
 }
 
 /// Text as the search box compares it: lower case, each run of white space one space.
@@ -189,92 +188,75 @@ struct Choice {
 }
 
 impl Choice {
-    fn admits(&self, f: &Finding) -> bool {
+    fn admits(&self, s: &Subject) -> bool {
         let is = |chosen: &Option<String>, value: Option<&String>| {
             chosen.as_ref().is_none_or(|c| Some(c) == value)
         };
-        self.status.is_none_or(|s| s == f.status)
-            && is(&self.account, Some(&f.account))
-            && is(&self.region, f.region.as_ref())
-            && is(&self.check, Some(&f.check))
-            && (self.search.as_ref()).is_none_or(|s| f.text.contains(&folded(s)))
+        is(&self.account, Some(&s.account))
+            && is(&self.region, s.region.as_ref())
+            && s.findings.iter().any(|(check, status)| {
+                self.status.is_none_or(|c| c == status) && is(&self.check, Some(check))
+            })
+            && (self.search.as_ref()).is_none_or(|needle| s.text.contains(&folded(needle)))
     }
 }
 
-/// What the page must show for `choice`: each admitted finding as (anchor, check), and the headings
-/// of the trails and accounts with at least one.
-fn expected(all: &[Finding], choice: &Choice) -> (Vec<(String, String)>, BTreeSet<String>) {
-    let admitted: Vec<&Finding> = all.iter().filter(|f| choice.admits(f)).collect();
-    (
-        admitted
-            .iter()
-            .map(|f| (f.anchor.clone(), f.check.clone()))
-            .collect(),
-        admitted.iter().map(|f| f.anchor.clone()).collect(),
-    )
+/// What the page must show for `choice`: each admitted trail or account's anchor, in page order.
+fn expected(all: &[Subject], choice: &Choice) -> Vec<String> {
+    (all.iter().filter(|s| choice.admits(s)))
+        .map(|s| s.anchor.clone())
+        .collect()
 }
 
 /// Checks that `shown` (a result of [`SHOWN`]) is exactly what `choice` admits, in page order.
-fn assert_shows(shown: &Value, all: &[Finding], choice: &Choice) -> usize {
-    let (rows, headings) = expected(all, choice);
-    let shown_rows: Vec<(String, String)> =
-        serde_json::from_value(shown["findings"].clone()).unwrap();
-    assert_eq!(shown_rows, rows, "findings rows shown for {choice:?}");
-    let shown_headings: BTreeSet<String> =
-        serde_json::from_value(shown["headings"].clone()).unwrap();
-    assert_eq!(shown_headings, headings, "headings shown for {choice:?}");
+fn assert_shows(shown: &Value, all: &[Subject], choice: &Choice) -> usize {
+    let rows = expected(all, choice);
+    let shown_rows: Vec<String> = serde_json::from_value(shown["rows"].clone()).unwrap();
+    assert_eq!(shown_rows, rows, "rows shown for {choice:?}");
     assert_eq!(
         shown["count"],
-        format!("Showing {} of {} findings", rows.len(), all.len())
+        format!(
+            "Showing {} of {} trails and accounts",
+            rows.len(),
+            all.len()
+        )
     );
-    // The remediation table lists the failures the choice admits (trails first; its text differs
-    // from the findings rows', so it is not compared under a search).
-    if choice.search.is_none() {
-        let mut failures: Vec<(String, String)> = (all.iter())
-            .filter(|f| f.status == "FAIL" && choice.admits(f))
-            .map(|f| (f.status.clone(), f.account.clone()))
-            .collect();
-        let mut listed: Vec<(String, String)> =
-            serde_json::from_value(shown["remediation"].clone()).unwrap();
-        failures.sort();
-        listed.sort();
-        assert_eq!(listed, failures, "remediation rows shown for {choice:?}");
-    }
     rows.len()
 }
 
 #[test]
-fn the_html_filter_shows_exactly_the_chosen_findings() {
+fn the_html_filter_shows_exactly_the_chosen_trails_and_accounts() {
     let Some(chromium) = chromium() else { return };
     let dir = rendered();
     let json: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
-    let all = findings(&json);
+    let all = subjects(&json);
 
-    // The account with the most failures, its first region with one, and a text some of those
-    // failures contain and some do not (one check's title, typed in capitals with its spaces
+    // The account with the most failing rows, its first region with a failing trail, a failing
+    // check there, and the name of one of its failing trails (typed in capitals with its spaces
     // doubled: the search ignores case and how much white space).
-    let fails = |account: &str| -> Vec<&Finding> {
-        (all.iter())
-            .filter(|f| f.status == "FAIL" && f.account == account)
-            .collect()
-    };
-    let account = (all.iter().map(|f| f.account.clone()))
-        .max_by_key(|a| (fails(a).len(), std::cmp::Reverse(a.clone())))
-        .unwrap();
-    let failing = fails(&account);
-    let region = (failing.iter().find_map(|f| f.region.clone())).expect("a trail fails");
-    let search = (failing.iter().map(|f| &f.title))
-        .find(|t| failing.iter().any(|f| !f.text.contains(&folded(t))))
-        .expect("two failing checks")
-        .to_uppercase()
-        .replace(' ', "  ");
-    let check = failing[0].check.clone();
-
     let fail = Choice {
         status: Some("FAIL"),
         ..Default::default()
     };
+    let fails = |account: &str| -> Vec<&Subject> {
+        (all.iter())
+            .filter(|s| s.account == account && fail.admits(s))
+            .collect()
+    };
+    let account = (all.iter().map(|s| s.account.clone()))
+        .max_by_key(|a| (fails(a).len(), std::cmp::Reverse(a.clone())))
+        .unwrap();
+    let failing = fails(&account);
+    let trail = (failing.iter().find(|s| s.region.is_some())).expect("a trail fails");
+    let region = trail.region.clone().unwrap();
+    let search = trail.text.to_uppercase().replace(' ', "  ");
+    let check = (trail.findings.iter())
+        .find(|(_, status)| status == "FAIL")
+        .unwrap()
+        .0
+        .clone();
+
     let fail_in_account = Choice {
         account: Some(account.clone()),
         ..fail.clone()
@@ -302,7 +284,7 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
             {"eval": SHOWN},
             {"type": "#filter-search", "text": search},
             {"wait": format!("document.getElementById('filter-count').textContent.startsWith('Showing {} ')",
-                expected(&all, &searched).0.len())},
+                expected(&all, &searched).len())},
             {"eval": SHOWN},
             {"media": "print"},
             {"eval": SHOWN},
@@ -321,14 +303,16 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
         panic!("{shown:?}")
     };
 
-    // At first every finding shows, with the controls, and no notice; each status button counts
-    // its findings.
+    // At first every trail and account shows, with the controls, and no notice; each status
+    // button counts the trails and accounts with a finding of its status.
     assert_eq!(
         assert_shows(everything, &all, &Choice::default()),
         all.len()
     );
     let statuses = ["PASS", "FAIL", "UNKNOWN", "NOT_APPLICABLE"].map(|status| {
-        let n = all.iter().filter(|f| f.status == status).count();
+        let n = (all.iter())
+            .filter(|s| s.findings.iter().any(|(_, st)| st == status))
+            .count();
         format!("{status} {n}")
     });
     assert_eq!(everything["statuses"], json!(statuses));
@@ -374,7 +358,7 @@ fn the_html_filter_shows_exactly_the_chosen_findings() {
     let footer = json["pack"]["pack_id"].as_str().unwrap();
     assert!(paper.contains("Evidenceindex") && paper.contains(footer));
 
-    // "Show all" shows every finding again; a region and a check filter too.
+    // "Show all" shows every row again; a region and a check filter too.
     assert_eq!(assert_shows(reset, &all, &Choice::default()), all.len());
     assert_eq!(reset["notice"], Value::Null);
     let n = assert_shows(by_region_and_check, &all, &region_and_check);
@@ -387,7 +371,7 @@ fn without_javascript_every_row_shows_and_the_controls_do_not() {
     let dir = rendered();
     let json: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("findings.json")).unwrap()).unwrap();
-    let all = findings(&json);
+    let all = subjects(&json);
     let page = dir.path().join("report.html");
     let shown = browse(
         &chromium,
@@ -400,13 +384,9 @@ fn without_javascript_every_row_shows_and_the_controls_do_not() {
             {"eval": "document.getElementById('filter-account').options.length"},
         ]),
     );
-    let (rows, headings) = expected(&all, &Choice::default());
-    let shown_rows: Vec<(String, String)> =
-        serde_json::from_value(shown[0]["findings"].clone()).unwrap();
+    let rows = expected(&all, &Choice::default());
+    let shown_rows: Vec<String> = serde_json::from_value(shown[0]["rows"].clone()).unwrap();
     assert_eq!(shown_rows, rows);
-    let shown_headings: BTreeSet<String> =
-        serde_json::from_value(shown[0]["headings"].clone()).unwrap();
-    assert_eq!(shown_headings, headings);
     assert_eq!(shown[0]["controls"], false);
     assert_eq!(shown[0]["notice"], Value::Null);
     assert_eq!(shown[0]["count"], "", "the script did not run");
@@ -426,7 +406,7 @@ fn hostile_values_stay_text_in_the_filter() {
     let mut assessment =
         auditpack::assess::assess(&auditpack::evidence::Pack::open(&pack).unwrap()).unwrap();
     assessment.accounts[0].account_id = hostile.into();
-    let findings = assessment.accounts[0].findings.len();
+
     let dir = tempdir();
     let page = dir.path().join("report.html");
     std::fs::write(
@@ -451,8 +431,8 @@ fn hostile_values_stay_text_in_the_filter() {
         "{:?}",
         results[0]
     );
-    let rows = results[2]["findings"].as_array().unwrap();
-    assert_eq!(rows.len(), findings);
+    let rows = results[2]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "the account's own row");
     let notice = results[2]["notice"].as_str().unwrap();
     assert!(notice.contains(&format!("account {shown}")), "{notice}");
     assert_eq!(results[3], 0, "no element made from a value");

@@ -77,15 +77,33 @@ pub struct AccountCheck {
 pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
     AccountCheck {
         id: "account-cloudtrail-kms-coverage",
-        version: 1,
+        // 2: the reason names at most NAMED trails (issue 19).
+        version: 2,
         run: kms_coverage,
     },
     AccountCheck {
         id: "account-multi-region-trail",
-        version: 1,
+        // 2: the reason names at most NAMED trails (issue 19).
+        version: 2,
         run: multi_region,
     },
 ];
+
+/// Trails a reason names; an account's other trails are counted (each one's findings say why).
+const NAMED: usize = 5;
+
+/// "A is not logging; B is ...", naming at most [`NAMED`] trails and counting the others: an
+/// account of a thousand trails has a reason of one line, not a thousand.
+fn a_few(whys: &[String]) -> String {
+    if whys.len() <= NAMED {
+        return whys.join("; ");
+    }
+    format!(
+        "{}; and {} more (each trail's findings say why)",
+        whys[..NAMED].join("; "),
+        whys.len() - NAMED
+    )
+}
 
 /// "1 region", "3 regions".
 fn plural(n: usize, what: &str) -> String {
@@ -167,7 +185,7 @@ fn kms_coverage(
         .filter_map(|arn| trails.get(arn).map(|t| (arn, t)))
         .collect();
     let mut covered_by: BTreeSet<String> = BTreeSet::new();
-    let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut failing: BTreeMap<String, Vec<(String, &TrailCoverage)>> = BTreeMap::new();
     let mut unknown: BTreeMap<String, String> = BTreeMap::new();
     for region in &account.regions {
         let candidates: Vec<&(&String, &TrailCoverage)> = seen
@@ -197,7 +215,7 @@ fn kms_coverage(
             .filter_map(|(arn, t)| {
                 shortfall(t)
                     .flatten()
-                    .map(|why| format!("{} is {why}", describe(arn, t)))
+                    .map(|why| (format!("{} is {why}", describe(arn, t)), *t))
             })
             .collect();
         failing.insert(region.clone(), whys);
@@ -205,15 +223,23 @@ fn kms_coverage(
     let evidence = evidence_of(account, seen.iter().map(|(_, t)| *t));
     if !failing.is_empty() {
         let regions: Vec<&str> = failing.keys().map(String::as_str).collect();
-        let mut whys: Vec<String> = failing.values().flatten().cloned().collect();
-        whys.sort();
-        whys.dedup();
+        let mut named: Vec<(String, &TrailCoverage)> =
+            failing.values().flatten().cloned().collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.dedup_by(|a, b| a.0 == b.0);
+        let whys: Vec<String> = named.iter().map(|(why, _)| why.clone()).collect();
+        // The records of the trails the reason names; the others' are cited by their own findings.
+        let evidence = if named.is_empty() {
+            evidence
+        } else {
+            evidence_of(account, named.iter().take(NAMED).map(|(_, t)| *t))
+        };
         let detail = if seen.is_empty() {
             "the account has no trail, and no organisation trail is listed in it".to_string()
         } else if whys.is_empty() {
             "no trail of the account, or organisation trail, records them".to_string()
         } else {
-            whys.join("; ")
+            a_few(&whys)
         };
         return AccountVerdict {
             status: Status::Fail,
@@ -301,6 +327,8 @@ fn multi_region(
             evidence,
         };
     }
+    // The records of the trails the reason names; the others' are cited by their own findings.
+    let evidence = evidence_of(account, multi.iter().take(NAMED).map(|(_, t)| *t));
     let reason = if multi.is_empty() {
         "no multi-region trail is listed in the account (its own or an organisation trail)"
             .to_string()
@@ -318,7 +346,7 @@ fn multi_region(
             .collect();
         format!(
             "no multi-region trail is logging with all management events: {}",
-            whys.join("; ")
+            a_few(&whys)
         )
     };
     AccountVerdict {
@@ -380,6 +408,54 @@ mod tests {
             multi_region(&account(&[]), &BTreeMap::new()).status,
             Status::Fail
         );
+    }
+
+    #[test]
+    fn a_thousand_failing_trails_make_a_reason_of_one_line() {
+        let names: Vec<String> = (0..1000).map(|i| format!("arn:t{i:04}")).collect();
+        let all = trails(
+            (names.iter())
+                .map(|arn| {
+                    let mut t = trail(
+                        &arn[4..],
+                        "us-east-1",
+                        true,
+                        Status::Fail,
+                        Status::Fail,
+                        Management::All,
+                    );
+                    let n: u64 = arn[5..].parse().unwrap();
+                    t.evidence = (0..2)
+                        .map(|i| EvidenceLink {
+                            seq: 2 * n + i,
+                            sha256: None,
+                        })
+                        .collect();
+                    (arn.as_str(), t)
+                })
+                .collect(),
+        );
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        for verdict in [
+            kms_coverage(&account(&refs), &all),
+            multi_region(&account(&refs), &all),
+        ] {
+            assert_eq!(verdict.status, Status::Fail);
+            assert!(verdict.reason.len() < 600, "{}", verdict.reason);
+            assert!(
+                verdict.reason.contains("t0004") && !verdict.reason.contains("t0005"),
+                "{}",
+                verdict.reason
+            );
+            assert!(
+                verdict
+                    .reason
+                    .ends_with("and 995 more (each trail's findings say why)"),
+                "{}",
+                verdict.reason
+            );
+            assert_eq!(verdict.evidence.len(), 5 * 2, "the named trails' records");
+        }
     }
 
     #[test]

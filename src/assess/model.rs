@@ -200,7 +200,7 @@ impl StatusCounts {
         self.pass + self.fail + self.unknown + self.not_applicable
     }
 
-    pub(super) fn add(&mut self, status: Status) {
+    pub fn add(&mut self, status: Status) {
         match status {
             Status::Pass => self.pass += 1,
             Status::Fail => self.fail += 1,

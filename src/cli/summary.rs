@@ -2,8 +2,7 @@
 //! are counted and grouped by cause, with a few examples and what to do once per cause; the full
 //! lists are in `pack.json` (and the reports). `--quiet` prints one line.
 
-use crate::evidence::{Gap, PackHeader};
-use std::collections::BTreeMap;
+use crate::evidence::PackHeader;
 use std::path::Path;
 
 /// Up to this many items of a list are shown one per line; past it, a count and examples.
@@ -207,16 +206,7 @@ fn short(message: &str) -> String {
 }
 
 fn gaps(path: &Path, header: &PackHeader, out: &mut Vec<String>) {
-    // One kind per operation and error code, the commonest first.
-    let mut kinds: BTreeMap<(&str, &str, &str), Vec<&Gap>> = BTreeMap::new();
-    for gap in &header.gaps {
-        kinds
-            .entry((&gap.service, &gap.operation, &gap.error_code))
-            .or_default()
-            .push(gap);
-    }
-    let mut kinds: Vec<_> = kinds.into_iter().collect();
-    kinds.sort_by_key(|(_, gaps)| std::cmp::Reverse(gaps.len()));
+    let kinds = crate::evidence::gap_kinds(&header.gaps);
     let all = header.gaps.len() <= SHOWN;
     out.push(format!(
         "  gaps      {} (evidence that could not be collected), {} kind(s){}:",
@@ -231,16 +221,16 @@ fn gaps(path: &Path, header: &PackHeader, out: &mut Vec<String>) {
             )
         }
     ));
-    for ((service, operation, code), gaps) in &kinds {
-        let accounts: std::collections::BTreeSet<_> =
-            gaps.iter().filter_map(|g| g.account.as_deref()).collect();
-        let regions: std::collections::BTreeSet<_> =
-            gaps.iter().map(|g| g.region.as_str()).collect();
+    for kind in &kinds {
+        let gaps = &kind.gaps;
         out.push(format!(
-            "    {} x {service}:{operation} {code}, in {} account(s) and {} region(s)",
+            "    {} x {}:{} {}, in {} account(s) and {} region(s)",
             gaps.len(),
-            accounts.len().max(1),
-            regions.len()
+            kind.service,
+            kind.operation,
+            kind.error_code,
+            kind.accounts(),
+            kind.regions()
         ));
         let shown = if all { gaps.len() } else { EXAMPLES };
         for gap in gaps.iter().take(shown) {

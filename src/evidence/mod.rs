@@ -319,6 +319,57 @@ impl OutsideScope {
     }
 }
 
+/// Gaps of one kind: one operation failing with one error code.
+#[derive(Debug)]
+pub struct GapKind<'a> {
+    pub service: &'a str,
+    pub operation: &'a str,
+    pub error_code: &'a str,
+    /// In the order the pack lists them.
+    pub gaps: Vec<&'a Gap>,
+}
+
+impl GapKind<'_> {
+    /// The accounts the gaps are in (a single-account pack's gaps name none: one).
+    pub fn accounts(&self) -> usize {
+        let accounts: std::collections::BTreeSet<_> = self
+            .gaps
+            .iter()
+            .filter_map(|g| g.account.as_deref())
+            .collect();
+        accounts.len().max(1)
+    }
+
+    /// The regions the gaps are in.
+    pub fn regions(&self) -> usize {
+        let regions: std::collections::BTreeSet<_> =
+            self.gaps.iter().map(|g| g.region.as_str()).collect();
+        regions.len()
+    }
+}
+
+/// `gaps` by kind, the commonest first (then by operation and error code).
+pub fn gap_kinds(gaps: &[Gap]) -> Vec<GapKind<'_>> {
+    let mut kinds: std::collections::BTreeMap<(&str, &str, &str), Vec<&Gap>> =
+        std::collections::BTreeMap::new();
+    for gap in gaps {
+        kinds
+            .entry((&gap.service, &gap.operation, &gap.error_code))
+            .or_default()
+            .push(gap);
+    }
+    let mut kinds: Vec<GapKind<'_>> = (kinds.into_iter())
+        .map(|((service, operation, error_code), gaps)| GapKind {
+            service,
+            operation,
+            error_code,
+            gaps,
+        })
+        .collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.gaps.len()));
+    kinds
+}
+
 /// What to do about a gap, by the kind of failure its error code shows. `endpoint_url` is the
 /// endpoint the pack was collected from (`None`: AWS itself), so the advice blames only what was
 /// there.

@@ -113,20 +113,19 @@ pub enum Link {
 pub struct Row {
     /// The row's anchor in the page, for links to it.
     pub anchor: Option<String>,
-    /// What the row is about when it shows a finding: the page's filter shows or hides it by these
-    /// (the PDF shows every row).
+    /// What the row is about when it shows a trail or an account: the page's filter shows or hides
+    /// it by these (the PDF shows every row).
     pub facets: Option<Facets>,
     pub cells: Vec<Cell>,
 }
 
-/// What a finding shown in a row is about: its status, the account and region of its trail or
-/// account (an account's finding has no region), and its check.
+/// What a row showing a trail or an account is about: the account, a trail's home region, and every
+/// finding of the trail or account as its check and status (the page filters rows by these).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facets {
-    pub status: Status,
     pub account: String,
     pub region: Option<String>,
-    pub check: String,
+    pub findings: Vec<(String, Status)>,
 }
 
 /// A table cell: text, and the status it shows (coloured in both formats).
@@ -243,7 +242,7 @@ impl Row {
         self
     }
 
-    /// The row, as one showing a finding about `facets`.
+    /// The row, as one showing the trail or account `facets` describes.
     pub fn about(mut self, facets: Facets) -> Self {
         self.facets = Some(facets);
         self

@@ -129,14 +129,17 @@ impl Page<'_> {
         self.markup("\"")
     }
 
-    /// The `data-` attributes the page's filter (templates/report.js) reads from a finding's row.
+    /// The `data-` attributes the page's filter (templates/report.js) reads from a trail's or an
+    /// account's row: `data-findings` is each finding as `check=STATUS`, space-separated.
     fn facets(&mut self, facets: &Facets) -> std::io::Result<()> {
-        self.attribute(" data-status=\"", facets.status.as_str())?;
         self.attribute(" data-account=\"", &facets.account)?;
         if let Some(region) = &facets.region {
             self.attribute(" data-region=\"", region)?;
         }
-        self.attribute(" data-check=\"", &facets.check)
+        let findings: Vec<String> = (facets.findings.iter())
+            .map(|(check, status)| format!("{check}={}", status.as_str()))
+            .collect();
+        self.attribute(" data-findings=\"", &findings.join(" "))
     }
 
     fn spans(&mut self, text: &Text) -> std::io::Result<()> {
@@ -402,10 +405,9 @@ mod tests {
                 rows: vec![Row::new(vec![Cell::from(hostile)])
                     .anchored(hostile.into())
                     .about(Facets {
-                        status: Status::Fail,
                         account: hostile.into(),
                         region: Some(hostile.into()),
-                        check: hostile.into(),
+                        findings: vec![(hostile.into(), Status::Fail)],
                     })],
             },
             Block::KeyValues {
@@ -511,12 +513,14 @@ mod tests {
     }
 
     #[test]
-    fn a_findings_row_carries_what_the_filter_reads() {
+    fn a_trails_row_carries_what_the_filter_reads() {
         let facets = |region: Option<&str>| Facets {
-            status: Status::NotApplicable,
             account: "111122223333".into(),
             region: region.map(Into::into),
-            check: "kms-key-rotation".into(),
+            findings: vec![
+                ("kms-key-rotation".into(), Status::NotApplicable),
+                ("cloudtrail-kms-encryption".into(), Status::Pass),
+            ],
         };
         let html = page(vec![Block::Table {
             headers: vec!["Check".into()],
@@ -527,13 +531,12 @@ mod tests {
                 Row::new(vec![Cell::from("no finding")]),
             ],
         }]);
-        assert!(html.contains(concat!(
-            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
-            r#"data-region="eu-west-1" data-check="kms-key-rotation"><td>trail</td></tr>"#
+        let findings = "kms-key-rotation=NOT_APPLICABLE cloudtrail-kms-encryption=PASS";
+        assert!(html.contains(&format!(
+            r#"<tr data-account="111122223333" data-region="eu-west-1" data-findings="{findings}"><td>trail</td></tr>"#
         )));
-        assert!(html.contains(concat!(
-            r#"<tr data-status="NOT_APPLICABLE" data-account="111122223333" "#,
-            r#"data-check="kms-key-rotation"><td>account</td></tr>"#
+        assert!(html.contains(&format!(
+            r#"<tr data-account="111122223333" data-findings="{findings}"><td>account</td></tr>"#
         )));
         assert!(html.contains("<tr><td>no finding</td></tr>"));
     }
@@ -551,7 +554,7 @@ mod tests {
             "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{hash}'\""
         )));
         // The controls show only when the script runs.
-        assert!(html.contains(r#"<form id="filter" class="filter" role="search" aria-label="Filter the findings" hidden>"#));
+        assert!(html.contains(r#"<form id="filter" class="filter" role="search" aria-label="Filter the trails and accounts" hidden>"#));
         assert!(html.contains(r#"<p id="filter-active" class="note" hidden></p>"#));
     }
 

@@ -25,8 +25,10 @@ use std::path::{Path, PathBuf};
 /// Version 1 was every auditpack before signature format 2; version 2 had no account findings;
 /// version 3 had no OCSF, OSCAL or ASFF, and wrote the HTML and the PDF from two copies of the
 /// report's text; version 4's HTML had no filter; version 5 had no accepted exceptions (findings
-/// format 3, 21 CSV columns), and could not render a pack's `exceptions.toml`.
-pub const RENDERER_VERSION: u32 = 6;
+/// format 3, 21 CSV columns), and could not render a pack's `exceptions.toml`; version 6's HTML and
+/// PDF detailed every check of every trail (issue 19: they now detail only FAILs and UNKNOWNs, each
+/// distinct problem once).
+pub const RENDERER_VERSION: u32 = 7;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

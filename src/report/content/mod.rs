@@ -1,15 +1,25 @@
 //! What the HTML and the PDF report say, written once: every section, table and sentence of the
-//! report as a [`Document`], made from an assessment block by block. [`overview`] holds the
-//! sections about the whole pack (cover, summary, control mapping), [`findings`] those that go
-//! through the findings (by account, by trail, remediation, gaps, evidence).
+//! report as a [`Document`], made from an assessment block by block, in the order an assessor
+//! decides: the verdicts per control and per account, the evidence gaps and the accepted
+//! exceptions, then the distinct problems and the trails and accounts that have them, then every
+//! other trail in one line, the rule's text, and the evidence the problems rest on.
+//!
+//! [`digest`] reads the findings once first (counts, problems, cited records); [`overview`] holds
+//! the sections about the whole pack (cover, summary, control mapping), [`gaps`] the exceptions
+//! and evidence gaps, [`findings`] those that go through the findings. A report's length grows
+//! with the distinct problems and the trails that have them, not with the passing trails.
 
+mod digest;
 mod findings;
+mod gaps;
 mod overview;
 
 use super::document::{Block, Blocks, Cell, Document, Link, Row, Span, Style, Text};
 use super::{scope_label, Integrity};
 use crate::assess::{Assessment, SpoolError};
-use findings::{account_findings, evidence, exceptions, gaps, remediation, trail_findings};
+use digest::Digest;
+use findings::{evidence, failing_trails, other_trails, problems};
+use gaps::{exceptions, gaps};
 use overview::{cover, mapping, summary};
 
 /// The report of an assessment. Its blocks are made on demand from the assessment (see
@@ -33,15 +43,16 @@ fn emit(
     integrity: Option<&Integrity>,
     out: &mut dyn FnMut(Block),
 ) -> Result<(), SpoolError> {
+    let digest = Digest::of(a)?;
     cover(a, out);
-    summary(a, out)?;
-    mapping(a, out);
-    account_findings(a, out);
-    trail_findings(a, out)?;
-    remediation(a, out)?;
+    summary(a, &digest, out);
+    gaps(a, out);
     exceptions(a, out);
-    gaps(a, out)?;
-    evidence(a, out)?;
+    problems(&digest, out);
+    failing_trails(a, &digest, out)?;
+    other_trails(a, &digest, out)?;
+    mapping(a, out);
+    evidence(a, &digest, out)?;
     if let Some(integrity) = integrity {
         out(section("integrity", "Integrity", false));
         out(Block::KeyValues {

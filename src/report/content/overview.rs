@@ -1,9 +1,10 @@
 //! The sections about the whole pack: the cover, the executive summary with its status chart and
 //! its tables by account and by trail, and the control mapping with the rule's text and the checks.
 
-use super::{link, long_table, or_dash, paragraph, row, section, subheading, table};
-use crate::assess::{AccountSummary, Assessment, SpoolError, Status, TrailAssessment};
-use crate::config::{catalogue, CheckRole, Subject};
+use super::digest::{CheckTally, Digest};
+use super::{link, or_dash, paragraph, row, section, subheading, table};
+use crate::assess::{AccountSummary, Assessment, Status};
+use crate::config::{catalogue, Subject};
 use crate::report::document::{Bar, Block, Cell, Link, Row, Span, Style, Text};
 use crate::report::{account_evidence, unlisted_warning};
 
@@ -75,8 +76,8 @@ pub(super) fn cover(a: &Assessment, out: &mut dyn FnMut(Block)) {
     }
 }
 
-/// The verdicts counted, the status chart, and a row per account and per trail.
-pub(super) fn summary(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+/// The verdicts counted, the status chart, each check's verdicts, and a row per account.
+pub(super) fn summary(a: &Assessment, digest: &Digest, out: &mut dyn FnMut(Block)) {
     let s = &a.summary;
     out(section("summary", "Executive summary", false));
     out(paragraph(
@@ -135,6 +136,18 @@ pub(super) fn summary(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), 
             bar("N/A", s.checks.not_applicable, Status::NotApplicable),
         ],
     });
+    out(subheading("By control", Some("controls".into())));
+    out(paragraph(
+        "Each check's verdicts over the trails or accounts it judges; the problems behind every \
+         FAIL and UNKNOWN follow the evidence gaps.",
+    ));
+    out(table(
+        &[
+            "Check", "Role", "CIS AWS", "Judges", "PASS", "FAIL", "UNKNOWN", "N/A",
+        ],
+        &[3.0, 1.0, 1.0, 1.1, 0.7, 0.9, 1.0, 0.6],
+        digest.checks.iter().map(control_row).collect(),
+    ));
     let primary_cis = a.mapping.primary_cis_aws();
     out(subheading("By account", Some("accounts".into())));
     out(table(
@@ -152,25 +165,6 @@ pub(super) fn summary(a: &Assessment, out: &mut dyn FnMut(Block)) -> Result<(), 
         &[1.5, 1.8, 1.5, 1.3, 0.8, 0.7, 0.7, 1.1, 0.7],
         s.accounts.iter().map(account_row).collect(),
     ));
-    out(subheading("By trail", None));
-    let rows = a
-        .trails
-        .iter()
-        .enumerate()
-        .map(|(i, t)| t.map(|t| trail_row(i + 1, &t)));
-    long_table(
-        out,
-        &[
-            "Trail",
-            "Account",
-            "Home region",
-            "KMS key",
-            &format!("{primary_cis} (rule)"),
-            "Failing checks",
-        ],
-        &[1.7, 1.4, 1.1, 2.3, 1.4, 2.1],
-        rows,
-    )
 }
 
 /// A row of the per-account table.
@@ -201,52 +195,40 @@ fn account_row(r: &AccountSummary) -> Row {
     ])
 }
 
-/// A row of the per-trail summary table; `index` numbers the trail's section.
-fn trail_row(index: usize, t: &TrailAssessment) -> Row {
-    let mut name = Text(vec![link(
-        t.trail_name.as_str(),
-        Link::Anchor(format!("trail-{index}")),
-    )]);
-    if t.organization {
-        name = name.and(format!(
-            "\norganisation trail, {} account(s)",
-            t.covers.len()
-        ));
+/// A row of the per-control table: a check's verdicts counted.
+fn control_row(c: &CheckTally) -> Row {
+    let info = catalogue().checks.iter().find(|i| i.id == c.id);
+    let mut check = Text::code(c.id.as_str());
+    if let Some(info) = info {
+        check = check.and(format!("\n{}", info.title));
     }
-    let failing: Vec<String> = t
-        .failures()
-        .map(|f| {
-            let accepted = if f.accepted.is_some() {
-                ", accepted"
-            } else {
-                ""
-            };
-            match (f.role, accepted) {
-                (CheckRole::Rule, "") => f.check_id.to_string(),
-                (CheckRole::Rule, _) => format!("{} (accepted)", f.check_id),
-                (CheckRole::Supporting, accepted) => {
-                    format!("{} (supporting{accepted})", f.check_id)
-                }
-            }
-        })
-        .collect();
-    let mut rule = Text::plain(t.rule.as_str());
-    if t.rule_accepted {
-        rule = rule.add(
-            Style::Emphasis,
-            "
-accepted",
-        );
+    let judges = match c.subject {
+        Subject::Trail => "trails",
+        Subject::Account => "accounts",
+    };
+    let count = |n: u64, status: Status| {
+        let cell = Cell::from(n.to_string());
+        if n > 0 {
+            cell.tone(status)
+        } else {
+            cell
+        }
+    };
+    let mut fail = count(c.counts.fail, Status::Fail);
+    if c.accepted > 0 {
+        fail.text = fail
+            .text
+            .add(Style::Emphasis, format!("\n{} accepted", c.accepted));
     }
     row(vec![
-        name.into(),
-        Text::code(t.account_id.as_str()).into(),
-        t.region.as_str().into(),
-        t.kms_key_id
-            .as_deref()
-            .map_or_else(|| Cell::from("—"), |k| Text::code(k).into()),
-        Cell::from(rule).tone(t.rule),
-        failing.join(", ").into(),
+        check.into(),
+        c.role.as_str().into(),
+        info.map_or("—", |i| i.cis_aws.as_str()).into(),
+        judges.into(),
+        count(c.counts.pass, Status::Pass),
+        fail,
+        count(c.counts.unknown, Status::Unknown),
+        count(c.counts.not_applicable, Status::NotApplicable),
     ])
 }
 

@@ -256,15 +256,9 @@ pub fn write(
     formats: &[Format],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
-    writable_dir(dir, &names)?;
-    let mut written = Vec::new();
-    for format in formats {
-        let path = dir.join(format.file_name());
-        write_atomic(&path, |out| render_to(assessment, integrity, *format, out))?;
-        written.push(path);
-    }
-    Ok(written)
+    write_each(dir, formats, Format::file_name, |format, out| {
+        render_to(assessment, integrity, format, out)
+    })
 }
 
 /// Writes `auditpack diff`'s outputs into `dir`, as [`write`] writes reports.
@@ -273,12 +267,25 @@ pub fn write_diff(
     formats: &[diff::DiffFormat],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let names: Vec<&str> = formats.iter().map(|f| f.file_name()).collect();
+    write_each(dir, formats, diff::DiffFormat::file_name, |format, out| {
+        diff::render_to(diff, format, out)
+    })
+}
+
+/// Writes each of `formats` into its file in `dir` (named by `name`), atomically, after checking that
+/// none of them can be written through a link; gives the files' paths.
+fn write_each<F: Copy>(
+    dir: &Path,
+    formats: &[F],
+    name: fn(F) -> &'static str,
+    render: impl Fn(F, &mut dyn Write) -> Result<(), ReportError>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let names: Vec<&str> = formats.iter().map(|f| name(*f)).collect();
     writable_dir(dir, &names)?;
     let mut written = Vec::new();
     for format in formats {
-        let path = dir.join(format.file_name());
-        write_atomic(&path, |out| diff::render_to(diff, *format, out))?;
+        let path = dir.join(name(*format));
+        write_atomic(&path, |out| render(*format, out))?;
         written.push(path);
     }
     Ok(written)

@@ -119,8 +119,8 @@ pub(super) fn problems(digest: &Digest, out: &mut dyn FnMut(Block)) {
     }
     out(paragraph(format!(
         "{} distinct problem(s): a check's FAIL or UNKNOWN for one reason, listed once with how many \
-         trails and accounts have it, the check's FAILs first. The trails and accounts below cite \
-         them by number. (A FAIL “accepted” by an exception stays FAIL.)",
+         trails and accounts have it, FAILs first. The trails and accounts below cite them by \
+         number. (A FAIL “accepted” by an exception stays FAIL.)",
         digest.problems.len()
     )));
     let mut start = 0;
@@ -217,18 +217,20 @@ pub(super) fn failing_trails(
             .about(facets(&t.findings, &t.account_id, Some(&t.region))))
         }),
     });
-    long_table(
-        out,
-        &[
-            "Trail",
-            "Account",
-            "Home region",
-            "Rule",
-            "Problems and evidence",
-        ],
-        &[1.8, 1.15, 0.9, 0.8, 4.2],
-        rows,
-    )?;
+    if digest.failing_trails > 0 {
+        long_table(
+            out,
+            &[
+                "Trail",
+                "Account",
+                "Home region",
+                "Rule",
+                "Problems and evidence",
+            ],
+            &[1.8, 1.15, 0.9, 0.8, 4.2],
+            rows,
+        )?;
+    }
     let accounts: Vec<Row> = (a.accounts.iter())
         .filter(|account| account.findings.iter().any(detailed))
         .map(|account| {
@@ -291,12 +293,14 @@ pub(super) fn other_trails(
             .about(facets(&t.findings, &t.account_id, Some(&t.region))))
         }),
     });
-    long_table(
-        out,
-        &["Trail", "Account", "Home region", "Rule", "Checks"],
-        &[2.6, 1.3, 1.1, 0.8, 3.0],
-        rows,
-    )?;
+    if digest.other_trails > 0 {
+        long_table(
+            out,
+            &["Trail", "Account", "Home region", "Rule", "Checks"],
+            &[2.6, 1.3, 1.1, 0.8, 3.0],
+            rows,
+        )?;
+    }
     let accounts: Vec<Row> = (a.accounts.iter())
         .filter(|account| !account.findings.is_empty() && !account.findings.iter().any(detailed))
         .map(|account| {

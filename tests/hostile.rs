@@ -275,10 +275,8 @@ fn text_from_aws_never_acts_on_the_terminal_the_spreadsheet_or_the_browser() {
     let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
     assert_nothing_live("report.html", &html);
     assert!(!html.contains("<script>alert"), "escaped in the page");
-    assert!(
-        html.contains("\\u{202e}gnp.exe&lt;script&gt;"),
-        "shown visibly"
-    );
+    // (Since issue 19 the page does not show a key's description; the gap's message, which it
+    // shows, is shown visibly.)
     assert!(html.contains("\\u{1b}]8;;http:&#x2F;&#x2F;evil.example\\u{7}click"));
     let json = std::fs::read_to_string(reports.join("findings.json")).unwrap();
     let parsed: Value = serde_json::from_str(&json).unwrap();

@@ -3,13 +3,10 @@
 //! under Object Lock; checks the remote copy; and fetches an archived pack back for verification.
 
 use super::ArchiveError;
-use crate::aws::load_sdk_config;
+use crate::aws::s3::{Bucket, Download, Encryption, S3Failure, Written};
 use crate::config::AwsSettings;
 use crate::evidence::Pack;
 use crate::sign::{self, Manifest, TrustAnchor, VerifyOptions, MANIFEST_FILE, SEAL_FILES};
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectLockMode, ServerSideEncryption};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
@@ -92,47 +89,21 @@ pub fn archive_prefix(
     }
 }
 
-fn aws_error<'a>(
-    resource: &'a str,
-    operation: &'static str,
-    hint: &'static str,
-) -> impl FnOnce(String) -> ArchiveError + 'a {
-    move |message| ArchiveError::Aws {
-        resource: resource.to_string(),
-        operation,
-        message,
+/// A failed S3 call as an archive error, with what to do about it.
+fn hint(hint: &'static str) -> impl FnOnce(S3Failure) -> ArchiveError {
+    move |f| ArchiveError::Aws {
+        resource: f.resource,
+        operation: f.operation,
+        message: f.message,
         hint,
     }
 }
 
-/// An S3 client in the bucket's own region.
-async fn client_for(aws: &AwsSettings, bucket: &str) -> Result<aws_sdk_s3::Client, ArchiveError> {
-    let sdk = load_sdk_config(aws).await;
-    let path_style = aws.endpoint_url.is_some();
-    let build = |region: Option<String>| {
-        let mut conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style);
-        if let Some(r) = region {
-            conf = conf.region(aws_types::region::Region::new(r));
-        }
-        aws_sdk_s3::Client::from_conf(conf.build())
-    };
-    let location = build(None)
-        .get_bucket_location()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| crate::aws::error_text(&e))
-        .map_err(aws_error(
-            bucket,
-            "s3:GetBucketLocation",
-            "check the bucket name and s3:GetBucketLocation permission",
-        ))?;
-    let region = match location.location_constraint().map(|l| l.as_str()) {
-        None | Some("") => "us-east-1".to_string(),
-        Some("EU") => "eu-west-1".to_string(),
-        Some(r) => r.to_string(),
-    };
-    Ok(build(Some(region)))
+/// The archive bucket, reached in its own region.
+async fn open_bucket(aws: &AwsSettings, bucket: &str) -> Result<Bucket, ArchiveError> {
+    Bucket::open(aws, bucket).await.map_err(hint(
+        "check the bucket name and s3:GetBucketLocation permission",
+    ))
 }
 
 fn sha256_b64(hex_digest: &str) -> String {
@@ -176,36 +147,17 @@ enum Put {
 }
 
 /// The SHA-256 S3 holds for an object, or `None` when there is no such object.
-async fn remote_checksum(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<String>, ArchiveError> {
-    match client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-    {
-        Ok(head) => Ok(Some(head.checksum_sha256().unwrap_or("none").to_string())),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-        Err(e) => Err(aws_error(
-            key,
-            "s3:HeadObject",
-            "check s3:GetObject permission on the archive",
-        )(crate::aws::error_text(&e))),
-    }
+async fn remote_checksum(bucket: &Bucket, key: &str) -> Result<Option<String>, ArchiveError> {
+    (bucket.checksum(key).await).map_err(hint("check s3:GetObject permission on the archive"))
 }
 
 async fn put_one(
-    client: &aws_sdk_s3::Client,
+    bucket: &Bucket,
     s: &UploadSettings,
     key: &str,
     path: &Path,
     sha_hex: &str,
-    retain_until: Option<aws_smithy_types::DateTime>,
+    retain_until: Option<i64>,
 ) -> Result<Put, ArchiveError> {
     let checksum = sha256_b64(sha_hex);
     let conflict = |remote: String| ArchiveError::Conflict {
@@ -214,7 +166,7 @@ async fn put_one(
         remote,
         local: checksum.clone(),
     };
-    if let Some(remote) = remote_checksum(client, &s.bucket, key).await? {
+    if let Some(remote) = remote_checksum(bucket, key).await? {
         return if remote == checksum {
             Ok(Put::Skipped)
         } else {
@@ -226,68 +178,30 @@ async fn put_one(
         op: "read",
         source,
     })?;
-    let mut put = client
-        .put_object()
-        .bucket(&s.bucket)
-        .key(key)
-        .body(ByteStream::from(body))
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .checksum_sha256(&checksum)
-        .if_none_match("*");
-    put = match &s.sse_kms_key_id {
-        Some(kms) => put
-            .server_side_encryption(ServerSideEncryption::AwsKms)
-            .ssekms_key_id(kms),
-        None => put.server_side_encryption(ServerSideEncryption::Aes256),
+    let encryption = match &s.sse_kms_key_id {
+        Some(kms) => Encryption::Kms(kms.clone()),
+        None => Encryption::S3Managed,
     };
-    if let Some(until) = retain_until {
-        put = put
-            .object_lock_mode(ObjectLockMode::Compliance)
-            .object_lock_retain_until_date(until);
-    }
-    match put.send().await {
-        Ok(_) => Ok(Put::Uploaded),
-        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
-            // Someone wrote it first: fine if it is the same content.
-            match remote_checksum(client, &s.bucket, key).await? {
-                Some(remote) if remote == checksum => Ok(Put::Skipped),
-                Some(remote) => Err(conflict(remote)),
-                None => Err(conflict("unknown".into())),
-            }
-        }
-        Err(e) => Err(aws_error(
-            key,
-            "s3:PutObject",
+    let written = bucket
+        .put_new(key, body, &checksum, &encryption, retain_until)
+        .await
+        .map_err(hint(
             "check s3:PutObject permission (and kms:GenerateDataKey for --sse-kms-key-id)",
-        )(crate::aws::error_text(&e))),
+        ))?;
+    match written {
+        Written::Created => Ok(Put::Uploaded),
+        // Someone wrote it first: fine if it is the same content.
+        Written::AlreadyThere => match remote_checksum(bucket, key).await? {
+            Some(remote) if remote == checksum => Ok(Put::Skipped),
+            Some(remote) => Err(conflict(remote)),
+            None => Err(conflict("unknown".into())),
+        },
     }
 }
 
 /// Every object key under `prefix/`.
-async fn list_keys(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    prefix: &str,
-) -> Result<Vec<String>, ArchiveError> {
-    let pages: Vec<_> = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(format!("{prefix}/"))
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| crate::aws::error_text(&e))
-        .map_err(aws_error(
-            bucket,
-            "s3:ListObjectsV2",
-            "check s3:ListBucket permission on the archive",
-        ))?;
-    Ok(pages
-        .iter()
-        .flat_map(|p| p.contents())
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect())
+async fn list_keys(bucket: &Bucket, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+    (bucket.keys(prefix).await).map_err(hint("check s3:ListBucket permission on the archive"))
 }
 
 /// Uploads a signed, verified pack; resumable (objects already there with the same checksum are
@@ -312,44 +226,28 @@ pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
         bucket: s.bucket.clone(),
         prefix: prefix.clone(),
     };
-    let client = client_for(&s.aws, &s.bucket).await?;
+    let bucket = open_bucket(&s.aws, &s.bucket).await?;
     let retain_until = match s.retain_days {
         None => None,
         Some(days) => {
-            let lock = client
-                .get_object_lock_configuration()
-                .bucket(&s.bucket)
-                .send()
-                .await;
-            // S3 answers ObjectLockConfigurationNotFoundError for a bucket without Object Lock; any
-            // other failure (a refusal, say) is reported as itself, not as a missing lock.
-            let enabled = match lock {
-                Ok(l) => l
-                    .object_lock_configuration()
-                    .and_then(|c| c.object_lock_enabled())
-                    .map(|e| e.as_str() == "Enabled"),
-                Err(e) if e.code() == Some("ObjectLockConfigurationNotFoundError") => None,
-                Err(e) => return Err(aws_error(
-                    &s.bucket,
-                    "s3:GetObjectLockConfiguration",
-                    "check s3:GetBucketObjectLockConfiguration permission on the archive bucket",
-                )(crate::aws::error_text(&e))),
-            };
-            if enabled != Some(true) {
+            let enabled = (bucket.object_lock_enabled().await).map_err(hint(
+                "check s3:GetBucketObjectLockConfiguration permission on the archive bucket",
+            ))?;
+            if !enabled {
                 return Err(ArchiveError::NoObjectLock {
                     bucket: s.bucket.clone(),
                 });
             }
             let until = chrono::Utc::now() + chrono::Duration::days(days as i64);
-            Some(aws_smithy_types::DateTime::from_secs(until.timestamp()))
+            Some(until.timestamp())
         }
     };
     let results: Vec<Put> = stream::iter(objects.iter())
         .map(|(rel, sha)| {
             let key = format!("{prefix}/{rel}");
             let path = s.pack.join(rel);
-            let client = &client;
-            async move { put_one(client, s, &key, &path, sha, retain_until).await }
+            let bucket = &bucket;
+            async move { put_one(bucket, s, &key, &path, sha, retain_until).await }
         })
         .buffer_unordered(s.concurrency.max(1))
         .try_collect()
@@ -358,7 +256,7 @@ pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
         .iter()
         .filter(|r| matches!(r, Put::Uploaded))
         .count();
-    check_remote(&client, &uri, &objects).await?;
+    check_remote(&bucket, &uri, &objects).await?;
     Ok(UploadOutcome {
         uri,
         uploaded,
@@ -368,7 +266,7 @@ pub async fn upload(s: &UploadSettings) -> Result<UploadOutcome, ArchiveError> {
 
 /// Compares the archive with the local list: every object present with its checksum, nothing extra.
 async fn check_remote(
-    client: &aws_sdk_s3::Client,
+    bucket: &Bucket,
     uri: &ArchiveUri,
     objects: &[(String, String)],
 ) -> Result<(), ArchiveError> {
@@ -377,13 +275,13 @@ async fn check_remote(
         .map(|(rel, sha)| (format!("{}/{rel}", uri.prefix), sha256_b64(sha)))
         .collect();
     let mut problems = Vec::new();
-    for key in list_keys(client, &uri.bucket, &uri.prefix).await? {
+    for key in list_keys(bucket, &uri.prefix).await? {
         if !expected.contains_key(&key) {
             problems.push(format!("{key} is in the archive but not in the pack"));
         }
     }
     for (key, checksum) in &expected {
-        match remote_checksum(client, &uri.bucket, key).await? {
+        match remote_checksum(bucket, key).await? {
             Some(remote) if &remote == checksum => {}
             Some(remote) => {
                 problems.push(format!("{key} has SHA-256 {remote}, expected {checksum}"))
@@ -406,16 +304,19 @@ const MAX_OBJECT: u64 = 1 << 30;
 
 /// Streams one object to a new file at `path` (never over an existing one), refusing it past
 /// [`MAX_OBJECT`] bytes: nothing of it is held in memory.
-async fn save_object(
-    object: aws_sdk_s3::operation::get_object::GetObjectOutput,
-    key: &str,
-    path: &Path,
-) -> Result<(), ArchiveError> {
+async fn save_object(mut object: Download, key: &str, path: &Path) -> Result<(), ArchiveError> {
     use std::io::Write;
+    let get_failed = |hint: &'static str, message: String| ArchiveError::Aws {
+        resource: key.to_string(),
+        operation: "s3:GetObject",
+        message,
+        hint,
+    };
     let too_large = || {
-        aws_error(key, "s3:GetObject", "this is not an auditpack archive")(format!(
-            "the object is larger than the {MAX_OBJECT} bytes any file of a pack can be"
-        ))
+        get_failed(
+            "this is not an auditpack archive",
+            format!("the object is larger than the {MAX_OBJECT} bytes any file of a pack can be"),
+        )
     };
     if object.content_length.is_some_and(|n| n as u64 > MAX_OBJECT) {
         return Err(too_large());
@@ -432,12 +333,9 @@ async fn save_object(
         .create_new(true)
         .open(path)
         .map_err(io("create"))?;
-    let mut body = object.body;
     let mut written: u64 = 0;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            aws_error(key, "s3:GetObject", "retry; the download was interrupted")(e.to_string())
-        })?;
+    while let Some(chunk) = object.next_chunk().await {
+        let chunk = chunk.map_err(|e| get_failed("retry; the download was interrupted", e))?;
         written += chunk.len() as u64;
         if written > MAX_OBJECT {
             return Err(too_large());
@@ -454,14 +352,15 @@ pub async fn download(
     uri: &ArchiveUri,
     dest: &Path,
 ) -> Result<usize, ArchiveError> {
-    let client = client_for(aws, &uri.bucket).await?;
-    let keys = list_keys(&client, &uri.bucket, &uri.prefix).await?;
+    let bucket = open_bucket(aws, &uri.bucket).await?;
+    let keys = list_keys(&bucket, &uri.prefix).await?;
     if keys.is_empty() {
-        return Err(aws_error(
-            &uri.prefix,
-            "s3:ListObjectsV2",
-            "check the archive URI (s3://BUCKET/PREFIX/ACCOUNT/YYYY-Qn/PACK-ID)",
-        )(format!("no objects under {uri}")));
+        return Err(ArchiveError::Aws {
+            resource: uri.prefix.clone(),
+            operation: "s3:ListObjectsV2",
+            message: format!("no objects under {uri}"),
+            hint: "check the archive URI (s3://BUCKET/PREFIX/ACCOUNT/YYYY-Qn/PACK-ID)",
+        });
     }
     for key in &keys {
         let rel = key.strip_prefix(&format!("{}/", uri.prefix)).unwrap_or(key);
@@ -471,18 +370,9 @@ pub async fn download(
                 reason: format!("object key {key:?} is not a plain path inside the pack: refused"),
             });
         }
-        let object = client
-            .get_object()
-            .bucket(&uri.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| crate::aws::error_text(&e))
-            .map_err(aws_error(
-                key,
-                "s3:GetObject",
-                "check s3:GetObject permission (and kms:Decrypt for SSE-KMS)",
-            ))?;
+        let object = (bucket.get(key).await).map_err(hint(
+            "check s3:GetObject permission (and kms:Decrypt for SSE-KMS)",
+        ))?;
         let path = dest.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| ArchiveError::Io {

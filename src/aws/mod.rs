@@ -1,9 +1,11 @@
 //! The AWS side of auditpack, in one place: the SDK configuration every command shares (credential
-//! chain, profile, endpoint, retries, timeouts, one HTTP client) and the KMS signer. `collect` and
-//! `archive` build their service clients from [`load_sdk_config`].
+//! chain, profile, endpoint, retries, timeouts, one HTTP client), the KMS signer ([`KmsSigner`]), the
+//! archive's S3 transport ([`s3`]) and the enabled regions ([`regions`]). `collect` builds its
+//! service clients from [`load_sdk_config`]; `sign` and `archive` call only this module.
 
 mod kms;
 pub mod regions;
+pub mod s3;
 
 pub use kms::{fetch_public_key, KmsError, KmsSigner};
 

@@ -110,19 +110,17 @@ fn diff(q: &Quarter, extra: &[&str]) -> std::process::Output {
         .args(extra))
 }
 
+/// `auditpack diff` against the quarter's own key, writing into `out_dir`.
+fn diff_signed_into(q: &Quarter, out_dir: &Path) -> std::process::Output {
+    let (key, out) = (q.public.to_str().unwrap(), out_dir.to_str().unwrap());
+    diff(q, &["--public-key", key, "--out", out])
+}
+
 #[test]
 fn a_quarter_of_changes_gives_a_diff_naming_exactly_those_changes() {
     let q = quarter();
     let out_dir = q.root.join("diff");
-    let out = diff(
-        &q,
-        &[
-            "--public-key",
-            q.public.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+    let out = diff_signed_into(&q, &out_dir);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
@@ -284,15 +282,7 @@ fn no_key_named_is_exit_6_and_a_tampered_pack_is_refused_naming_the_file() {
     bytes[0] ^= 1;
     std::fs::write(&body, bytes).unwrap();
     let out_dir = q.root.join("diff");
-    let out = diff(
-        &q,
-        &[
-            "--public-key",
-            q.public.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+    let out = diff_signed_into(&q, &out_dir);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(text.contains("NOT VERIFIED: --to"), "{text}");

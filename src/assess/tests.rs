@@ -115,20 +115,23 @@ fn status(a: &Assessment, suffix: &str, check: &str) -> Status {
     finding(a, suffix, check).status
 }
 
+/// `pack` assessed as if it were too large to keep in memory: its findings and records spilled to
+/// disk past two trails and three records.
+fn assess_spilled(pack: &Pack) -> Assessment {
+    let limits = Limits {
+        trails_in_memory: 2,
+        records_in_memory: 3,
+    };
+    assess_within(pack, limits).unwrap()
+}
+
 /// A pack too large to keep in memory gives the same findings, and the same bytes in every report
 /// format, as one that fits.
 #[test]
 fn spilled_findings_read_back_as_the_same_assessment_and_reports() {
     let pack = sample();
     let memory = assess(&pack).unwrap();
-    let spilled = assess_within(
-        &pack,
-        Limits {
-            trails_in_memory: 2,
-            records_in_memory: 3,
-        },
-    )
-    .unwrap();
+    let spilled = assess_spilled(&pack);
     assert!(!memory.trails.on_disk() && !memory.evidence.on_disk());
     assert!(spilled.trails.on_disk() && spilled.evidence.on_disk());
     assert_eq!(spilled.trails.len(), memory.trails.len());
@@ -185,14 +188,7 @@ expires = "2027-01-01"
 "#,
     );
     let memory = assess(&pack).unwrap();
-    let spilled = assess_within(
-        &pack,
-        Limits {
-            trails_in_memory: 2,
-            records_in_memory: 3,
-        },
-    )
-    .unwrap();
+    let spilled = assess_spilled(&pack);
     assert!(spilled.trails.on_disk());
     assert_eq!(spilled, memory, "the acceptance is kept through the spill");
     let plain = memory

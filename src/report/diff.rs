@@ -108,39 +108,13 @@ fn render_csv(diff: &PackDiff, out: &mut dyn Write) -> Result<(), ReportError> {
         let all = cells.iter().chain(packs.iter());
         w.write_record(all.map(|c| neutralise(c))).map_err(fail)
     };
-    for id in &diff.accounts_added {
-        row([
-            "account added",
-            "account",
-            id,
-            "",
-            "",
-            id,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ])?;
-    }
-    for id in &diff.accounts_removed {
-        row([
-            "account removed",
-            "account",
-            id,
-            "",
-            "",
-            id,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ])?;
+    for (what, ids) in [
+        ("account added", &diff.accounts_added),
+        ("account removed", &diff.accounts_removed),
+    ] {
+        for id in ids {
+            row([what, "account", id, "", "", id, "", "", "", "", "", "", ""])?;
+        }
     }
     for (what, trails) in [
         ("trail added", &diff.trails_added),

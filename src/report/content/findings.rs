@@ -203,51 +203,80 @@ pub(super) fn failing_trails(
          they rest on (#, in the evidence index) ({FULL_DETAIL}).",
         digest.failing_trails
     )));
-    let rows = (a.trails.iter().enumerate()).filter_map(|(i, t)| match t {
+    rows_of(
+        a,
+        Rows {
+            failing: true,
+            trails: digest.failing_trails,
+            last_header: "Problems and evidence",
+            last: &|findings| cited_problems(findings, digest),
+            trail_widths: [1.8, 1.15, 0.9, 0.8, 4.2],
+            accounts_heading: "Accounts that fail or are undecided",
+            account_widths: [2.4, 0.8, 5.6],
+        },
+        out,
+    )
+}
+
+/// Which trails and accounts a section lists, one row each, and how.
+struct Rows<'a> {
+    /// Those with a FAIL or an UNKNOWN, or those without.
+    failing: bool,
+    /// How many trails that is (no trails table when none).
+    trails: u64,
+    /// The last column: its header, and what it shows of a row's findings.
+    last_header: &'static str,
+    last: &'a dyn Fn(&[Finding]) -> Text,
+    trail_widths: [f32; 5],
+    /// The accounts' table: its heading and widths (no table when there is no such account).
+    accounts_heading: &'static str,
+    account_widths: [f32; 3],
+}
+
+/// The trails, then the accounts, that `rows` asks for: each with its rule verdict and the last
+/// column, its anchor, and the facets the page's filter reads.
+fn rows_of(a: &Assessment, rows: Rows, out: &mut dyn FnMut(Block)) -> Result<(), SpoolError> {
+    let wanted = |findings: &[Finding]| findings.iter().any(detailed) == rows.failing;
+    let trails = (a.trails.iter().enumerate()).filter_map(|(i, t)| match t {
         Err(e) => Some(Err(e)),
-        Ok(t) => t.findings.iter().any(detailed).then(|| {
+        Ok(t) => wanted(&t.findings).then(|| {
             Ok(row(vec![
                 trail_name(&t).into(),
                 Text::code(t.account_id.as_str()).into(),
                 t.region.as_str().into(),
                 rule_cell(t.rule, t.rule_accepted),
-                cited_problems(&t.findings, digest).into(),
+                (rows.last)(&t.findings).into(),
             ])
             .anchored(format!("trail-{}", i + 1))
             .about(facets(&t.findings, &t.account_id, Some(&t.region))))
         }),
     });
-    if digest.failing_trails > 0 {
+    if rows.trails > 0 {
         long_table(
             out,
-            &[
-                "Trail",
-                "Account",
-                "Home region",
-                "Rule",
-                "Problems and evidence",
-            ],
-            &[1.8, 1.15, 0.9, 0.8, 4.2],
-            rows,
+            &["Trail", "Account", "Home region", "Rule", rows.last_header],
+            &rows.trail_widths,
+            trails,
         )?;
     }
     let accounts: Vec<Row> = (a.accounts.iter())
-        .filter(|account| account.findings.iter().any(detailed))
+        // (An account outside the scope has no findings, and no row.)
+        .filter(|account| !account.findings.is_empty() && wanted(&account.findings))
         .map(|account| {
             row(vec![
                 account_name(&account.account_id, account.name.as_deref()).into(),
                 rule_cell(account.rule, account.rule_accepted),
-                cited_problems(&account.findings, digest).into(),
+                (rows.last)(&account.findings).into(),
             ])
             .anchored(format!("account-{}", account.account_id))
             .about(facets(&account.findings, &account.account_id, None))
         })
         .collect();
     if !accounts.is_empty() {
-        out(subheading("Accounts that fail or are undecided", None));
+        out(subheading(rows.accounts_heading, None));
         out(table(
-            &["Account", "Rule", "Problems and evidence"],
-            &[2.4, 0.8, 5.6],
+            &["Account", "Rule", rows.last_header],
+            &rows.account_widths,
             accounts,
         ));
     }
@@ -279,49 +308,19 @@ pub(super) fn other_trails(
          so that every trail the pack holds is named in this report ({FULL_DETAIL}).",
         digest.other_trails, digest.other_accounts
     )));
-    let rows = (a.trails.iter().enumerate()).filter_map(|(i, t)| match t {
-        Err(e) => Some(Err(e)),
-        Ok(t) => (!t.findings.iter().any(detailed)).then(|| {
-            Ok(row(vec![
-                trail_name(&t).into(),
-                Text::code(t.account_id.as_str()).into(),
-                t.region.as_str().into(),
-                rule_cell(t.rule, t.rule_accepted),
-                counted(&t.findings).into(),
-            ])
-            .anchored(format!("trail-{}", i + 1))
-            .about(facets(&t.findings, &t.account_id, Some(&t.region))))
-        }),
-    });
-    if digest.other_trails > 0 {
-        long_table(
-            out,
-            &["Trail", "Account", "Home region", "Rule", "Checks"],
-            &[2.6, 1.3, 1.1, 0.8, 3.0],
-            rows,
-        )?;
-    }
-    let accounts: Vec<Row> = (a.accounts.iter())
-        .filter(|account| !account.findings.is_empty() && !account.findings.iter().any(detailed))
-        .map(|account| {
-            row(vec![
-                account_name(&account.account_id, account.name.as_deref()).into(),
-                rule_cell(account.rule, account.rule_accepted),
-                counted(&account.findings).into(),
-            ])
-            .anchored(format!("account-{}", account.account_id))
-            .about(facets(&account.findings, &account.account_id, None))
-        })
-        .collect();
-    if !accounts.is_empty() {
-        out(subheading("Accounts that pass", None));
-        out(table(
-            &["Account", "Rule", "Checks"],
-            &[3.0, 1.0, 5.0],
-            accounts,
-        ));
-    }
-    Ok(())
+    rows_of(
+        a,
+        Rows {
+            failing: false,
+            trails: digest.other_trails,
+            last_header: "Checks",
+            last: &|findings| Text::plain(counted(findings)),
+            trail_widths: [2.6, 1.3, 1.1, 0.8, 3.0],
+            accounts_heading: "Accounts that pass",
+            account_widths: [3.0, 1.0, 5.0],
+        },
+        out,
+    )
 }
 
 /// "Accepted until DATE by APPROVER (exception #1, SEC-1234): justification", after `text`.

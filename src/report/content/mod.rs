@@ -23,8 +23,10 @@ use gaps::{exceptions, gaps};
 use overview::{cover, mapping, summary};
 
 /// The report of an assessment. Its blocks are made on demand from the assessment (see
-/// [`Blocks::Made`]), so only one is in memory at a time.
+/// [`Blocks::Made`]), so only one is in memory at a time; the findings' digest is made the first
+/// time, and kept for the next read (the PDF reads the document twice).
 pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Document<'a> {
+    let digest = std::cell::OnceCell::new();
     Document {
         title: format!("{} — {}", a.rule.title, scope_label(a)),
         footer: format!(
@@ -33,7 +35,13 @@ pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Documen
             scope_label(a),
             a.pack.finished_at
         ),
-        blocks: Blocks::Made(Box::new(move |out| emit(a, integrity, out))),
+        blocks: Blocks::Made(Box::new(move |out| {
+            if digest.get().is_none() {
+                let _ = digest.set(Digest::of(a)?);
+            }
+            let digest = digest.get().expect("set just above");
+            emit(a, integrity, digest, out)
+        })),
     }
 }
 
@@ -41,18 +49,18 @@ pub fn build<'a>(a: &'a Assessment, integrity: Option<&'a Integrity>) -> Documen
 fn emit(
     a: &Assessment,
     integrity: Option<&Integrity>,
+    digest: &Digest,
     out: &mut dyn FnMut(Block),
 ) -> Result<(), SpoolError> {
-    let digest = Digest::of(a)?;
     cover(a, out);
-    summary(a, &digest, out);
+    summary(a, digest, out);
     gaps(a, out);
     exceptions(a, out);
-    problems(&digest, out);
-    failing_trails(a, &digest, out)?;
-    other_trails(a, &digest, out)?;
+    problems(digest, out);
+    failing_trails(a, digest, out)?;
+    other_trails(a, digest, out)?;
     mapping(a, out);
-    evidence(a, &digest, out)?;
+    evidence(a, digest, out)?;
     if let Some(integrity) = integrity {
         out(section("integrity", "Integrity", false));
         out(Block::KeyValues {

@@ -10,6 +10,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAULT_PROXY = os.path.join(ROOT, "tests", "fixtures", "fault_proxy.py")
+MOTO_SERVER = os.path.join(ROOT, "tests", "fixtures", "moto_server.py")
 
 
 def free_port():
@@ -22,7 +23,9 @@ def start_moto(log_dir):
     """A moto_server on 127.0.0.1, logging into log_dir; returns (process, endpoint URL)."""
     port = free_port()
     log = open(os.path.join(log_dir, f"moto-{port}.log"), "w")
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    # moto's own server with an empty CloudTrail Event history added (moto has no LookupEvents).
+    proc = subprocess.Popen([sys.executable, MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
+                            stderr=log)
     endpoint = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:

@@ -2,6 +2,10 @@
 //!
 //! Everything the command line accepts is checked here once; later stages only see these types.
 
+mod period;
+
+pub use period::{resolve as resolve_period, rfc3339, HistorySettings, PeriodChoice};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -448,6 +452,8 @@ pub struct CollectSettings {
     /// How member accounts are entered; required when `accounts` names other accounts.
     pub role: Option<RoleSettings>,
     pub retry_mode: RetryMode,
+    /// The period whose changes Event history is asked for; `None` with `--no-history`.
+    pub history: Option<HistorySettings>,
 }
 
 /// How the SDK retries throttled and failed calls.

@@ -49,6 +49,39 @@ pub struct CollectArgs {
     /// How throttled and failed calls are retried (5 attempts with exponential backoff either way).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = config::RetryMode::Standard)]
     pub retry_mode: config::RetryMode,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+}
+
+/// Which period the pack proves, from CloudTrail Event history (cloudtrail:LookupEvents).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "The period (CloudTrail Event history)")]
+pub struct PeriodArgs {
+    /// Prove the period from DATE to the collection: YYYY-MM-DD (midnight UTC) or an RFC 3339 time.
+    /// Default: the 90 days before collection, all that Event history keeps; a part older than that
+    /// is an evidence gap.
+    #[arg(long, value_name = "DATE", conflicts_with_all = ["period", "no_history"])]
+    pub since: Option<String>,
+    /// Prove a calendar quarter, e.g. 2026-Q4 (up to the collection if the quarter has not ended).
+    #[arg(long, value_name = "YYYY-Qn", conflicts_with = "no_history")]
+    pub period: Option<String>,
+    /// Do not read Event history: the pack proves the state on the collection day only, and the
+    /// period checks say NOT_APPLICABLE.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+impl PeriodArgs {
+    /// The window, resolved against now (the collection starts right after validation).
+    pub fn settings(&self) -> Result<Option<config::HistorySettings>, InvalidValue> {
+        let choice = match (&self.since, &self.period) {
+            _ if self.no_history => config::PeriodChoice::Skip,
+            (Some(since), _) => config::PeriodChoice::Since(since.clone()),
+            (None, Some(quarter)) => config::PeriodChoice::Quarter(quarter.clone()),
+            (None, None) => config::PeriodChoice::Default,
+        };
+        config::resolve_period(&choice, chrono::Utc::now())
+    }
 }
 
 impl CollectArgs {
@@ -79,6 +112,7 @@ impl CollectArgs {
                 })
                 .transpose()?,
             retry_mode: self.retry_mode,
+            history: self.period.settings()?,
         })
     }
 

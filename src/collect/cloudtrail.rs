@@ -3,7 +3,7 @@
 //! trail's status and event selectors in its home region, or, when a policy blocks the home region,
 //! in a region it is shadowed in (the API reference: a shadow trail's status is asked for by ARN).
 
-use super::{Collector, Outcome};
+use super::{Call, Collector, Outcome};
 use crate::evidence::Op;
 use aws_sdk_cloudtrail::operation::describe_trails::DescribeTrailsOutput;
 use aws_sdk_cloudtrail::operation::get_trail_status::GetTrailStatusOutput;
@@ -44,23 +44,23 @@ pub(crate) async fn list_region(c: &Collector, region: &str) -> Vec<TrailSummary
 
 async fn describe_region(c: &Collector, region: &str) -> Vec<aws_sdk_cloudtrail::types::Trail> {
     let client = c.clients.cloudtrail(region);
-    c.call_requiring(
+    let call = Call::new(
         Op::DescribeTrails,
         region,
         region,
         json!({"includeShadowTrails": true}),
-        ("trailList", |out: &DescribeTrailsOutput| {
-            out.trail_list.is_some()
-        }),
-        |rec| {
-            client
-                .describe_trails()
-                .include_shadow_trails(true)
-                .customize()
-                .interceptor(rec)
-                .send()
-        },
     )
+    .requiring("trailList", |out: &DescribeTrailsOutput| {
+        out.trail_list.is_some()
+    });
+    c.call(call, |rec| {
+        client
+            .describe_trails()
+            .include_shadow_trails(true)
+            .customize()
+            .interceptor(rec)
+            .send()
+    })
     .await
     .ok()
     .and_then(|out| out.trail_list)
@@ -79,22 +79,17 @@ pub(crate) async fn list_trails(
         let mut token: Option<String> = None;
         for _ in 0..MAX_TRAIL_PAGES {
             let params = json!({"NextToken": token});
+            let call = Call::new(Op::ListTrails, region, "trails", params)
+                .requiring("Trails", |out: &ListTrailsOutput| out.trails.is_some());
             let page = c
-                .call_requiring(
-                    Op::ListTrails,
-                    region,
-                    "trails",
-                    params,
-                    ("Trails", |out: &ListTrailsOutput| out.trails.is_some()),
-                    |rec| {
-                        client
-                            .list_trails()
-                            .set_next_token(token.clone())
-                            .customize()
-                            .interceptor(rec)
-                            .send()
-                    },
-                )
+                .call(call, |rec| {
+                    client
+                        .list_trails()
+                        .set_next_token(token.clone())
+                        .customize()
+                        .interceptor(rec)
+                        .send()
+                })
                 .await;
             let Outcome::Ok(page) = page else {
                 continue 'regions;
@@ -135,43 +130,38 @@ pub(crate) async fn trail_details(c: &Collector, arn: &str, home_region: &str, l
 
 async fn trail_status(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
     let client = c.clients.cloudtrail(region);
-    c.call_requiring(
-        Op::GetTrailStatus,
-        region,
-        arn,
-        json!({"Name": arn}),
-        ("IsLogging", |out: &GetTrailStatusOutput| {
+    let call = Call::new(Op::GetTrailStatus, region, arn, json!({"Name": arn}))
+        .requiring("IsLogging", |out: &GetTrailStatusOutput| {
             out.is_logging.is_some()
-        }),
-        |rec| {
-            client
-                .get_trail_status()
-                .name(arn)
-                .customize()
-                .interceptor(rec)
-                .send()
-        },
-    )
+        });
+    c.call(call, |rec| {
+        client
+            .get_trail_status()
+            .name(arn)
+            .customize()
+            .interceptor(rec)
+            .send()
+    })
     .await
     .map(|_| ())
 }
 
 async fn event_selectors(c: &Collector, arn: &str, region: &str) -> Outcome<()> {
     let client = c.clients.cloudtrail(region);
-    c.call(
+    let call = Call::new(
         Op::GetEventSelectors,
         region,
         arn,
         json!({"TrailName": arn}),
-        |rec| {
-            client
-                .get_event_selectors()
-                .trail_name(arn)
-                .customize()
-                .interceptor(rec)
-                .send()
-        },
-    )
+    );
+    c.call(call, |rec| {
+        client
+            .get_event_selectors()
+            .trail_name(arn)
+            .customize()
+            .interceptor(rec)
+            .send()
+    })
     .await
     .map(|_| ())
 }

@@ -6,8 +6,10 @@
 //! `s3:HeadBucket` (404: it does not exist; 403: it belongs to an account outside the scope).
 //! Resources owned outside the scope get no calls: they are recorded as such.
 
+use super::history::{History, NamedKind};
 use super::run::{lock, Collector};
 use super::{cloudtrail, kms, s3};
+use crate::evidence::history::{BUCKET_EVENTS, DELETED_TRAIL_EVENT, KEY_EVENTS, TRAIL_EVENTS};
 use crate::evidence::OutsideScope;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -73,13 +75,22 @@ impl Work {
             }
             Work::Key(c, key) => kms::key_evidence(&c, region, &key, &shared.key_tracker).await,
             Work::Bucket(c, bucket, bucket_region) => {
-                s3::bucket_evidence(&c, &bucket, bucket_region.as_deref().unwrap_or(region)).await
-            }
-            Work::Probe(c, bucket) => {
-                if let Some(outside) = s3::probe_bucket(&c, &bucket, region).await {
-                    lock(&shared.outside).push(outside);
+                let hint = bucket_region.as_deref().unwrap_or(region);
+                let found = s3::bucket_evidence(&c, &bucket, hint).await;
+                if let (Some(history), Some(bucket_region)) = (&shared.history, found) {
+                    history.want(&c, &bucket_region, BUCKET_EVENTS);
                 }
             }
+            Work::Probe(c, bucket) => match s3::probe_bucket(&c, &bucket, region).await {
+                s3::Probed::Outside(outside) => lock(&shared.outside).push(outside),
+                // Whoever deleted it most likely did so in the trail's account and Region.
+                s3::Probed::Gone => {
+                    if let Some(history) = &shared.history {
+                        history.want(&c, region, BUCKET_EVENTS);
+                    }
+                }
+                s3::Probed::Readable | s3::Probed::Unknown => {}
+            },
         }
     }
 }
@@ -93,6 +104,8 @@ struct Queues {
     key_tracker: Mutex<kms::KeyTracker>,
     /// Resources owned outside the scope, as the work finds them.
     outside: Arc<Mutex<Vec<OutsideScope>>>,
+    /// The period's Event history lookups, when the run reads them.
+    history: Option<Arc<History>>,
 }
 
 #[derive(Default)]
@@ -131,7 +144,11 @@ impl Queues {
 }
 
 impl Dispatch {
-    pub(super) fn new(in_scope: BTreeSet<String>, concurrency: usize) -> Self {
+    pub(super) fn new(
+        in_scope: BTreeSet<String>,
+        concurrency: usize,
+        history: Option<Arc<History>>,
+    ) -> Self {
         let outside = Arc::new(Mutex::new(Vec::new()));
         Self {
             tasks: Mutex::default(),
@@ -140,12 +157,22 @@ impl Dispatch {
                 workers_per_region: (concurrency * 2).max(1),
                 key_tracker: Mutex::default(),
                 outside: outside.clone(),
+                history,
             }),
             in_scope,
             trails: Mutex::default(),
             foreign: Mutex::default(),
             owners: Mutex::default(),
             outside,
+        }
+    }
+
+    /// An account's regions are known: each one's Event history is asked for deleted trails.
+    pub(super) fn regions_known(&self, collector: &Arc<Collector>, regions: &[String]) {
+        if let Some(history) = &self.queues.history {
+            for region in regions {
+                history.want(collector, region, &[DELETED_TRAIL_EVENT]);
+            }
         }
     }
 
@@ -158,7 +185,7 @@ impl Dispatch {
             owners.pending_keys.remove(&account).unwrap_or_default()
         };
         for (key, region) in waiting {
-            self.queue(&region, Work::Key(collector.clone(), key.into_boxed_str()));
+            self.key_work(collector, key, &region);
         }
     }
 
@@ -224,6 +251,14 @@ impl Dispatch {
         if let Some(bucket) = &trail.bucket {
             self.bucket_named(collector, bucket, &trail.home_region);
         }
+        // A trail's changes are in its owner's Event history; an organisation trail whose owner is
+        // outside the scope has none to read here.
+        let owner = arn_account(&trail.arn);
+        if let Some(history) = &self.queues.history {
+            if owner.is_none() || owner == collector.account.as_deref() {
+                history.want(collector, &trail.home_region, TRAIL_EVENTS);
+            }
+        }
         let work = Work::Trail(
             collector.clone(),
             trail.arn.into_boxed_str(),
@@ -259,7 +294,7 @@ impl Dispatch {
             }
         };
         match ready {
-            Some(c) => self.queue(&region, Work::Key(c, key.into())),
+            Some(c) => self.key_work(&c, key.to_string(), &region),
             None => lock(&self.outside).push(OutsideScope {
                 kind: OutsideScope::KMS_KEY.into(),
                 resource: key.to_string(),
@@ -295,6 +330,14 @@ impl Dispatch {
             )
         };
         self.queue(&region, work);
+    }
+
+    /// A key's evidence from its owner, and the key's changes from the owner's Event history.
+    fn key_work(&self, owner: &Arc<Collector>, key: String, region: &str) {
+        if let Some(history) = &self.queues.history {
+            history.want(owner, region, KEY_EVENTS);
+        }
+        self.queue(region, Work::Key(owner.clone(), key.into_boxed_str()));
     }
 
     /// Queues `work` in its region and starts another worker there if the region has fewer than
@@ -334,29 +377,43 @@ impl Dispatch {
         }
         // Keys whose owners were never entered get no calls (the owners' gaps say why); buckets nobody
         // claimed are probed.
-        let (key_refs, buckets, leftover) = {
+        let leftover = {
             let mut owners = lock(&self.owners);
             owners.pending_keys.clear();
             let leftover: Vec<(String, Work)> = std::mem::take(&mut owners.pending_buckets)
                 .into_iter()
                 .map(|(bucket, (region, seer))| bucket_work(&owners, bucket, region, seer))
                 .collect();
-            (owners.seen_keys.len(), owners.seen_buckets.len(), leftover)
+            leftover
         };
         for (region, work) in leftover {
             self.queue(&region, work);
         }
-        // Until no worker is left (none queues more work today; if one ever did, its new worker
-        // would be in the set taken next round).
+        // Until no worker is left: the regions' workers, Event history's, and the work the period's
+        // trail events bring (keys and buckets the trails named before today's).
         loop {
             let mut tasks = std::mem::take(&mut *lock(&self.tasks));
-            if tasks.is_empty() {
+            let mut lookups = (self.queues.history.as_ref()).map(|h| h.take_tasks());
+            if tasks.is_empty() && lookups.as_ref().is_none_or(|l| l.is_empty()) {
                 break;
             }
             while let Some(joined) = tasks.join_next().await {
                 log_task_failure(joined);
             }
+            while let Some(joined) = lookups.as_mut().and_then(|l| l.try_join_next()) {
+                log_task_failure(joined);
+            }
+            if let Some(lookups) = lookups.as_mut() {
+                while let Some(joined) = lookups.join_next().await {
+                    log_task_failure(joined);
+                }
+            }
+            self.fetch_named();
         }
+        let (key_refs, buckets) = {
+            let owners = lock(&self.owners);
+            (owners.seen_keys.len(), owners.seen_buckets.len())
+        };
         let tracker = lock(&self.queues.key_tracker);
         let unresolved = key_refs.saturating_sub(tracker.resolved_refs);
         let distinct_keys: BTreeSet<&String> = tracker.arns.iter().map(|(_, arn)| arn).collect();
@@ -368,6 +425,21 @@ impl Dispatch {
             keys: (distinct_keys.len() + unresolved) as u64,
             buckets: buckets as u64,
             outside,
+        }
+    }
+}
+
+impl Dispatch {
+    /// Keys and buckets the period's trail events named go where today's go (once each).
+    fn fetch_named(&self) {
+        let Some(history) = &self.queues.history else {
+            return;
+        };
+        for named in history.take_named() {
+            match named.kind {
+                NamedKind::Key => self.key_named(&named.seer, &named.resource, &named.region),
+                NamedKind::Bucket => self.bucket_named(&named.seer, &named.resource, &named.region),
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! are never allowed across accounts): DescribeKey resolves the reference (ARN, key id or alias), then
 //! each distinct key gets GetKeyRotationStatus (where rotation applies), GetKeyPolicy and ListAliases.
 
-use super::Collector;
+use super::{Call, Collector};
 use crate::evidence::{key_region, Op};
 use aws_sdk_kms::operation::{
     describe_key::DescribeKeyOutput, get_key_policy::GetKeyPolicyOutput,
@@ -32,14 +32,11 @@ pub(crate) async fn key_evidence(
 ) {
     let client = c.clients.kms(region);
     let described = c
-        .call_requiring(
-            Op::DescribeKey,
-            region,
-            key_ref,
-            json!({"KeyId": key_ref}),
-            ("KeyMetadata", |out: &DescribeKeyOutput| {
-                out.key_metadata.is_some()
-            }),
+        .call(
+            Call::new(Op::DescribeKey, region, key_ref, json!({"KeyId": key_ref}))
+                .requiring("KeyMetadata", |out: &DescribeKeyOutput| {
+                    out.key_metadata.is_some()
+                }),
             |rec| {
                 client
                     .describe_key()
@@ -72,10 +69,12 @@ pub(crate) async fn key_evidence(
             return;
         }
         c.call(
-            Op::GetKeyRotationStatus,
-            &region,
-            &arn,
-            json!({"KeyId": arn}),
+            Call::new(
+                Op::GetKeyRotationStatus,
+                &region,
+                &arn,
+                json!({"KeyId": arn}),
+            ),
             |rec| {
                 client
                     .get_key_rotation_status()
@@ -87,12 +86,14 @@ pub(crate) async fn key_evidence(
         )
         .await;
     };
-    let policy = c.call_requiring(
-        Op::GetKeyPolicy,
-        &region,
-        &arn,
-        json!({"KeyId": arn, "PolicyName": "default"}),
-        ("Policy", |out: &GetKeyPolicyOutput| out.policy.is_some()),
+    let policy = c.call(
+        Call::new(
+            Op::GetKeyPolicy,
+            &region,
+            &arn,
+            json!({"KeyId": arn, "PolicyName": "default"}),
+        )
+        .requiring("Policy", |out: &GetKeyPolicyOutput| out.policy.is_some()),
         |rec| {
             client
                 .get_key_policy()
@@ -132,12 +133,9 @@ async fn list_aliases(
             None => json!({"KeyId": key_id}),
         };
         let page = c
-            .call_requiring(
-                Op::ListAliases,
-                region,
-                arn,
-                params,
-                ("Aliases", |out: &ListAliasesOutput| out.aliases.is_some()),
+            .call(
+                Call::new(Op::ListAliases, region, arn, params)
+                    .requiring("Aliases", |out: &ListAliasesOutput| out.aliases.is_some()),
                 |rec| {
                     client
                         .list_aliases()

@@ -3,6 +3,7 @@
 
 mod cloudtrail;
 mod dispatch;
+mod history;
 mod kms;
 mod recorder;
 mod regions;
@@ -20,7 +21,7 @@ use crate::evidence::{
 };
 use aws_config::SdkConfig;
 use dispatch::{DependentStats, Dispatch};
-use run::{lane_permits, lock, Collector, Run};
+use run::{lane_permits, lock, Call, Collector, Run};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -252,6 +253,7 @@ pub async fn collect(
         accounts,
         blocked_by_policy,
         outside_scope: stats.outside,
+        history: settings.history.as_ref().map(|h| h.window()),
     })?;
     Ok(CollectOutcome { path, header })
 }
@@ -339,21 +341,19 @@ async fn scan(
     let dispatch = Dispatch::new(
         targets.iter().map(|t| t.id.to_string()).collect(),
         settings.concurrency,
+        settings.history.clone().map(history::History::new),
     );
-    let session_name = format!("auditpack-{pack_id}");
-    let entered = futures::future::join_all(targets.iter().map(|target| {
-        enter_account(
-            settings,
-            run,
-            &caller,
-            &caller_id,
-            target,
-            source,
-            &session_name,
-            &dispatch,
-        )
-    }))
-    .await;
+    let entry = Entry {
+        settings,
+        run,
+        caller: &caller,
+        caller_id: &caller_id,
+        source,
+        session_name: format!("auditpack-{pack_id}"),
+        dispatch: &dispatch,
+    };
+    let entered =
+        futures::future::join_all(targets.iter().map(|target| enter_account(&entry, target))).await;
     let probed: Vec<String> = entered
         .iter()
         .filter(|e| e.probed)
@@ -400,20 +400,33 @@ async fn scan(
     })
 }
 
+/// What entering each account of the scope shares: the run's settings, the caller, how accounts are
+/// entered and where their trails go.
+struct Entry<'a> {
+    settings: &'a CollectSettings,
+    run: &'a Arc<Run>,
+    caller: &'a Arc<Collector>,
+    caller_id: &'a AccountId,
+    /// Where the scope came from, as `pack.json` names it.
+    source: &'a str,
+    session_name: String,
+    dispatch: &'a Dispatch,
+}
+
 /// Enters one account (its own credentials for the caller's account, AssumeRole otherwise), lists its
 /// regions unless they were given, and lists each region's trails, handing them to `dispatch` region
 /// by region.
-#[allow(clippy::too_many_arguments)]
-async fn enter_account(
-    settings: &CollectSettings,
-    run: &Arc<Run>,
-    caller: &Arc<Collector>,
-    caller_id: &AccountId,
-    target: &AccountTarget,
-    source: &str,
-    session_name: &str,
-    dispatch: &Dispatch,
-) -> EnteredAccount {
+async fn enter_account(entry: &Entry<'_>, target: &AccountTarget) -> EnteredAccount {
+    let Entry {
+        settings,
+        run,
+        caller,
+        caller_id,
+        source,
+        dispatch,
+        ..
+    } = *entry;
+    let session_name = entry.session_name.as_str();
     let mut record = AccountRecord {
         account_id: target.id.to_string(),
         name: target.name.clone(),
@@ -468,6 +481,7 @@ async fn enter_account(
             }
         },
     };
+    dispatch.regions_known(&collector, &regions);
     // ListTrails from the configured region first (it names every trail of the account, wherever
     // it is homed), then the account's other regions if a policy refuses that one.
     let home = collector.clients.home_region();

@@ -1,7 +1,7 @@
 //! Each account's regions, from the Account Management API: `account:ListRegions`, or, when that is
 //! refused, `account:GetRegionOptStatus` for each region auditpack knows.
 
-use super::{CollectError, Collector, Outcome};
+use super::{Call, CollectError, Collector, Outcome};
 use crate::evidence::Op;
 use aws_sdk_account::operation::list_regions::ListRegionsOutput;
 use serde_json::json;
@@ -50,12 +50,14 @@ pub(crate) async fn enabled_regions(
     let mut source = RegionSource::Listed;
     for _ in 0..MAX_REGION_PAGES {
         let outcome = c
-            .call_requiring(
-                Op::ListRegions,
-                &region,
-                "regions",
-                json!({"MaxResults": 50, "NextToken": token}),
-                ("Regions", |out: &ListRegionsOutput| out.regions.is_some()),
+            .call(
+                Call::new(
+                    Op::ListRegions,
+                    &region,
+                    "regions",
+                    json!({"MaxResults": 50, "NextToken": token}),
+                )
+                .requiring("Regions", |out: &ListRegionsOutput| out.regions.is_some()),
                 |rec| {
                     client
                         .list_regions()
@@ -138,10 +140,12 @@ async fn probe_regions(
     let answers = futures::future::join_all(known.iter().map(|name| async move {
         let outcome = c
             .call(
-                Op::GetRegionOptStatus,
-                region,
-                name,
-                json!({"RegionName": name}),
+                Call::new(
+                    Op::GetRegionOptStatus,
+                    region,
+                    name,
+                    json!({"RegionName": name}),
+                ),
                 |rec| {
                     client
                         .get_region_opt_status()

@@ -22,6 +22,8 @@ pub(super) struct Clients {
     pub(super) cloudtrail: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
     pub(super) kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    /// CloudTrail clients that do not retry: LookupEvents retries through its pacer instead.
+    history: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
 }
 
 fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, build: impl FnOnce() -> C) -> C {
@@ -37,6 +39,7 @@ impl Clients {
             cloudtrail: Default::default(),
             kms: Default::default(),
             s3: Default::default(),
+            history: Default::default(),
         }
     }
 
@@ -44,6 +47,17 @@ impl Clients {
         cached(&self.cloudtrail, region, || {
             let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_cloudtrail::Client::from_conf(conf)
+        })
+    }
+
+    /// A CloudTrail client for LookupEvents: the SDK does not retry, [`Collector::call_paced`] does.
+    pub(super) fn history(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        cached(&self.history, region, || {
+            let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_string()))
+                .retry_config(aws_config::retry::RetryConfig::disabled())
                 .build();
             aws_sdk_cloudtrail::Client::from_conf(conf)
         })
@@ -112,6 +126,125 @@ pub(super) fn lane_permits(concurrency: usize) -> usize {
     (concurrency - concurrency.div_ceil(4)).max(1)
 }
 
+/// One API call, described once: the operation, the region it is sent to, what it is about, the
+/// parameters auditpack set (as recorded), and what a success answer must hold.
+pub(crate) struct Call<'a, O> {
+    op: Op,
+    region: &'a str,
+    resource: &'a str,
+    params: serde_json::Value,
+    required: Option<Required<O>>,
+    /// Whether the call waits for the run's concurrency bounds (see [`Call::unbounded`]).
+    bounded: bool,
+}
+
+impl<'a, O> Call<'a, O> {
+    pub(crate) fn new(
+        op: Op,
+        region: &'a str,
+        resource: &'a str,
+        params: serde_json::Value,
+    ) -> Self {
+        Self {
+            op,
+            region,
+            resource,
+            params,
+            required: None,
+            bounded: true,
+        }
+    }
+
+    /// For an answer that must hold `member` (AWS always sends it): a 2xx answer without it, such as
+    /// the empty body of a broken proxy, is a gap (`IncompleteAnswer`), never an empty result. The
+    /// SDK reads an empty JSON body as an answer with every member absent.
+    pub(crate) fn requiring(mut self, member: &'static str, holds: fn(&O) -> bool) -> Self {
+        self.required = Some((member, holds));
+        self
+    }
+
+    /// Outside the concurrency bounds: for a call that other calls wait on while they hold their
+    /// permits (renewing a member account's session), which bounded could wait for them.
+    pub(crate) fn unbounded(mut self) -> Self {
+        self.bounded = false;
+        self
+    }
+}
+
+/// A member AWS always sends in a call's answer, and how to tell the answer holds it.
+type Required<O> = (&'static str, fn(&O) -> bool);
+
+/// A call once numbered: what its records and gap say about it.
+struct Started {
+    number: u64,
+    spec: Arc<CallSpec>,
+}
+
+/// Attempts of a paced call ([`Collector::call_paced`]): more than the SDK's, as a quota shared with
+/// every other caller in the account and region can throttle a well-paced client for a while.
+pub(crate) const PACED_ATTEMPTS: u32 = 8;
+
+/// The wait before the next attempt of a paced call, after `attempts` failed ones: 1, 2, 4, then
+/// 8 seconds, with up to a quarter more at random so that callers that were throttled together do
+/// not come back together.
+fn paced_backoff(attempts: u32) -> std::time::Duration {
+    use rand::Rng;
+    let base = 1_000u64 << attempts.saturating_sub(1).min(3);
+    let jitter = rand::thread_rng().gen_range(0..=base / 4);
+    std::time::Duration::from_millis(base + jitter)
+}
+
+/// Whether a failed attempt is worth another: throttled, a server error, or no answer at all.
+fn retryable<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    const THROTTLED: [&str; 7] = [
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+    ];
+    match error {
+        SdkError::ServiceError(context) => {
+            context.err().code().is_some_and(|c| THROTTLED.contains(&c))
+                || context.raw().status().as_u16() >= 500
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Spaces the calls of one quota (an account's LookupEvents in one region, 2 a second): each call
+/// is sent at least `spacing` after the one before it. One task at a time uses a pacer, so the
+/// spacing is measured between the actual sends.
+pub(crate) struct Pacer {
+    spacing: std::time::Duration,
+    next: Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    pub(crate) fn new(spacing: std::time::Duration) -> Self {
+        Self {
+            spacing,
+            next: Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits until the next call may be sent.
+    pub(crate) async fn ready(&self) {
+        let at = *lock(&self.next);
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// A call was sent now: the next waits `spacing` from here.
+    pub(crate) fn sent(&self) {
+        *lock(&self.next) = tokio::time::Instant::now() + self.spacing;
+    }
+}
+
 /// Collection in one account: its clients (with its credentials) over the shared run.
 pub(crate) struct Collector {
     pub(super) run: Arc<Run>,
@@ -139,136 +272,145 @@ impl Collector {
     }
 
     /// Runs one API call under the concurrency bounds, recording every attempt (answers that carry
-    /// credentials are stored redacted, see [`Recorder`]), and classifies the result.
-    pub(crate) async fn call<O, E, F, Fut>(
-        &self,
-        op: Op,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        send: F,
-    ) -> Outcome<O>
+    /// credentials are stored redacted, see [`Recorder`]; the SDK retries throttled and failed
+    /// attempts), and classifies the result.
+    pub(crate) async fn call<O, E, F, Fut>(&self, call: Call<'_, O>, send: F) -> Outcome<O>
     where
         F: FnOnce(Recorder) -> Fut,
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        self.call_within(true, op, region, resource, params, send)
-            .await
+        self.call_numbered(call, send).await.1
     }
 
-    /// [`Collector::call`] for an answer that must hold `member` (AWS always sends it): a 2xx answer
-    /// without it, such as the empty body of a broken proxy, is a gap (`IncompleteAnswer`), never an
-    /// empty result. The SDK reads an empty JSON body as an answer with every member absent.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn call_requiring<O, E, F, Fut>(
+    /// [`Collector::call`], also returning the call's number (its records' `call`).
+    pub(crate) async fn call_numbered<O, E, F, Fut>(
         &self,
-        op: Op,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        (member, holds): (&str, fn(&O) -> bool),
+        call: Call<'_, O>,
         send: F,
-    ) -> Outcome<O>
+    ) -> (u64, Outcome<O>)
     where
         F: FnOnce(Recorder) -> Fut,
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let (call, spec, outcome) = self
-            .call_inner(true, op, region, resource, params, send)
-            .await;
-        match outcome {
-            Outcome::Ok(output) if !holds(&output) => {
-                let message = format!(
-                    "{op} answered with success but without {member}, which AWS \
-                     always sends (an empty or cut-off body, e.g. from a proxy); the answer is kept \
-                     in the pack. Run the collection again"
-                );
-                Outcome::Gap(self.push_gap(call, &spec, INCOMPLETE.to_string(), message))
+        let started = self.start(&call);
+        let (result, empty) = self.attempt(&started, call.bounded, 0, send).await;
+        self.run.progress.call_done();
+        (started.number, self.settle(&started, &call, result, empty))
+    }
+
+    /// [`Collector::call_numbered`] for an operation with a quota per account and region
+    /// (LookupEvents): every attempt waits for `pacer`, and throttled or failed attempts are retried
+    /// here, each one paced and recorded, rather than by the SDK, whose retries would not wait for
+    /// the pacer. The client `send` uses must not retry by itself.
+    pub(crate) async fn call_paced<O, E, F, Fut>(
+        &self,
+        call: Call<'_, O>,
+        pacer: &Pacer,
+        send: F,
+    ) -> (u64, Outcome<O>)
+    where
+        F: Fn(Recorder) -> Fut,
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let started = self.start(&call);
+        let mut attempts = 0;
+        loop {
+            pacer.ready().await;
+            let (result, empty) = self.attempt(&started, call.bounded, attempts, &send).await;
+            pacer.sent();
+            attempts += 1;
+            if attempts < PACED_ATTEMPTS && result.as_ref().is_err_and(retryable) {
+                tokio::time::sleep(paced_backoff(attempts)).await;
+                continue;
             }
-            other => other,
+            self.run.progress.call_done();
+            return (started.number, self.settle(&started, &call, result, empty));
         }
     }
 
-    /// [`Collector::call`], outside the concurrency bounds when `bounded` is false: for a call that
-    /// other calls wait on while they hold their permits (renewing a member account's session), which
-    /// bounded could wait for them.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn call_within<O, E, F, Fut>(
-        &self,
-        bounded: bool,
-        op: Op,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
-        send: F,
-    ) -> Outcome<O>
-    where
-        F: FnOnce(Recorder) -> Fut,
-        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        self.call_inner(bounded, op, region, resource, params, send)
-            .await
-            .2
+    /// Numbers a call and describes it for its records.
+    fn start<O>(&self, call: &Call<'_, O>) -> Started {
+        self.run.progress.call_queued();
+        let number = self.run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
+        let spec = Arc::new(CallSpec {
+            account: self.account.clone(),
+            service: call.op.service().to_string(),
+            operation: call.op.name().to_string(),
+            region: call.region.to_string(),
+            resource: call.resource.to_string(),
+            params: call.params.clone(),
+        });
+        Started { number, spec }
     }
 
-    /// Runs and records one call; returns its number and description with its outcome.
-    #[allow(clippy::too_many_arguments)]
-    async fn call_inner<O, E, F, Fut>(
+    /// Sends one attempt (with the SDK's own retries, for a client that has them), under the
+    /// concurrency bounds when `bounded`; `previous` attempts of the call were recorded before it.
+    /// Returns the result and whether the answer was a success with an empty body.
+    async fn attempt<O, E, F, Fut>(
         &self,
+        started: &Started,
         bounded: bool,
-        op: Op,
-        region: &str,
-        resource: &str,
-        params: serde_json::Value,
+        previous: u32,
         send: F,
-    ) -> (u64, Arc<CallSpec>, Outcome<O>)
+    ) -> (Result<O, SdkError<E, HttpResponse>>, bool)
     where
         F: FnOnce(Recorder) -> Fut,
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let run = &self.run;
-        run.progress.call_queued();
         // (region lane, global bound), held until the call is answered.
         let permits = if bounded {
-            let lane = run.lane(region).acquire_owned().await;
+            let lane = run.lane(&started.spec.region).acquire_owned().await;
             Some((lane, run.limit.acquire().await))
         } else {
             None
         };
-        let call = run.next_call.fetch_add(1, Ordering::SeqCst) + 1;
-        let spec = Arc::new(CallSpec {
-            account: self.account.clone(),
-            service: op.service().to_string(),
-            operation: op.name().to_string(),
-            region: region.to_string(),
-            resource: resource.to_string(),
-            params,
-        });
-        let recorder = Recorder::new::<E>(call, spec.clone(), run.sink.clone());
+        let recorder = Recorder::new::<E>(started.number, started.spec.clone(), run.sink.clone())
+            .after(previous);
         let empty_answer = recorder.empty_answer();
         // Boxed, so that a call still waiting for its permits stays small: every account's listing
         // of every region waits at once (thousands in an organisation), and an SDK call's state is
         // kilobytes.
         let result = Box::pin(send(recorder)).await;
         drop(permits);
-        run.progress.call_done();
-        let outcome = match result {
-            Ok(_) if empty_answer.load(Ordering::SeqCst) => {
-                let message = format!(
-                    "{op} answered with success but an empty body, which holds no \
-                     evidence (AWS answers this call with a document; an empty answer comes from a \
-                     proxy or a cut-off connection). Run the collection again"
-                );
-                Outcome::Gap(self.push_gap(call, &spec, INCOMPLETE.to_string(), message))
-            }
-            Ok(output) => Outcome::Ok(output),
-            Err(error) => self.classify_error(call, &spec, &error),
+        (result, empty_answer.load(Ordering::SeqCst))
+    }
+
+    /// What a call's final result is as evidence: the answer, an absence, or a gap.
+    fn settle<O, E>(
+        &self,
+        started: &Started,
+        call: &Call<'_, O>,
+        result: Result<O, SdkError<E, HttpResponse>>,
+        empty: bool,
+    ) -> Outcome<O>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let op = call.op;
+        let incomplete = |message: String| {
+            Outcome::Gap(self.push_gap(started.number, &started.spec, INCOMPLETE.into(), message))
         };
-        (call, spec, outcome)
+        match result {
+            Ok(_) if empty => incomplete(format!(
+                "{op} answered with success but an empty body, which holds no \
+                 evidence (AWS answers this call with a document; an empty answer comes from a \
+                 proxy or a cut-off connection). Run the collection again"
+            )),
+            Ok(output) => match call.required {
+                Some((member, holds)) if !holds(&output) => incomplete(format!(
+                    "{op} answered with success but without {member}, which AWS \
+                     always sends (an empty or cut-off body, e.g. from a proxy); the answer is kept \
+                     in the pack. Run the collection again"
+                )),
+                _ => Outcome::Ok(output),
+            },
+            Err(error) => self.classify_error(started.number, &started.spec, &error),
+        }
     }
 
     /// Once the evidence a policy block refused was had another way (the same question answered in
@@ -338,7 +480,14 @@ impl Collector {
         Outcome::Gap(self.push_gap(call, spec, code, message))
     }
 
-    fn push_gap(&self, call: u64, spec: &CallSpec, code: String, message: String) -> Failure {
+    /// Records a gap of call `call`.
+    pub(crate) fn push_gap(
+        &self,
+        call: u64,
+        spec: &CallSpec,
+        code: String,
+        message: String,
+    ) -> Failure {
         tracing::info!(
             operation = %spec.operation, resource = %spec.resource, region = %spec.region, code = %code,
             "evidence gap: {message}"

@@ -2,7 +2,7 @@
 //! scope owns, and for each trail bucket, from its owner, its location and the settings an assessor
 //! asks about.
 
-use super::{Collector, Outcome};
+use super::{Call, Collector, Outcome};
 use crate::evidence::{Op, OutsideScope};
 use serde_json::json;
 
@@ -22,15 +22,18 @@ pub(crate) async fn list_buckets(c: &Collector) -> Option<Vec<(String, Option<St
     for _ in 0..MAX_BUCKET_PAGES {
         let params = json!({"MaxBuckets": BUCKETS_PER_PAGE, "ContinuationToken": token});
         let page = c
-            .call(Op::ListBuckets, &region, "buckets", params, |rec| {
-                client
-                    .list_buckets()
-                    .max_buckets(BUCKETS_PER_PAGE)
-                    .set_continuation_token(token.clone())
-                    .customize()
-                    .interceptor(rec)
-                    .send()
-            })
+            .call(
+                Call::new(Op::ListBuckets, &region, "buckets", params),
+                |rec| {
+                    client
+                        .list_buckets()
+                        .max_buckets(BUCKETS_PER_PAGE)
+                        .set_continuation_token(token.clone())
+                        .customize()
+                        .interceptor(rec)
+                        .send()
+                },
+            )
             .await
             .ok()?;
         buckets.extend(
@@ -46,23 +49,33 @@ pub(crate) async fn list_buckets(c: &Collector) -> Option<Vec<(String, Option<St
     Some(buckets)
 }
 
+/// What probing a bucket no account in scope lists found.
+pub(crate) enum Probed {
+    /// It exists and belongs to an account outside the scope (HeadBucket 403).
+    Outside(OutsideScope),
+    /// S3 says it does not exist (HeadBucket 404).
+    Gone,
+    /// The trail's account can read it: its settings were collected from there.
+    Readable,
+    /// No usable answer (the gap says why).
+    Unknown,
+}
+
 /// A bucket no account in scope lists, asked about with `HeadBucket` from the account of a trail that
 /// names it: 404 is recorded as evidence that it does not exist; 403 means it exists and belongs to
 /// someone else (S3 still names its region), which is returned as outside the scope; 200 means this
 /// account can read it, so its settings are collected from here.
-pub(crate) async fn probe_bucket(
-    c: &Collector,
-    bucket: &str,
-    trail_region: &str,
-) -> Option<OutsideScope> {
+pub(crate) async fn probe_bucket(c: &Collector, bucket: &str, trail_region: &str) -> Probed {
     let client = c.clients.s3(trail_region);
     let answered: std::sync::Mutex<(Option<u16>, Option<String>)> = Default::default();
     let outcome = c
         .call(
-            Op::HeadBucket,
-            trail_region,
-            bucket,
-            json!({"Bucket": bucket}),
+            Call::new(
+                Op::HeadBucket,
+                trail_region,
+                bucket,
+                json!({"Bucket": bucket}),
+            ),
             |rec| async {
                 let result = client
                     .head_bucket()
@@ -85,21 +98,21 @@ pub(crate) async fn probe_bucket(
         Outcome::Ok(out) => {
             let region = out.bucket_region().unwrap_or(trail_region).to_string();
             bucket_evidence(c, bucket, &region).await;
-            None
+            Probed::Readable
         }
         Outcome::Gap(_) => match super::lock(&answered).clone() {
             (Some(403), region) => {
                 c.withdraw_gap(Op::HeadBucket, bucket);
-                Some(OutsideScope {
+                Probed::Outside(OutsideScope {
                     kind: OutsideScope::S3_BUCKET.into(),
                     resource: bucket.to_string(),
                     owner: None,
                     region,
                 })
             }
-            _ => None,
+            _ => Probed::Unknown,
         },
-        Outcome::Absent => None,
+        Outcome::Absent => Probed::Gone,
     }
 }
 
@@ -115,7 +128,7 @@ pub(crate) fn bucket_region(constraint: Option<&str>) -> String {
 /// Runs one S3 bucket operation through the collector with the standard parameters.
 macro_rules! bucket_call {
     ($c:expr, $client:expr, $region:expr, $bucket:expr, $op:ident, $method:ident) => {
-        $c.call(Op::$op, $region, $bucket, json!({"Bucket": $bucket}), |rec| {
+        $c.call(Call::new(Op::$op, $region, $bucket, json!({"Bucket": $bucket})), |rec| {
             $client.$method().bucket($bucket).customize().interceptor(rec).send()
         })
     };
@@ -123,7 +136,13 @@ macro_rules! bucket_call {
 
 /// The bucket's location and settings, asked in `region_hint` (the region its owner's ListBuckets
 /// gave, or a trail's home region).
-pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &str) {
+/// Returns the bucket's region (the hint when its location could not be read), or `None` when S3
+/// said the bucket does not exist.
+pub(crate) async fn bucket_evidence(
+    c: &Collector,
+    bucket: &str,
+    region_hint: &str,
+) -> Option<String> {
     let client = c.clients.s3(region_hint);
     let location = bucket_call!(
         c,
@@ -137,7 +156,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
     let region = match location {
         Outcome::Ok(out) => bucket_region(out.location_constraint.as_ref().map(|l| l.as_str())),
         // A bucket that does not exist has no further evidence to give.
-        Outcome::Absent => return,
+        Outcome::Absent => return None,
         Outcome::Gap(_) => region_hint.to_string(),
     };
     let client = c.clients.s3(&region);
@@ -192,6 +211,7 @@ pub(crate) async fn bucket_evidence(c: &Collector, bucket: &str, region_hint: &s
             get_bucket_policy_status
         ),
     );
+    Some(region.to_string())
 }
 
 #[cfg(test)]

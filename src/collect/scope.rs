@@ -1,7 +1,7 @@
 //! Who is collecting and where: STS GetCallerIdentity, Organizations ListAccounts, STS AssumeRole into
 //! member accounts.
 
-use super::{lock, CollectError, Collector, Outcome};
+use super::{lock, Call, CollectError, Collector, Outcome};
 use crate::config::{AccountId, AccountTarget, RoleSettings};
 use crate::evidence::Op;
 use aws_credential_types::provider::{error::CredentialsError, future, ProvideCredentials};
@@ -34,13 +34,16 @@ pub(crate) async fn caller_identity(c: &Collector) -> Result<Identity, CollectEr
     let conf = aws_sdk_sts::config::Builder::from(&c.clients.sdk).build();
     let client = aws_sdk_sts::Client::from_conf(conf);
     let outcome = c
-        .call(Op::GetCallerIdentity, &region, "caller", json!({}), |rec| {
-            client
-                .get_caller_identity()
-                .customize()
-                .interceptor(rec)
-                .send()
-        })
+        .call(
+            Call::new(Op::GetCallerIdentity, &region, "caller", json!({})),
+            |rec| {
+                client
+                    .get_caller_identity()
+                    .customize()
+                    .interceptor(rec)
+                    .send()
+            },
+        )
         .await;
     let failure = |message: String, hint| CollectError::NoIdentity {
         region: region.clone(),
@@ -120,12 +123,14 @@ pub(crate) async fn organization_accounts(
     for _ in 0..MAX_ACCOUNT_PAGES {
         let token = next_token.take();
         let outcome = c
-            .call_requiring(
-                Op::ListAccounts,
-                &region,
-                "organization",
-                json!({"MaxResults": ACCOUNTS_PER_PAGE, "NextToken": token}),
-                ("Accounts", |page: &ListAccountsOutput| {
+            .call(
+                Call::new(
+                    Op::ListAccounts,
+                    &region,
+                    "organization",
+                    json!({"MaxResults": ACCOUNTS_PER_PAGE, "NextToken": token}),
+                )
+                .requiring("Accounts", |page: &ListAccountsOutput| {
                     page.accounts.is_some()
                 }),
                 |rec| {
@@ -237,7 +242,13 @@ async fn request_session(
             .send()
     };
     let outcome = c
-        .call_within(!renewal, Op::AssumeRole, &region, &role_arn, params, send)
+        .call(
+            session_call(
+                Call::new(Op::AssumeRole, &region, &role_arn, params),
+                renewal,
+            ),
+            send,
+        )
         .await;
     let credentials = outcome.ok()?.credentials?;
     let expiry = std::time::SystemTime::try_from(credentials.expiration).ok();
@@ -296,5 +307,15 @@ impl ProvideCredentials for MemberSession {
                 ))
             })
         })
+    }
+}
+
+/// A renewal's AssumeRole runs outside the concurrency bounds: the calls waiting for the renewed
+/// session hold permits it would otherwise wait for.
+fn session_call<O>(call: Call<'_, O>, renewal: bool) -> Call<'_, O> {
+    if renewal {
+        call.unbounded()
+    } else {
+        call
     }
 }

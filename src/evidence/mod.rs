@@ -3,6 +3,7 @@
 //! The format is specified in `docs/pack-format.md`; this module is its only writer and reader.
 
 mod chain;
+pub mod history;
 mod ops;
 mod reader;
 mod writer;
@@ -222,6 +223,10 @@ pub struct PackHeader {
     /// gap (the pack is not complete while there are any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outside_scope: Vec<OutsideScope>,
+    /// The period whose changes were read from CloudTrail Event history; absent when none were
+    /// (`--no-history`, or packs from before it was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<history::HistoryWindow>,
 }
 
 /// One account of the pack's scope.
@@ -566,6 +571,7 @@ mod tests {
             accounts: vec![],
             blocked_by_policy: vec![],
             outside_scope: vec![],
+            history: None,
         }
     }
 

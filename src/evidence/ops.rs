@@ -14,6 +14,7 @@ pub enum Op {
     ListTrails,
     GetTrailStatus,
     GetEventSelectors,
+    LookupEvents,
     DescribeKey,
     GetKeyRotationStatus,
     GetKeyPolicy,
@@ -31,7 +32,7 @@ pub enum Op {
 
 impl Op {
     /// Every operation, for lookups by name.
-    pub const ALL: [Op; 22] = [
+    pub const ALL: [Op; 23] = [
         Op::GetCallerIdentity,
         Op::AssumeRole,
         Op::ListAccounts,
@@ -41,6 +42,7 @@ impl Op {
         Op::ListTrails,
         Op::GetTrailStatus,
         Op::GetEventSelectors,
+        Op::LookupEvents,
         Op::DescribeKey,
         Op::GetKeyRotationStatus,
         Op::GetKeyPolicy,
@@ -62,9 +64,11 @@ impl Op {
             Op::GetCallerIdentity | Op::AssumeRole => "sts",
             Op::ListAccounts => "organizations",
             Op::ListRegions | Op::GetRegionOptStatus => "account",
-            Op::DescribeTrails | Op::ListTrails | Op::GetTrailStatus | Op::GetEventSelectors => {
-                "cloudtrail"
-            }
+            Op::DescribeTrails
+            | Op::ListTrails
+            | Op::GetTrailStatus
+            | Op::GetEventSelectors
+            | Op::LookupEvents => "cloudtrail",
             Op::DescribeKey | Op::GetKeyRotationStatus | Op::GetKeyPolicy | Op::ListAliases => {
                 "kms"
             }
@@ -84,6 +88,7 @@ impl Op {
             Op::ListTrails => "ListTrails",
             Op::GetTrailStatus => "GetTrailStatus",
             Op::GetEventSelectors => "GetEventSelectors",
+            Op::LookupEvents => "LookupEvents",
             Op::DescribeKey => "DescribeKey",
             Op::GetKeyRotationStatus => "GetKeyRotationStatus",
             Op::GetKeyPolicy => "GetKeyPolicy",

@@ -231,6 +231,7 @@ pub fn synthesise(dir: &std::path::Path, trails: usize) -> std::path::PathBuf {
             accounts: vec![],
             blocked_by_policy: vec![],
             outside_scope: vec![],
+            history: None,
         })
         .unwrap()
         .0

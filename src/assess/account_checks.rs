@@ -30,6 +30,8 @@ pub struct TrailCoverage {
     pub management: Management,
     /// The records the trail's rule, logging and selector findings cite.
     pub evidence: Vec<EvidenceLink>,
+    /// The trail over the pack's period, when it has Event history.
+    pub period: Option<std::sync::Arc<super::period::TrailPeriod>>,
 }
 
 /// How one region of an account was listed.
@@ -53,6 +55,22 @@ pub struct AccountFacts {
     pub trails: BTreeSet<String>,
     /// The account's listing records.
     pub evidence: Vec<EvidenceLink>,
+    /// The pack's period and the trails of the account deleted during it, when it has Event history.
+    pub period: Option<PeriodContext>,
+}
+
+/// What the account period check needs beyond the listings.
+#[derive(Clone)]
+pub struct PeriodContext {
+    pub period: std::sync::Arc<super::period::Period>,
+    /// Trails that could have recorded the account but were deleted during the period.
+    pub deleted: Vec<TrailCoverage>,
+}
+
+impl std::fmt::Debug for PeriodContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PeriodContext({} deleted trails)", self.deleted.len())
+    }
 }
 
 /// An account check's verdict.
@@ -80,6 +98,11 @@ pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
         // 2: the reason names at most NAMED trails (issue 19).
         version: 2,
         run: kms_coverage,
+    },
+    AccountCheck {
+        id: "account-cloudtrail-kms-coverage-period",
+        version: 1,
+        run: super::period_checks::kms_coverage_period,
     },
     AccountCheck {
         id: "account-multi-region-trail",
@@ -377,6 +400,7 @@ mod tests {
             logging,
             management,
             evidence: vec![],
+            period: None,
         }
     }
 
@@ -388,6 +412,7 @@ mod tests {
             listings: BTreeMap::new(),
             trails: trails.iter().map(|t| t.to_string()).collect(),
             evidence: vec![],
+            period: None,
         }
     }
 

@@ -18,6 +18,8 @@ pub struct Verdict<'a> {
     pub status: Status,
     pub reason: String,
     pub evidence: Vec<&'a IndexEntry>,
+    /// Records cited by number rather than read (the period's events and lookups).
+    pub cited: Vec<super::EvidenceLink>,
 }
 
 impl<'a> Verdict<'a> {
@@ -30,7 +32,14 @@ impl<'a> Verdict<'a> {
             status,
             reason: reason.into(),
             evidence,
+            cited: Vec::new(),
         }
+    }
+
+    /// The verdict, also citing `links`.
+    pub(super) fn citing(mut self, links: Vec<super::EvidenceLink>) -> Self {
+        self.cited.extend(links);
+        self
     }
 }
 
@@ -90,6 +99,9 @@ pub struct TrailEvidence<'a> {
     pub bucket_owner: Option<&'a str>,
     /// The keys and buckets the pack says belong to accounts outside its scope.
     pub outside: &'a [OutsideScope],
+    /// The pack's period, when it has Event history, and this trail over it.
+    pub period: Option<&'a super::period::Period>,
+    pub trail_period: Option<&'a super::period::TrailPeriod>,
 }
 
 impl<'a> TrailEvidence<'a> {
@@ -174,6 +186,11 @@ pub const CHECKS: &[Check] = &[
         id: "kms-key-usable",
         version: 2,
         run: key_usable,
+    },
+    Check {
+        id: "cloudtrail-kms-encryption-period",
+        version: 1,
+        run: super::period_checks::kms_encryption_period,
     },
     Check {
         id: "kms-key-rotation",
@@ -284,6 +301,23 @@ fn trail_answer<'a>(
     Ok(match json_body(entry, &body) {
         Ok(v) => Ok((entry, v)),
         Err(reason) => Err(Verdict::new(Status::Unknown, reason, vec![entry])),
+    })
+}
+
+/// Whether GetTrailStatus says the trail was logging at collection.
+pub(super) fn logging_now(
+    t: &TrailEvidence<'_>,
+) -> Result<super::period::Known<bool>, EvidenceError> {
+    use super::period::Known;
+    Ok(match trail_answer(t, Op::GetTrailStatus)? {
+        Ok((entry, status)) => match flag(&status, "IsLogging") {
+            Some(logging) => Known::Is(logging),
+            None => Known::Unknown(format!(
+                "the GetTrailStatus response (record #{}) has no IsLogging",
+                entry.seq
+            )),
+        },
+        Err(verdict) => Known::Unknown(verdict.reason),
     })
 }
 

@@ -209,6 +209,7 @@ pub(super) fn account_facts(header: &PackHeader, listings: &Listings<'_>) -> Vec
                 trails: listings.seen_by.get(&account_id).cloned().unwrap_or_default(),
                 evidence: listings.records.get(&account_id).cloned().unwrap_or_default(),
                 account_id,
+                period: None,
             }
         })
         .collect()

@@ -6,12 +6,15 @@
 //! findings and the account's own listings show.
 
 mod account_checks;
+mod assessor;
 mod bucket_checks;
 mod checks;
 mod exceptions;
 mod key_checks;
 mod listing;
 mod model;
+mod period;
+mod period_checks;
 mod policy;
 mod selectors;
 mod spool;
@@ -26,9 +29,7 @@ pub use store::describe_failure;
 
 use crate::config::{catalogue, CheckInfo, CheckRole};
 use crate::evidence::{EvidenceError, IndexEntry, Op, Pack};
-use account_checks::{Management, TrailCoverage};
 use checks::TrailEvidence;
-use listing::arn_account;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -82,9 +83,9 @@ fn key_description(t: &TrailEvidence<'_>) -> Result<Option<String>, EvidenceErro
 
 /// One copy of each text many findings repeat: record hashes and the catalogue's words.
 #[derive(Default)]
-struct Shared(HashMap<String, Arc<str>>);
+struct Interner(HashMap<String, Arc<str>>);
 
-impl Shared {
+impl Interner {
     fn get(&mut self, text: &str) -> Arc<str> {
         if let Some(arc) = self.0.get(text) {
             return arc.clone();
@@ -101,20 +102,20 @@ fn finding(
     status: Status,
     reason: String,
     mut evidence: Vec<EvidenceLink>,
-    shared: &mut Shared,
+    interner: &mut Interner,
 ) -> Finding {
     evidence.sort();
     evidence.dedup();
     Finding {
-        check_id: shared.get(&info.id),
-        check_title: shared.get(&info.title),
+        check_id: interner.get(&info.id),
+        check_title: interner.get(&info.title),
         primary: info.primary,
         role: info.role,
         status,
         reason,
-        cis_aws_control: shared.get(&info.cis_aws),
-        cis_v7_control: shared.get(&info.cis_v7),
-        remediation: (status == Status::Fail).then(|| shared.get(&info.remediation)),
+        cis_aws_control: interner.get(&info.cis_aws),
+        cis_v7_control: interner.get(&info.cis_v7),
+        remediation: (status == Status::Fail).then(|| interner.get(&info.remediation)),
         evidence,
         accepted: None,
     }
@@ -167,50 +168,14 @@ fn pack_exceptions(pack: &Pack) -> Result<Option<Exceptions>, AssessError> {
     )?))
 }
 
-/// What the account checks need from a trail's findings.
-fn coverage_of(
-    trail: &TrailAssessment,
-    multi_region: Option<bool>,
-    management: Management,
-) -> TrailCoverage {
-    let status = |id: &str| {
-        trail
-            .findings
-            .iter()
-            .find(|f| &*f.check_id == id)
-            .map_or(Status::Unknown, |f| f.status)
-    };
-    let evidence = trail
-        .findings
-        .iter()
-        .filter(|f| {
-            f.role == CheckRole::Rule
-                || matches!(
-                    &*f.check_id,
-                    "cloudtrail-logging" | "cloudtrail-management-events"
-                )
-        })
-        .flat_map(|f| f.evidence.iter().cloned())
-        .collect();
-    TrailCoverage {
-        name: trail.trail_name.clone(),
-        home_region: trail.region.clone(),
-        multi_region,
-        organization: trail.organization,
-        encrypted: trail.rule,
-        logging: status("cloudtrail-logging"),
-        management,
-        evidence,
-    }
-}
-
 /// Assesses every trail and account in the pack. Fails only when the pack itself is damaged (or a very
 /// large assessment cannot be spilled to the temporary directory).
 pub fn assess(pack: &Pack) -> Result<Assessment, AssessError> {
     assess_within(pack, Limits::default())
 }
 
-/// [`assess`], keeping at most `limits` trails and records in memory.
+/// [`assess`], keeping at most `limits` trails and records in memory: every trail, then every account,
+/// then the period's changes and the summary.
 pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessError> {
     if let Some(problem) = pack.chain_problems.first() {
         return Err(AssessError::BrokenChain {
@@ -218,188 +183,39 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
             problem: format!("{}: {}", problem.file, problem.message),
         });
     }
-    let catalogue = catalogue();
     let header = &pack.header;
-    let mut exceptions = pack_exceptions(pack)?;
     let store = Store::new(pack)?;
     // The listings are read once and kept: every trail's findings link its listing.
     let listing_arena = Arena::new();
     let listing_records = store.all(&listing_arena, Op::DescribeTrails)?;
     let listings = listing::read_listings(&store, &listing_records, header)?;
-    let bucket_owners = bucket_checks::bucket_owners(&store)?;
-    let mut summary = Summary {
-        trails: listings.trails.len() as u64,
-        gaps: header.gaps.len() as u64,
-        ..Summary::default()
+    let mut run = assessor::Assessor {
+        store: &store,
+        header,
+        catalogue: catalogue(),
+        exceptions: pack_exceptions(pack)?,
+        period: period::Period::read(&store, header)?.map(Arc::new),
+        bucket_owners: bucket_checks::bucket_owners(&store)?.into_iter().collect(),
+        interner: Interner::default(),
+        summary: Summary {
+            trails: listings.trails.len() as u64,
+            gaps: header.gaps.len() as u64,
+            ..Summary::default()
+        },
+        referenced: BTreeSet::new(),
+        verdicts: Vec::with_capacity(listings.trails.len()),
+        coverage: BTreeMap::new(),
+        deleted: BTreeMap::new(),
     };
-    let mut referenced: BTreeSet<u64> = BTreeSet::new();
-    let mut trails = SpoolWriter::new(limits.trails_in_memory);
-    // Each trail's account (shared) and rule verdict, for the per-account table.
-    let mut verdicts: Vec<(Arc<str>, Option<Status>)> = Vec::with_capacity(listings.trails.len());
-    let mut coverage: BTreeMap<String, TrailCoverage> = BTreeMap::new();
-    let mut shared = Shared::default();
-    let mut covers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (account, arns) in &listings.seen_by {
-        for arn in arns {
-            covers.entry(arn).or_default().push(account.clone());
-        }
-    }
-    for (arn, listing::FoundTrail { trail, entry }) in &listings.trails {
-        let home_region = trail
-            .home_region
-            .as_deref()
-            .unwrap_or(entry.region.as_str());
-        let key_ref = trail.kms_key_id.as_deref().filter(|k| !k.is_empty());
-        let bucket = trail.bucket.as_deref().filter(|b| !b.is_empty());
-        let account = arn_account(arn)
-            .or(entry.account.as_deref())
-            .unwrap_or(header.account_id.as_str());
-        // The records this trail's checks read, dropped with the trail.
-        let arena = Arena::new();
-        let evidence = TrailEvidence {
-            store: &store,
-            arena: &arena,
-            trail,
-            trail_entry: entry,
-            arn,
-            account,
-            home_region,
-            key_ref,
-            key_owner: key_ref.and_then(arn_account).unwrap_or(account),
-            bucket,
-            bucket_owner: bucket
-                .and_then(|b| bucket_owners.get(b))
-                .map(String::as_str),
-            outside: &header.outside_scope,
-        };
-        let mut findings = Vec::with_capacity(CHECKS.len());
-        for check in CHECKS {
-            let verdict = (check.run)(&evidence)?;
-            let info = catalogue
-                .check(check.id)
-                .expect("every check is in the catalogue (unit test)");
-            let links = verdict
-                .evidence
-                .iter()
-                .map(|e| EvidenceLink {
-                    seq: e.seq,
-                    sha256: e.body_sha256.as_deref().map(|s| shared.get(s)),
-                })
-                .collect();
-            findings.push(finding(
-                info,
-                verdict.status,
-                verdict.reason,
-                links,
-                &mut shared,
-            ));
-        }
-        let management = checks::management_of(&evidence)?;
-        if let Some(exceptions) = exceptions.as_mut() {
-            let subject = exceptions::Subject {
-                account,
-                trail: Some((trail.name.as_str(), arn.as_str())),
-                key: key_ref,
-            };
-            exceptions.apply(&subject, &mut findings);
-        }
-        let rule = rule_of(&findings);
-        let assessed = TrailAssessment {
-            account_id: account.to_string(),
-            region: home_region.to_string(),
-            trail_name: trail.name.clone(),
-            trail_arn: arn.clone(),
-            kms_key_id: key_ref.map(str::to_owned),
-            kms_key_description: key_description(&evidence)?,
-            bucket: bucket.map(str::to_owned),
-            organization: trail.organization == Some(true),
-            covers: covers.remove(arn.as_str()).unwrap_or_default(),
-            rule,
-            rule_accepted: rule_accepted(rule, &findings),
-            findings,
-        };
-        for f in &assessed.findings {
-            referenced.extend(f.evidence.iter().map(|l| l.seq));
-        }
-        count(&mut summary, &assessed.findings);
-        summary.rule.add(rule);
-        summary.accepted.rule += u64::from(assessed.rule_accepted);
-        verdicts.push((shared.get(account), Some(rule)));
-        coverage.insert(
-            arn.clone(),
-            coverage_of(&assessed, trail.multi_region, management),
-        );
-        trails.push(assessed)?;
-    }
-    let mut accounts = Vec::new();
-    for facts in listing::account_facts(header, &listings) {
-        let mut findings: Vec<Finding> = ACCOUNT_CHECKS
-            .iter()
-            .map(|check| {
-                let verdict = (check.run)(&facts, &coverage);
-                let info = catalogue
-                    .check(check.id)
-                    .expect("every check is in the catalogue (unit test)");
-                finding(
-                    info,
-                    verdict.status,
-                    verdict.reason,
-                    verdict.evidence,
-                    &mut shared,
-                )
-            })
-            .collect();
-        if let Some(exceptions) = exceptions.as_mut() {
-            let subject = exceptions::Subject {
-                account: &facts.account_id,
-                trail: None,
-                key: None,
-            };
-            exceptions.apply(&subject, &mut findings);
-        }
-        for f in &findings {
-            referenced.extend(f.evidence.iter().map(|l| l.seq));
-        }
-        count(&mut summary, &findings);
-        let rule = rule_of(&findings);
-        let accepted = rule_accepted(rule, &findings);
-        summary.account_rule.add(rule);
-        summary.accepted.account_rule += u64::from(accepted);
-        let name = header
-            .accounts
-            .iter()
-            .find(|a| a.account_id == facts.account_id)
-            .and_then(|a| a.name.clone());
-        accounts.push(AccountAssessment {
-            account_id: facts.account_id,
-            name,
-            rule,
-            rule_accepted: accepted,
-            findings,
-        });
-    }
-    let evidence = evidence_index(pack, &referenced, limits)?;
-    summary.regions_not_listed = listings.not_listed.clone();
-    summary.regions_blocked = listings.blocked.clone();
-    summary.outside_scope = header.outside_scope.clone();
-    summary.accounts = listing::account_summaries(header, verdicts.iter().map(|(a, s)| (&**a, *s)));
-    for row in summary.accounts.iter_mut() {
-        row.regions_not_listed = summary
-            .regions_not_listed
-            .iter()
-            .filter(|u| u.account_id == row.account_id)
-            .map(|u| u.region.clone())
-            .collect();
-        row.coverage = accounts
-            .iter()
-            .find(|a| a.account_id == row.account_id)
-            .map(|a| a.rule);
-    }
-    summary.accounts_not_collected = summary
-        .accounts
-        .iter()
-        .filter(|a| a.in_scope && !a.collected)
-        .count() as u64;
+    let trails = assess_trails(&mut run, &listings, limits)?;
+    run.deleted_trails()?;
+    let accounts: Vec<AccountAssessment> = listing::account_facts(header, &listings)
+        .into_iter()
+        .map(|facts| run.account(facts))
+        .collect();
+    let period = run.period_report();
+    let evidence = evidence_index(pack, &run.referenced, limits)?;
+    let summary = summarise(run.summary, header, &listings, &run.verdicts, &accounts);
     Ok(Assessment {
         format: FINDINGS_FORMAT.to_string(),
         checks: CHECKS
@@ -411,29 +227,82 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
                 version,
             })
             .collect(),
-        pack: PackInfo {
-            pack_id: header.pack_id.clone(),
-            account_id: header.account_id.clone(),
-            caller_arn: header.caller_arn.clone(),
-            regions: header.regions.clone(),
-            regions_source: header.regions_source.clone(),
-            started_at: header.started_at.clone(),
-            finished_at: header.finished_at.clone(),
-            tool_version: format!("{} {}", header.tool.name, header.tool.version),
-            endpoint_url: header.endpoint_url.clone(),
-            complete: header.complete,
-            records: header.counts.records,
-            chain_head: header.chain_head.clone(),
-        },
-        rule: catalogue.rule.clone(),
-        mapping: catalogue.mapping.clone(),
+        pack: pack_info(header),
+        rule: run.catalogue.rule.clone(),
+        mapping: run.catalogue.mapping.clone(),
         summary,
         trails: trails.finish()?,
         accounts,
-        exceptions: exceptions.as_ref().map(Exceptions::report),
+        exceptions: run.exceptions.as_ref().map(Exceptions::report),
         gaps: header.gaps.clone(),
         evidence: evidence.finish()?,
+        period,
     })
+}
+
+/// Every trail's findings, spilled to disk past `limits`.
+fn assess_trails(
+    run: &mut assessor::Assessor<'_>,
+    listings: &listing::Listings<'_>,
+    limits: Limits,
+) -> Result<SpoolWriter<TrailAssessment>, AssessError> {
+    let mut covers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (account, arns) in &listings.seen_by {
+        for arn in arns {
+            covers.entry(arn).or_default().push(account.clone());
+        }
+    }
+    let mut trails = SpoolWriter::new(limits.trails_in_memory);
+    for (arn, found) in &listings.trails {
+        let covered = covers.remove(arn.as_str()).unwrap_or_default();
+        trails.push(run.trail(arn, found, covered)?)?;
+    }
+    Ok(trails)
+}
+
+/// The summary's per-account rows and region lists, once every subject is counted.
+fn summarise(
+    mut summary: Summary,
+    header: &crate::evidence::PackHeader,
+    listings: &listing::Listings<'_>,
+    verdicts: &[(Arc<str>, Option<Status>)],
+    accounts: &[AccountAssessment],
+) -> Summary {
+    summary.regions_not_listed = listings.not_listed.clone();
+    summary.regions_blocked = listings.blocked.clone();
+    summary.outside_scope = header.outside_scope.clone();
+    summary.accounts = listing::account_summaries(header, verdicts.iter().map(|(a, s)| (&**a, *s)));
+    for row in summary.accounts.iter_mut() {
+        row.regions_not_listed = (summary.regions_not_listed.iter())
+            .filter(|u| u.account_id == row.account_id)
+            .map(|u| u.region.clone())
+            .collect();
+        row.coverage = (accounts.iter())
+            .find(|a| a.account_id == row.account_id)
+            .and_then(|a| a.findings.iter().find(|f| f.primary))
+            .map(|f| f.status);
+    }
+    summary.accounts_not_collected = (summary.accounts.iter())
+        .filter(|a| a.in_scope && !a.collected)
+        .count() as u64;
+    summary
+}
+
+fn pack_info(header: &crate::evidence::PackHeader) -> PackInfo {
+    PackInfo {
+        pack_id: header.pack_id.clone(),
+        account_id: header.account_id.clone(),
+        caller_arn: header.caller_arn.clone(),
+        regions: header.regions.clone(),
+        regions_source: header.regions_source.clone(),
+        started_at: header.started_at.clone(),
+        finished_at: header.finished_at.clone(),
+        tool_version: format!("{} {}", header.tool.name, header.tool.version),
+        endpoint_url: header.endpoint_url.clone(),
+        complete: header.complete,
+        records: header.counts.records,
+        chain_head: header.chain_head.clone(),
+    }
 }
 
 /// Every record some finding links to, in order.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Format identifier of the findings document (`findings.json`).
-pub const FINDINGS_FORMAT: &str = "auditpack-findings/4";
+pub const FINDINGS_FORMAT: &str = "auditpack-findings/5";
 
 /// A check and the version of it that made the findings: `verify` re-derives a finding only with the
 /// same version of its check.
@@ -367,6 +367,104 @@ pub struct Assessment {
     pub exceptions: Option<ExceptionsReport>,
     pub gaps: Vec<Gap>,
     pub evidence: Spool<EvidenceRecord>,
+    /// The period the pack's Event history covers and every change in it (since findings format 5;
+    /// absent when the pack was collected without Event history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodReport>,
+}
+
+/// The period a pack proves, and the population of changes to its trails, keys and buckets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodReport {
+    /// The period judged (RFC 3339, UTC).
+    pub start: String,
+    pub end: String,
+    /// How it was chosen: `default` (the 90 days before collection), `--since ...`, `--period ...`.
+    pub source: String,
+    /// Whether it ends at the collection (else at the end of a quarter before it: the changes after
+    /// it are listed too, marked `after_period`, as they lead to the state collected).
+    pub ends_at_collection: bool,
+    /// Every change Event history recorded to a trail, key or bucket in the pack, oldest first.
+    pub changes: Vec<ChangeRecord>,
+    /// Trails changed during the period that no listing holds at collection: deleted.
+    pub deleted_trails: Vec<String>,
+}
+
+/// One change of the period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// When it was made (RFC 3339, UTC, to the second).
+    pub time: String,
+    /// The account and Region whose Event history holds it.
+    pub account: String,
+    pub region: String,
+    /// `trail`, `kms-key` or `s3-bucket`, and its ARN (a bucket's name).
+    pub resource_kind: String,
+    pub resource: String,
+    /// The event's name and id.
+    pub event: String,
+    pub event_id: String,
+    /// Who made it: the identity's ARN (or the service, for AWS's own events).
+    pub who: String,
+    /// What it did, in words.
+    pub what: String,
+    /// What it did to the rule.
+    pub effect: Effect,
+    /// The error of a call that was refused or failed (it changed nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Made after the period ended (before the collection).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_period: bool,
+    /// The LookupEvents answer it is in.
+    pub evidence: EvidenceLink,
+}
+
+/// What a change did to the rule, for the trails it concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Effect {
+    /// The rule fails after it, and did not fail before it (held, or cannot be told).
+    Breaks,
+    /// The rule failed before it and holds after it.
+    Restores,
+    /// The rule holds after it (and did before, or that cannot be told).
+    Holds,
+    /// The rule fails before and after it.
+    Fails,
+    /// Whether the rule holds after it cannot be told.
+    Undetermined,
+    /// It changes only what a supporting check looks at.
+    Supporting,
+    /// The call was refused or failed: it changed nothing.
+    Refused,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Breaks => "BREAKS",
+            Effect::Restores => "RESTORES",
+            Effect::Holds => "HOLDS",
+            Effect::Fails => "FAILS",
+            Effect::Undetermined => "UNDETERMINED",
+            Effect::Supporting => "SUPPORTING",
+            Effect::Refused => "REFUSED",
+        }
+    }
+
+    /// In words, for reports.
+    pub fn words(self) -> &'static str {
+        match self {
+            Effect::Breaks => "breaks the rule",
+            Effect::Restores => "restores the rule",
+            Effect::Holds => "the rule holds after it",
+            Effect::Fails => "the rule still fails",
+            Effect::Undetermined => "cannot be told",
+            Effect::Supporting => "a supporting check only",
+            Effect::Refused => "refused: nothing changed",
+        }
+    }
 }
 
 /// The pack's exceptions file and each exception's outcome.

@@ -214,6 +214,10 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         .map(|facts| run.account(facts))
         .collect();
     let period = run.period_report();
+    if let Some(p) = &period {
+        run.referenced
+            .extend(p.changes.iter().map(|c| c.evidence.seq));
+    }
     let evidence = evidence_index(pack, &run.referenced, limits)?;
     let summary = summarise(run.summary, header, &listings, &run.verdicts, &accounts);
     Ok(Assessment {

@@ -256,6 +256,7 @@ fn print_verdicts(a: &Assessment) -> Result<(), assess::SpoolError> {
         a.pack.account_id,
         a.pack.pack_id
     );
+    say!("{}", report::period_line(a));
     let flagged = |findings: &[assess::Finding]| -> String {
         let others: Vec<String> = findings
             .iter()

@@ -5,6 +5,8 @@
 
 pub mod asff;
 mod content;
+
+pub(crate) use content::period::period_line;
 mod csv;
 pub mod diff;
 pub mod document;

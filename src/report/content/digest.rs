@@ -94,6 +94,10 @@ impl Digest {
                 &mut d.other_accounts
             } += 1;
         }
+        // The changes section cites the record of every change of the period.
+        if let Some(p) = &a.period {
+            d.cited.extend(p.changes.iter().map(|c| c.evidence.seq));
+        }
         // Sorted so that each check's problems of one status are together (the report lists them
         // under one heading): by status, role and the group's size, then by reason's size.
         let mut groups: HashMap<(Arc<str>, Status), u64> = HashMap::new();

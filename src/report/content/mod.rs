@@ -13,6 +13,7 @@ mod digest;
 mod findings;
 mod gaps;
 mod overview;
+pub(crate) mod period;
 
 use super::document::{Block, Blocks, Cell, Document, Link, Row, Span, Style, Text};
 use super::{scope_label, Integrity};
@@ -59,6 +60,7 @@ fn emit(
     problems(digest, out);
     failing_trails(a, digest, out)?;
     other_trails(a, digest, out)?;
+    period::changes(a, out);
     mapping(a, out);
     evidence(a, digest, out)?;
     if let Some(integrity) = integrity {

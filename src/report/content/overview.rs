@@ -49,6 +49,21 @@ pub(super) fn cover(a: &Assessment, out: &mut dyn FnMut(Block)) {
             "Collection window".into(),
             format!("{} – {}", pack.started_at, pack.finished_at).into(),
         ),
+        (
+            "Period proven".into(),
+            match &a.period {
+                Some(p) => format!(
+                    "{} – {} ({}), from CloudTrail Event history",
+                    p.start,
+                    p.end,
+                    super::period::source_words(p)
+                ),
+                None => {
+                    "the collection day only (collected without CloudTrail Event history)".into()
+                }
+            }
+            .into(),
+        ),
         ("Tool".into(), pack.tool_version.as_str().into()),
         ("Pack id".into(), Text::code(pack.pack_id.as_str())),
         (

@@ -2,7 +2,8 @@
 """Organisation-scale benchmark, one command: auditpack vs a bare-SDK ceiling vs Prowler, on one moto.
 
     scripts/bench_org.py [--trails 1000] [--accounts 3] [--regions 5] [--binary target/release/auditpack]
-                         [--skip-prowler] [--latency-ms 50] [--scale-trails 10000] [--json out.json]
+                         [--skip-prowler] [--latency-ms 50 [--history-compare]] [--scale-trails 10000]
+                         [--json out.json]
 
 In one run it:
   1. starts its own moto_server on a free loopback port (stopped at the end);
@@ -154,9 +155,12 @@ def tail(path, lines=15):
 # ---------------------------------------------------------------------------- seeding
 
 def account_ids(n):
-    if not 1 <= n <= 9:
-        sys.exit("--accounts must be 1..9")
-    return [str(d) * 12 for d in range(1, n + 1)]
+    """111111111111 ... 999999999999 for up to 9 accounts (as before); beyond, 100000000001 onwards."""
+    if not 1 <= n <= 200:
+        sys.exit("--accounts must be 1..200")
+    if n <= 9:
+        return [str(d) * 12 for d in range(1, n + 1)]
+    return [f"{100_000_000_000 + i:012d}" for i in range(1, n + 1)]
 
 
 def split(total, parts):
@@ -176,7 +180,7 @@ def seed_one(endpoint, account, prefix, trails, regions, timeout):
 def seed_org(endpoint, accounts, trails, regions, timeout=None):
     """Seeds every account at once (one seed.py per account, each assuming a role in its account)."""
     counts = split(trails, len(accounts))
-    with ThreadPoolExecutor(len(accounts)) as pool:
+    with ThreadPoolExecutor(min(len(accounts), 16)) as pool:
         jobs = [pool.submit(seed_one, endpoint, a, f"o{i + 1}", n, regions, timeout)
                 for i, (a, n) in enumerate(zip(accounts, counts))]
         return [j.result() for j in jobs]
@@ -226,9 +230,11 @@ def run_ceiling(ceiling, endpoint, creds, trail_arns, concurrency, calls, work, 
 
 # ---------------------------------------------------------------------------- auditpack
 
-def collect_command(binary, out, accounts, regions, concurrency, multi_account):
+def collect_command(binary, out, accounts, regions, concurrency, multi_account, history=True):
     """The one place that knows the collect flags: the multi-account form once the binary has it."""
     cmd = [binary, "collect", "--quiet", "--out", out, "--regions", ",".join(regions)]
+    if not history:
+        cmd.append("--no-history")
     if multi_account:
         cmd += ["--accounts", ",".join(accounts), "--role-name", ROLE_NAME]
     if concurrency:
@@ -237,8 +243,8 @@ def collect_command(binary, out, accounts, regions, concurrency, multi_account):
 
 
 def run_collect(binary, endpoint, creds, accounts, regions, out, multi, concurrency=None, progress=None,
-                moto=None):
-    res = measure(collect_command(binary, out, accounts, regions, concurrency, multi),
+                moto=None, history=True):
+    res = measure(collect_command(binary, out, accounts, regions, concurrency, multi, history),
                   aws_env(endpoint, creds), out + ".log", progress, moto)
     if res["rc"] not in (0, 3):  # 3: incomplete, as moto answers two S3 calls unparseably
         sys.exit(f"collect failed ({res['rc']}):\n{tail(res['log'])}")
@@ -412,10 +418,30 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
     return result
 
 
+def history_runs(binary, target, creds, accounts, regions, multi, work):
+    """collect at the default concurrency with Event history and with --no-history, alternated twice (this
+    machine's speed drifts): the cost of reading the period's changes, as a ratio of means."""
+    runs = {"with": [], "without": []}
+    for n in (1, 2):
+        for label, history in (("with", True), ("without", False)):
+            out = os.path.join(work, f"pack-history-{label}-{n}")
+            say(f"collect through the proxy, {'with Event history' if history else '--no-history'} (run {n})")
+            res = run_collect(binary, target, creds, accounts, regions, out, multi, history=history,
+                              progress=f"collect {label} history")
+            with open(os.path.join(out, "index.jsonl")) as f:
+                res["lookups"] = sum(1 for line in f if '"LookupEvents"' in line)
+            runs[label].append(res)
+            say(f"  {res['wall_s']:.1f} s, {res['counts']['calls']} calls ({res['lookups']} LookupEvents records)")
+    runs["ratio"] = mean([r["wall_s"] for r in runs["with"]]) / mean([r["wall_s"] for r in runs["without"]])
+    return runs
+
+
 def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work):
     proxy, target = start_proxy(endpoint, "--delay-ms", str(args.latency_ms))
     try:
         say(f"latency mode: every answer delayed {args.latency_ms} ms through {target}")
+        if args.history_compare:
+            return {"history": history_runs(binary, target, creds, accounts, regions, multi, work)}
         runs = {}
         for label, concurrency in (("default", None), ("c1", 1)):
             say(f"collect through the proxy, concurrency {concurrency or 'default'}")
@@ -516,7 +542,13 @@ def summarise(args, r, regions, accounts, multi):
             "time_ratio_prowler_over_auditpack": total / end_to_end,
             "memory_ratio_prowler_over_auditpack": pw_peak / ap_peak,
         })
-    if "latency" in r:
+    if "latency" in r and "history" in r["latency"]:
+        h = r["latency"]["history"]
+        s["history"] = {"delay_ms": args.latency_ms,
+                        "with_s": [x["wall_s"] for x in h["with"]], "without_s": [x["wall_s"] for x in h["without"]],
+                        "with_calls": h["with"][0]["counts"]["calls"], "without_calls": h["without"][0]["counts"]["calls"],
+                        "lookups": h["with"][0]["lookups"], "ratio": h["ratio"]}
+    elif "latency" in r:
         lat = r["latency"]
         s["latency"] = {"delay_ms": args.latency_ms, "default_s": lat["default"]["wall_s"],
                         "c1_s": lat["c1"]["wall_s"], "speedup": lat["speedup"],
@@ -592,6 +624,13 @@ def print_summary(s):
         line(f"collect +{lat['delay_ms']} ms/answer: default", f"{lat['default_s']:8.1f} s ({lat['calls']} calls)")
         line(f"collect +{lat['delay_ms']} ms/answer: --concurrency 1", f"{lat['c1_s']:8.1f} s")
         line("speed-up default over --concurrency 1", f"{lat['speedup']:8.1f}x (goal >= 15x at 1,000 trails)")
+    if "history" in s:
+        h = s["history"]
+        fmt = lambda xs: " / ".join(f"{x:.1f}" for x in xs)
+        line(f"collect +{h['delay_ms']} ms/answer, Event history", f"{fmt(h['with_s'])} s ({h['with_calls']} calls, "
+                                                                     f"{h['lookups']} LookupEvents records)")
+        line(f"collect +{h['delay_ms']} ms/answer, --no-history", f"{fmt(h['without_s'])} s ({h['without_calls']} calls)")
+        line("with history / without (means)", f"{h['ratio']:8.2f}x (goal <= 1.5x)")
     if "scale" in s:
         sc = s["scale"]
         if "skipped" in sc:
@@ -628,6 +667,9 @@ def main():
     parser.add_argument("--binary", help="auditpack binary to use; skips building")
     parser.add_argument("--skip-prowler", action="store_true")
     parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--history-compare", action="store_true",
+                        help="with --latency-ms: collect with Event history vs --no-history, instead of the "
+                             "--concurrency 1 comparison")
     parser.add_argument("--ceiling-calls", type=int, default=5000)
     parser.add_argument("--scale-trails", type=int, default=0, help="also measure memory at this many trails")
     parser.add_argument("--scale-seed-timeout", type=int, default=600)

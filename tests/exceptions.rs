@@ -152,7 +152,7 @@ fn an_exception_turns_exit_5_into_0_and_the_fail_stays_visible() {
     let (output, out) = c.report();
     assert_eq!(output.status.code(), Some(0));
     let json = findings(&out);
-    assert_eq!(json["format"], "auditpack-findings/4");
+    assert_eq!(json["format"], "auditpack-findings/5");
     assert_eq!(json["summary"]["rule"]["fail"], 5, "the FAILs stay FAIL");
     assert_eq!(json["summary"]["accepted"]["rule"], 5);
     let fails: Vec<Value> = all_findings(&json)

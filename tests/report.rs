@@ -184,8 +184,8 @@ fn the_four_formats_agree() {
     assert_eq!(csv_rows, json_rows);
     assert_eq!(
         csv_rows.len(),
-        7 * 9 + 2,
-        "nine checks per trail, two for the account"
+        7 * 10 + 3,
+        "ten checks per trail, three for the account"
     );
 
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();

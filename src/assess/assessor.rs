@@ -467,7 +467,8 @@ fn effect(event: &period::Event, rule: bool, trails: &[&TrailPeriod]) -> Effect 
         Effect::Undetermined
     } else if any(&|(before, after)| *before == Phase::Fail && *after == Phase::Pass) {
         Effect::Restores
-    } else if any(&|(before, after)| *before == Phase::Pass && *after == Phase::Absent) {
+    } else if any(&|(before, after)| *before != Phase::Absent && *after == Phase::Absent) {
+        // A deleted trail records nothing from then on.
         Effect::Breaks
     } else {
         Effect::Holds

@@ -2,7 +2,7 @@
 //! the pack's Event history covers, with every stretch it did not named, from and to, with the
 //! change that began it and who made it.
 
-use super::account_checks::{AccountFacts, AccountVerdict, TrailCoverage};
+use super::account_checks::{AccountFacts, AccountVerdict, Listing, TrailCoverage};
 use super::checks::{TrailEvidence, Verdict};
 use super::period::words::{span, time};
 use super::period::{account_coverage, Coverer, Instant, Period, Phase, Stretch};
@@ -272,7 +272,19 @@ pub(super) fn kms_coverage_period(
             })
         })
         .collect();
-    let stretches = account_coverage(period.start, period.end, &account.regions, &coverers);
+    let unlisted: BTreeMap<String, String> = (account.listings.iter())
+        .filter_map(|(region, listing)| match listing {
+            Listing::NotListed(why) => Some((region.clone(), why.clone())),
+            Listing::Listed => None,
+        })
+        .collect();
+    let stretches = account_coverage(
+        period.start,
+        period.end,
+        &account.regions,
+        &unlisted,
+        &coverers,
+    );
     let all_changes: Vec<usize> = coverers
         .iter()
         .flat_map(|c| c.period.changes.iter().copied())

@@ -276,6 +276,14 @@ fn print_summary(diff: &PackDiff) {
         s.accounts_added,
         s.accounts_removed
     );
+    if s.period_failures_appeared + s.period_failures_disappeared > 0 {
+        say!(
+            "Period: {} period failure(s) appear, {} disappear (the -period checks: whether the \
+             rule held throughout each pack's period)",
+            s.period_failures_appeared,
+            s.period_failures_disappeared
+        );
+    }
     for v in &diff.verdicts {
         say!(
             "  {:<13} {} {} ({}): {} -> {}: {}",

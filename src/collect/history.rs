@@ -4,8 +4,8 @@
 //! LookupEvents allows two requests a second per account and Region (API reference), shared with
 //! every other caller there. Each (account, Region) has one worker that asks its event names one
 //! after the other through a [`Pacer`]; different accounts and Regions run side by side, each call
-//! inside the run's concurrency bound. A throttled attempt is retried through the pacer and
-//! recorded ([`Collector::call_paced`]), never dropped.
+//! inside the run's concurrency bound. A throttled attempt is retried after more than the pacer's
+//! spacing, and recorded, never dropped ([`Collector::call_paced`]).
 
 use super::run::{lock, Pacer};
 use super::{Call, Collector, Outcome};
@@ -174,6 +174,9 @@ impl History {
             if page == 0 {
                 self.note_beyond_history(c, number, region, name);
             }
+            if let Outcome::Gap(failure) = &outcome {
+                settle_blocked(c, region, name, failure);
+            }
             let Outcome::Ok(out) = outcome else { return };
             self.read_events(c, number, region, name, out.events());
             match out.next_token.filter(|t| !t.is_empty()) {
@@ -282,4 +285,21 @@ fn gap(c: &Collector, call: u64, region: &str, name: &str, code: &str, message: 
         params: Value::Null,
     };
     c.push_gap(call, &spec, code.to_string(), message);
+}
+
+/// A Region an SCP denies (Control Tower's Region deny) refuses the lookup of deleted trails with an
+/// explicit deny; nobody in the account can create or delete a trail there either, so the refusal is
+/// recorded as blocked by policy, as the Region's DescribeTrails is, not as a gap. Any other lookup's
+/// refusal stays a gap: its trail, key or bucket's changes are unknown.
+fn settle_blocked(c: &Collector, region: &str, name: &str, failure: &super::Failure) {
+    if name == DELETED_TRAIL_EVENT
+        && crate::evidence::blocked_by_policy(&failure.code, &failure.message)
+    {
+        c.run.supersede(|g| {
+            g.account == c.account
+                && Op::LookupEvents.is(&g.service, &g.operation)
+                && g.region == region
+                && g.resource == name
+        });
+    }
 }

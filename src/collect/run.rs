@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
+/// Attempts of a LookupEvents call (see [`Clients::history`]).
+pub(crate) const HISTORY_ATTEMPTS: u32 = 8;
+
 /// Per-region SDK clients, built once and shared (they share one connection pool).
 pub(super) struct Clients {
     pub(super) sdk: SdkConfig,
@@ -52,12 +55,22 @@ impl Clients {
         })
     }
 
-    /// A CloudTrail client for LookupEvents: the SDK does not retry, [`Collector::call_paced`] does.
+    /// A CloudTrail client for LookupEvents, whose quota is two requests a second per account and
+    /// region: its retries wait 1.1 s, then 2.2, 4.4 and 8 s, without jitter (a jittered backoff
+    /// can be shorter than the half second the quota allows between two requests), up to 8
+    /// attempts, as a quota shared with every other caller there may throttle a well-paced client
+    /// for a while.
     pub(super) fn history(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         cached(&self.history, region, || {
+            let first = std::time::Duration::from_millis(1_100);
+            let retries = aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(HISTORY_ATTEMPTS)
+                .with_initial_backoff(first)
+                .with_max_backoff(std::time::Duration::from_secs(8))
+                .with_use_static_exponential_base(true);
             let conf = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
                 .region(Region::new(region.to_string()))
-                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .retry_config(retries)
                 .build();
             aws_sdk_cloudtrail::Client::from_conf(conf)
         })
@@ -180,46 +193,9 @@ struct Started {
     spec: Arc<CallSpec>,
 }
 
-/// Attempts of a paced call ([`Collector::call_paced`]): more than the SDK's, as a quota shared with
-/// every other caller in the account and region can throttle a well-paced client for a while.
-pub(crate) const PACED_ATTEMPTS: u32 = 8;
-
-/// The wait before the next attempt of a paced call, after `attempts` failed ones: 1, 2, 4, then
-/// 8 seconds, with up to a quarter more at random so that callers that were throttled together do
-/// not come back together.
-fn paced_backoff(attempts: u32) -> std::time::Duration {
-    use rand::Rng;
-    let base = 1_000u64 << attempts.saturating_sub(1).min(3);
-    let jitter = rand::thread_rng().gen_range(0..=base / 4);
-    std::time::Duration::from_millis(base + jitter)
-}
-
-/// Whether a failed attempt is worth another: throttled, a server error, or no answer at all.
-fn retryable<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    const THROTTLED: [&str; 7] = [
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "SlowDown",
-    ];
-    match error {
-        SdkError::ServiceError(context) => {
-            context.err().code().is_some_and(|c| THROTTLED.contains(&c))
-                || context.raw().status().as_u16() >= 500
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    }
-}
-
 /// Spaces the calls of one quota (an account's LookupEvents in one region, 2 a second): each call
-/// is sent at least `spacing` after the one before it. One task at a time uses a pacer, so the
-/// spacing is measured between the actual sends.
+/// is sent at least `spacing` after the answer to the one before it. One task at a time uses a
+/// pacer, so nothing else of its quota is in flight meanwhile.
 pub(crate) struct Pacer {
     spacing: std::time::Duration,
     next: Mutex<tokio::time::Instant>,
@@ -301,9 +277,9 @@ impl Collector {
     }
 
     /// [`Collector::call_numbered`] for an operation with a quota per account and region
-    /// (LookupEvents): every attempt waits for `pacer`, and throttled or failed attempts are retried
-    /// here, each one paced and recorded, rather than by the SDK, whose retries would not wait for
-    /// the pacer. The client `send` uses must not retry by itself.
+    /// (LookupEvents): the call waits for `pacer` before it is sent, and the next waits from its
+    /// answer. The client `send` uses must space its own retries by more than the pacer does (see
+    /// [`Clients::history`]), so that no two attempts are closer than the pacer's spacing.
     pub(crate) async fn call_paced<O, E, F, Fut>(
         &self,
         call: Call<'_, O>,
@@ -311,24 +287,14 @@ impl Collector {
         send: F,
     ) -> (u64, Outcome<O>)
     where
-        F: Fn(Recorder) -> Fut,
+        F: FnOnce(Recorder) -> Fut,
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let started = self.start(&call);
-        let mut attempts = 0;
-        loop {
-            pacer.ready().await;
-            let (result, empty) = self.attempt(&started, call.bounded, attempts, &send).await;
-            pacer.sent();
-            attempts += 1;
-            if attempts < PACED_ATTEMPTS && result.as_ref().is_err_and(retryable) {
-                tokio::time::sleep(paced_backoff(attempts)).await;
-                continue;
-            }
-            self.run.progress.call_done();
-            return (started.number, self.settle(&started, &call, result, empty));
-        }
+        pacer.ready().await;
+        let outcome = self.call_numbered(call, send).await;
+        pacer.sent();
+        outcome
     }
 
     /// Numbers a call and describes it for its records.

@@ -192,6 +192,10 @@ pub struct DiffSummary {
     pub fixed: usize,
     pub other_verdicts: usize,
     pub resources_changed: usize,
+    /// Period failures (of the `-period` checks, trails and accounts) that appear in the newer
+    /// pack, and that disappear from it: counted in `newly_failing` and `fixed` too.
+    pub period_failures_appeared: usize,
+    pub period_failures_disappeared: usize,
 }
 
 impl DiffSummary {
@@ -344,6 +348,11 @@ pub fn compare(from: Input<'_>, to: Input<'_>) -> PackDiff {
     let resources = resource_changes(from.state, to.state, to.trails, &verdicts);
 
     let count = |c: Change| verdicts.iter().filter(|v| v.change == c).count();
+    let period = |c: Change| {
+        (verdicts.iter())
+            .filter(|v| v.change == c && v.check_id.ends_with("-period"))
+            .count()
+    };
     let summary = DiffSummary {
         accounts_added: accounts_added.len(),
         accounts_removed: accounts_removed.len(),
@@ -355,6 +364,8 @@ pub fn compare(from: Input<'_>, to: Input<'_>) -> PackDiff {
         fixed: count(Change::Fixed),
         other_verdicts: count(Change::Changed),
         resources_changed: resources.len(),
+        period_failures_appeared: period(Change::NewlyFailing),
+        period_failures_disappeared: period(Change::Fixed),
     };
     PackDiff {
         format: DIFF_FORMAT,

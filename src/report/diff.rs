@@ -253,6 +253,14 @@ pub fn document(diff: &PackDiff) -> Document<'static> {
             ("newly failing", s.newly_failing),
             ("newly unknown", s.newly_unknown),
             ("fixed", s.fixed),
+            (
+                "period failures that appear (of the newly failing)",
+                s.period_failures_appeared,
+            ),
+            (
+                "period failures that disappear (of the fixed)",
+                s.period_failures_disappeared,
+            ),
             ("other verdict changes", s.other_verdicts),
             ("keys and buckets changed", s.resources_changed),
             ("trails changed", s.trails_changed),

@@ -29,8 +29,9 @@ use std::path::{Path, PathBuf};
 /// report's text; version 4's HTML had no filter; version 5 had no accepted exceptions (findings
 /// format 3, 21 CSV columns), and could not render a pack's `exceptions.toml`; version 6's HTML and
 /// PDF detailed every check of every trail (issue 19: they now detail only FAILs and UNKNOWNs, each
-/// distinct problem once).
-pub const RENDERER_VERSION: u32 = 7;
+/// distinct problem once); version 7 had no period (issue 23: the period proven on the cover, the
+/// changes in it, findings format 5).
+pub const RENDERER_VERSION: u32 = 8;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

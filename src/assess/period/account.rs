@@ -4,6 +4,7 @@
 
 use super::timeline::{stretches, Instant, Stretch};
 use super::trail::{Moment, Phase, TrailPeriod};
+use std::collections::BTreeMap;
 
 /// A trail that may record the account's Regions.
 pub struct Coverer<'a> {
@@ -53,7 +54,8 @@ fn records(c: &Coverer<'_>, region: &str, t: Instant) -> Records {
         None => None,
     };
     match (m.phase, reaches) {
-        (Phase::Absent, _) | (_, Some(false)) => Records::No(String::new(), None),
+        (Phase::Absent, _) => Records::No(String::new(), m.cause),
+        (_, Some(false)) => Records::No(String::new(), None),
         (Phase::Fail, _) => Records::No(format!("{}: {}", c.name, m.why), m.cause),
         (Phase::Pass, Some(true)) => Records::Yes,
         (Phase::Pass, None) => Records::Maybe(format!(
@@ -64,8 +66,13 @@ fn records(c: &Coverer<'_>, region: &str, t: Instant) -> Records {
     }
 }
 
-/// The account at `t`.
-fn cover_at(regions: &[String], coverers: &[Coverer<'_>], t: Instant) -> Cover {
+/// The account at `t`; `unlisted` holds the regions whose trails could not be listed, and why.
+fn cover_at(
+    regions: &[String],
+    unlisted: &BTreeMap<String, String>,
+    coverers: &[Coverer<'_>],
+    t: Instant,
+) -> Cover {
     let mut failing: Vec<String> = Vec::new();
     let mut undecided: Vec<String> = Vec::new();
     let mut whys: Vec<String> = Vec::new();
@@ -96,9 +103,17 @@ fn cover_at(regions: &[String], coverers: &[Coverer<'_>], t: Instant) -> Cover {
                 }
             }
         }
-        match best {
-            Some(Records::Yes) => {}
-            Some(Records::Maybe(_)) => undecided.push(region.clone()),
+        match (best, unlisted.get(region)) {
+            (Some(Records::Yes), _) => {}
+            (Some(Records::Maybe(_)), _) => undecided.push(region.clone()),
+            // A trail homed there may be missing from the evidence.
+            (_, Some(why)) => {
+                let why = format!("the trails of {region} could not be listed: {why}");
+                if !maybes.contains(&why) {
+                    maybes.push(why);
+                }
+                undecided.push(region.clone());
+            }
             _ => failing.push(region.clone()),
         }
     }
@@ -131,18 +146,36 @@ fn cover_at(regions: &[String], coverers: &[Coverer<'_>], t: Instant) -> Cover {
     }
 }
 
-/// The account's Regions over `[start, end]`, recorded by `coverers`.
+/// The account's Regions over `[start, end]`, recorded by `coverers`; `unlisted` holds the regions
+/// whose trails could not be listed, and why.
 pub fn account_coverage(
     start: Instant,
     end: Instant,
     regions: &[String],
+    unlisted: &BTreeMap<String, String>,
     coverers: &[Coverer<'_>],
 ) -> AccountPeriod {
     let cuts: Vec<Instant> = coverers
         .iter()
         .flat_map(|c| c.period.stretches.iter().map(|s| s.from))
         .collect();
-    stretches(start, end, cuts, |t| cover_at(regions, coverers, t))
+    let mut merged: AccountPeriod = Vec::new();
+    // Neighbours that fail the same Regions for the same reason are one stretch, begun by the
+    // first's change (a deletion, then a re-creation not yet logging).
+    for s in stretches(start, end, cuts, |t| {
+        cover_at(regions, unlisted, coverers, t)
+    }) {
+        match merged.last_mut() {
+            Some(last)
+                if (last.verdict.phase, &last.verdict.regions, &last.verdict.why)
+                    == (s.verdict.phase, &s.verdict.regions, &s.verdict.why) =>
+            {
+                last.to = s.to;
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -198,7 +231,7 @@ mod tests {
                 period: &local,
             },
         ];
-        let s = account_coverage(0, 100, &regions, &coverers);
+        let s = account_coverage(0, 100, &regions, &BTreeMap::new(), &coverers);
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[1].from, s[1].to, s[1].verdict.phase),
@@ -214,7 +247,7 @@ mod tests {
     #[test]
     fn an_account_without_trails_fails_and_an_undecided_trail_leaves_it_unknown() {
         let regions = vec!["us-east-1".to_string()];
-        let s = account_coverage(0, 100, &regions, &[]);
+        let s = account_coverage(0, 100, &regions, &BTreeMap::new(), &[]);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].verdict.phase, Phase::Fail);
         assert_eq!(s[0].verdict.why, "no trail existed to record them");
@@ -223,6 +256,7 @@ mod tests {
             0,
             100,
             &regions,
+            &BTreeMap::new(),
             &[Coverer {
                 name: "t".into(),
                 home_region: "eu-west-1".into(),
@@ -242,6 +276,7 @@ mod tests {
             0,
             100,
             &regions,
+            &BTreeMap::new(),
             &[Coverer {
                 name: "late".into(),
                 home_region: "us-east-1".into(),

@@ -36,6 +36,9 @@ pub struct Shown {
     pub blind: Vec<Blind>,
     /// Its first page, cited when it shows that nothing happened.
     pub first: Option<EvidenceLink>,
+    /// It asked from as far back as Event history keeps (90 days before its answer): the time
+    /// before that cannot be asked for at all.
+    pub from_retention: bool,
 }
 
 /// One page of a lookup, as read.
@@ -74,12 +77,7 @@ pub fn shown(pages: &[PageFacts<'_>]) -> Shown {
     let by_token: BTreeMap<Option<String>, &PageFacts<'_>> =
         pages.iter().map(|p| (sent_token(p.entry), p)).collect();
     let Some(first) = by_token.get(&None) else {
-        return Shown {
-            blind: vec![],
-            first: None,
-            from_to: None,
-        }
-        .refused("its first page is not in the pack".into());
+        return Shown::default().refused("its first page is not in the pack".into());
     };
     let asked = (
         param_time(first.entry, "StartTime"),
@@ -98,6 +96,7 @@ pub fn shown(pages: &[PageFacts<'_>]) -> Shown {
         from_to: Some((start.max(kept_from), end)),
         blind: Vec::new(),
         first: Some(first.link.clone()),
+        from_retention: start <= kept_from + 2 * RETENTION_TOLERANCE,
     };
     if kept_from > start {
         shown.blind.push(Blind {
@@ -174,13 +173,18 @@ impl Shown {
             None => {}
             Some((from, to)) => {
                 if from > start && !self.blind.iter().any(|b| b.to >= from && b.from <= start) {
+                    let why = match self.from_retention {
+                        true => format!(
+                            "Event history keeps {RETENTION_DAYS} days: they could be asked for \
+                             from {} only",
+                            words::time(from)
+                        ),
+                        false => format!("they were asked for from {} only", words::time(from)),
+                    };
                     out.push(Blind {
                         from: start,
                         to: from,
-                        why: name(&format!(
-                            "they were asked for from {} only",
-                            words::time(from)
-                        )),
+                        why: name(&why),
                     });
                 }
                 if to < end {

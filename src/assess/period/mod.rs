@@ -332,3 +332,6 @@ fn read_one<'a>(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests;

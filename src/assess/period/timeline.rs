@@ -54,6 +54,10 @@ pub struct Value<T> {
     /// The change that left this value (`None`: the value held from before the first change, or
     /// comes from the state collected).
     pub since: Option<usize>,
+    /// When the value is known from something later than the moment asked about (a later change
+    /// that proves what it found, or the state collected: [`Instant::MAX`]): it holds only if no
+    /// change in between went unseen.
+    pub proven_later: Option<Instant>,
 }
 
 impl<T: Clone> Timeline<T> {
@@ -84,42 +88,44 @@ impl<T: Clone> Timeline<T> {
     pub fn at(&self, at: Instant) -> Value<T> {
         let done = self.steps.partition_point(|s| s.at <= at);
         let next = self.steps.get(done);
-        match done.checked_sub(1).map(|i| &self.steps[i]) {
-            Some(last) => {
-                let value = match (&last.after, next) {
-                    (Some(after), _) => Known::Is(after.clone()),
-                    (
-                        None,
-                        Some(Step {
-                            before: Some(b), ..
-                        }),
-                    ) => Known::Is(b.clone()),
-                    (None, Some(_)) => Known::Unknown(format!(
-                        "what {} was after the change at {} is not in its event",
-                        self.what,
-                        super::words::time(last.at)
-                    )),
-                    (None, None) => self.now.clone(),
-                };
-                Value {
-                    value,
-                    since: Some(last.change),
-                }
-            }
-            None => Value {
-                value: match next {
-                    None => self.now.clone(),
-                    Some(Step {
-                        before: Some(b), ..
-                    }) => Known::Is(b.clone()),
-                    Some(first) => Known::Unknown(format!(
-                        "no event shows what {} was before its first change in the period, at {}",
-                        self.what,
-                        super::words::time(first.at)
-                    )),
-                },
-                since: None,
-            },
+        let last = done.checked_sub(1).map(|i| &self.steps[i]);
+        let (value, proven_later) = match (last, next) {
+            (
+                Some(Step {
+                    after: Some(after), ..
+                }),
+                _,
+            ) => (Known::Is(after.clone()), None),
+            (
+                _,
+                Some(Step {
+                    before: Some(b),
+                    at: when,
+                    ..
+                }),
+            ) => (Known::Is(b.clone()), Some(*when)),
+            (Some(last), Some(_)) => (
+                Known::Unknown(format!(
+                    "what {} was after the change at {} is not in its event",
+                    self.what,
+                    super::words::time(last.at)
+                )),
+                None,
+            ),
+            (None, Some(first)) => (
+                Known::Unknown(format!(
+                    "no event shows what {} was before its first change in the period, at {}",
+                    self.what,
+                    super::words::time(first.at)
+                )),
+                None,
+            ),
+            (_, None) => (self.now.clone(), Some(Instant::MAX)),
+        };
+        Value {
+            value,
+            since: last.map(|s| s.change),
+            proven_later,
         }
     }
 }
@@ -191,7 +197,8 @@ mod tests {
             t.at(10),
             Value {
                 value: Known::Is(false),
-                since: Some(0)
+                since: Some(0),
+                proven_later: None
             }
         );
         assert_eq!(t.at(15).value, Known::Is(false));
@@ -199,7 +206,8 @@ mod tests {
             t.at(20),
             Value {
                 value: Known::Is(true),
-                since: Some(1)
+                since: Some(1),
+                proven_later: None
             }
         );
         // Before the first change: a StopLogging does not prove the trail was logging before it.

@@ -1,7 +1,10 @@
 //! One trail over the period: whether it existed, which KMS key it named, whether it was logging,
 //! and whether the key it named was usable and let CloudTrail use it, at every moment; judged as the
 //! rule judges the trail on the collection day, plus logging and the key policy, since a trail that
-//! records nothing, or whose key CloudTrail may not use, encrypts no log file.
+//! records nothing, or whose key CloudTrail may not use, encrypts no log file. The key policy fails
+//! a stretch only where it is shown to refuse CloudTrail (a PutKeyPolicy that took CloudTrail's
+//! permission away, or today's policy, unchanged since): what a policy allowed before its first
+//! change in the period no event shows, and on the collection day the rule does not judge it.
 
 use super::coverage::Blind;
 use super::events::Event;
@@ -104,6 +107,12 @@ impl<T: Clone> Fact<T> {
             return (Known::Unknown(b.why.clone()), None);
         }
         let v = self.timeline.at(t);
+        // A value proven by something later holds only if no change in between went unseen.
+        if let Some(until) = v.proven_later {
+            if let Some(b) = self.blind.iter().find(|b| b.from > t && b.from < until) {
+                return (Known::Unknown(b.why.clone()), None);
+            }
+        }
         (v.value, v.since)
     }
 
@@ -466,15 +475,16 @@ fn key_moment(
         (Known::Unknown(why), _) => unknown.push(why),
         _ => {}
     }
-    match facts.policy.at(t) {
-        (Known::Is(Decision::Refuses(why)), since) => fails.push((
+    // The key policy fails the period only where it is shown to refuse CloudTrail: on the
+    // collection day the rule does not judge it (kms-key-policy-allows-cloudtrail supports it), and
+    // what a policy allowed before its first change in the period no event shows.
+    if let (Known::Is(Decision::Refuses(why)), since) = facts.policy.at(t) {
+        fails.push((
             format!(
                 "the policy of its KMS key {} did not let CloudTrail use it: {why}",
                 facts.key
             ),
             since,
-        )),
-        (Known::Is(Decision::Undecided(why)), _) | (Known::Unknown(why), _) => unknown.push(why),
-        _ => {}
+        ));
     }
 }

@@ -27,6 +27,8 @@ pub fn span(seconds: Instant) -> String {
     };
     match seconds {
         s if s >= 2 * 86_400 => plural(s / 86_400, "day"),
+        // A day and a few minutes (a change made the next morning) is a day.
+        s if (86_400..86_400 + 3_600).contains(&s) => plural(1, "day"),
         s if s >= 2 * 3_600 => plural(s / 3_600, "hour"),
         s if s >= 120 => plural(s / 60, "minute"),
         s => plural(s.max(0), "second"),
@@ -44,7 +46,9 @@ mod tests {
         assert_eq!(parse_time("2026-10-28T12:00:00+02:00"), Some(t));
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(span(9 * 86_400 + 5), "9 days");
-        assert_eq!(span(86_400), "24 hours");
+        assert_eq!(span(86_400), "1 day");
+        assert_eq!(span(86_400 + 60), "1 day");
+        assert_eq!(span(86_400 + 7_200), "26 hours");
         assert_eq!(span(3 * 3_600), "3 hours");
         assert_eq!(span(61), "61 seconds");
         assert_eq!(span(1), "1 second");

@@ -132,10 +132,28 @@ fn regression_issue_13_an_organisation_is_judged_from_the_owning_accounts() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let header = header(&pack);
     assert_eq!(header["gaps"], Value::Array(vec![]), "no gaps at all");
+    // The denied region's listing, and its lookup of deleted trails: nobody in the account can
+    // create or delete a trail there either.
     let blocked = header["blocked_by_policy"].as_array().unwrap();
-    assert_eq!(blocked.len(), 1, "{blocked:?}");
-    assert_eq!(blocked[0]["account"], WORKLOAD);
-    assert_eq!(blocked[0]["region"], "eu-west-3");
+    let blocked: Vec<(&str, &str, &str)> = blocked
+        .iter()
+        .map(|b| {
+            assert_eq!(b["account"], WORKLOAD);
+            assert_eq!(b["region"], "eu-west-3");
+            (
+                b["operation"].as_str().unwrap(),
+                b["resource"].as_str().unwrap(),
+                b["error_code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            ("DescribeTrails", "eu-west-3", "AccessDeniedException"),
+            ("LookupEvents", "DeleteTrail", "AccessDeniedException")
+        ]
+    );
 
     // Who was asked what: every key call by the Audit account, every call about the organisation
     // trail's bucket by Log Archive; calls never allowed across accounts never attempted.

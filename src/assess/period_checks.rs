@@ -104,6 +104,13 @@ pub(super) fn kms_encryption_period<'a>(
             vec![t.trail_entry],
         ));
     };
+    if let Some(why) = &period.unreadable {
+        return Ok(Verdict::new(
+            Status::Unknown,
+            why.clone(),
+            vec![t.trail_entry],
+        ));
+    }
     let evidence = || vec![t.trail_entry];
     let fails: Vec<&Stretch<_>> = trail
         .stretches
@@ -254,6 +261,13 @@ pub(super) fn kms_coverage_period(
         };
     };
     let period = &*context.period;
+    if let Some(why) = &period.unreadable {
+        return AccountVerdict {
+            status: Status::Unknown,
+            reason: why.clone(),
+            evidence: account.evidence.clone(),
+        };
+    }
     if let Some(why) = &account.not_collected {
         return AccountVerdict {
             status: Status::Unknown,

@@ -156,7 +156,8 @@ impl History {
                 "NextToken": token,
             });
             let call = Call::new(Op::LookupEvents, region, name, params)
-                .requiring("Events", |out: &LookupEventsOutput| out.events.is_some());
+                .requiring("Events", |out: &LookupEventsOutput| out.events.is_some())
+                .lookup();
             let (number, outcome) = c
                 .call_paced(call, pacer, |rec| {
                     client

@@ -21,12 +21,11 @@ use crate::evidence::{
 };
 use aws_config::SdkConfig;
 use dispatch::{DependentStats, Dispatch};
-use run::{lane_permits, lock, Call, Collector, Run};
-use std::collections::{BTreeSet, HashMap};
+use run::{lock, Bound, Call, Collector, Run};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
 
 /// Gap code for a response the SDK could not parse; the body is still in the pack.
 pub const UNPARSEABLE: &str = "UnparseableResponse";
@@ -165,9 +164,8 @@ pub async fn collect(
     tracing::info!(pack_id = %pack_id, partial = %writer.temp_path().display(), "collection started");
     let started_at = now_rfc3339();
     let run = Arc::new(Run {
-        limit: Semaphore::new(settings.concurrency),
-        lanes: Mutex::new(HashMap::new()),
-        lane_permits: lane_permits(settings.concurrency),
+        calls: Bound::new(settings.concurrency),
+        lookups: Bound::new(settings.concurrency),
         sink: writer.sink(),
         next_call: AtomicU64::new(0),
         gaps: Mutex::new(Vec::new()),

@@ -178,14 +178,6 @@ impl Recorder {
         }
     }
 
-    /// A recorder for an attempt that follows `previous` recorded attempts of the same call (a call
-    /// retried by the collector rather than by the SDK): its attempts are numbered from there.
-    pub fn after(self, previous: u32) -> Self {
-        self.attempts.store(previous, Ordering::SeqCst);
-        self.recorded.store(previous, Ordering::SeqCst);
-        self
-    }
-
     /// Set when the last attempt's answer was a success with nothing in its body. Every call
     /// auditpack makes but `HeadBucket` answers with a document, so such an answer (a proxy's, a
     /// cut-off one) holds no evidence, though the SDK reads an empty JSON body as an answer with

@@ -106,12 +106,12 @@ impl Clients {
 /// State shared by every account of one collection run: the concurrency bounds, the record sink and
 /// the gaps.
 pub(crate) struct Run {
-    /// The global bound on calls in flight (`--concurrency`).
-    pub(super) limit: Semaphore,
-    /// Per region (all services and accounts together), at most `lane_permits` calls in flight, so one
-    /// slow or throttled region cannot hold every global permit while the others wait.
-    pub(super) lanes: Mutex<HashMap<String, Arc<Semaphore>>>,
-    pub(super) lane_permits: usize,
+    /// The bound on calls in flight (`--concurrency`).
+    pub(super) calls: Bound,
+    /// Event history lookups' own bound, of the same size: each account and region sends them at
+    /// most one every [`super::history::LOOKUP_SPACING`], under a quota of their own, so they take no
+    /// permits from the calls that find the trails, keys and buckets.
+    pub(super) lookups: Bound,
     pub(super) sink: RecordSink,
     pub(super) next_call: AtomicU64,
     pub(super) gaps: Mutex<Vec<Gap>>,
@@ -123,20 +123,54 @@ pub(crate) struct Run {
     pub(super) partition: std::sync::OnceLock<String>,
 }
 
-impl Run {
-    pub(super) fn lane(&self, region: &str) -> Arc<Semaphore> {
-        let mut lanes = lock(&self.lanes);
-        lanes
+/// A bound on calls in flight: at most `limit` over every account and region, and, per region (all
+/// services and accounts together), at most three quarters of it, so one slow or throttled region
+/// cannot hold every permit while the others wait.
+pub(crate) struct Bound {
+    limit: Semaphore,
+    lanes: Mutex<HashMap<String, Arc<Semaphore>>>,
+    lane_permits: usize,
+}
+
+/// The permits a call holds until it is answered: its region's, and the bound's.
+type Permits<'a> = (
+    tokio::sync::OwnedSemaphorePermit,
+    tokio::sync::SemaphorePermit<'a>,
+);
+
+impl Bound {
+    pub(crate) fn new(concurrency: usize) -> Self {
+        Self {
+            limit: Semaphore::new(concurrency),
+            lanes: Mutex::new(HashMap::new()),
+            lane_permits: lane_permits(concurrency),
+        }
+    }
+
+    /// Waits for a permit in `region`, then for one of the bound's.
+    async fn enter(&self, region: &str) -> Permits<'_> {
+        let lane = lock(&self.lanes)
             .entry(region.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.lane_permits)))
-            .clone()
+            .clone();
+        let lane = lane.acquire_owned().await.expect("never closed");
+        (lane, self.limit.acquire().await.expect("never closed"))
     }
 }
 
-/// Share of the global bound one region may hold: three quarters, so a single-region run keeps most
-/// of its concurrency while a slow region always leaves a quarter to the others.
+/// Share of the bound one region may hold: three quarters, so a single-region run keeps most of its
+/// concurrency while a slow region always leaves a quarter to the others.
 pub(super) fn lane_permits(concurrency: usize) -> usize {
     (concurrency - concurrency.div_ceil(4)).max(1)
+}
+
+/// Which bound a call waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bounded {
+    Calls,
+    Lookups,
+    /// None: a call others wait on while they hold permits (see [`Call::unbounded`]).
+    Not,
 }
 
 /// One API call, described once: the operation, the region it is sent to, what it is about, the
@@ -147,8 +181,7 @@ pub(crate) struct Call<'a, O> {
     resource: &'a str,
     params: serde_json::Value,
     required: Option<Required<O>>,
-    /// Whether the call waits for the run's concurrency bounds (see [`Call::unbounded`]).
-    bounded: bool,
+    bound: Bounded,
 }
 
 impl<'a, O> Call<'a, O> {
@@ -164,7 +197,7 @@ impl<'a, O> Call<'a, O> {
             resource,
             params,
             required: None,
-            bounded: true,
+            bound: Bounded::Calls,
         }
     }
 
@@ -179,7 +212,13 @@ impl<'a, O> Call<'a, O> {
     /// Outside the concurrency bounds: for a call that other calls wait on while they hold their
     /// permits (renewing a member account's session), which bounded could wait for them.
     pub(crate) fn unbounded(mut self) -> Self {
-        self.bounded = false;
+        self.bound = Bounded::Not;
+        self
+    }
+
+    /// Within Event history lookups' own bound ([`Run::lookups`]).
+    pub(crate) fn lookup(mut self) -> Self {
+        self.bound = Bounded::Lookups;
         self
     }
 }
@@ -271,7 +310,7 @@ impl Collector {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let started = self.start(&call);
-        let (result, empty) = self.attempt(&started, call.bounded, 0, send).await;
+        let (result, empty) = self.attempt(&started, call.bound, send).await;
         self.run.progress.call_done();
         (started.number, self.settle(&started, &call, result, empty))
     }
@@ -312,14 +351,12 @@ impl Collector {
         Started { number, spec }
     }
 
-    /// Sends one attempt (with the SDK's own retries, for a client that has them), under the
-    /// concurrency bounds when `bounded`; `previous` attempts of the call were recorded before it.
+    /// Sends one call (with the SDK's own retries) within `bound`.
     /// Returns the result and whether the answer was a success with an empty body.
     async fn attempt<O, E, F, Fut>(
         &self,
         started: &Started,
-        bounded: bool,
-        previous: u32,
+        bound: Bounded,
         send: F,
     ) -> (Result<O, SdkError<E, HttpResponse>>, bool)
     where
@@ -328,15 +365,13 @@ impl Collector {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let run = &self.run;
-        // (region lane, global bound), held until the call is answered.
-        let permits = if bounded {
-            let lane = run.lane(&started.spec.region).acquire_owned().await;
-            Some((lane, run.limit.acquire().await))
-        } else {
-            None
+        // Held until the call is answered.
+        let permits = match bound {
+            Bounded::Calls => Some(run.calls.enter(&started.spec.region).await),
+            Bounded::Lookups => Some(run.lookups.enter(&started.spec.region).await),
+            Bounded::Not => None,
         };
-        let recorder = Recorder::new::<E>(started.number, started.spec.clone(), run.sink.clone())
-            .after(previous);
+        let recorder = Recorder::new::<E>(started.number, started.spec.clone(), run.sink.clone());
         let empty_answer = recorder.empty_answer();
         // Boxed, so that a call still waiting for its permits stays small: every account's listing
         // of every region waits at once (thousands in an organisation), and an SDK call's state is

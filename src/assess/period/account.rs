@@ -286,4 +286,18 @@ mod tests {
         assert_eq!((s[0].verdict.phase, s[0].to), (Phase::Fail, 50));
         assert_eq!(s[1].verdict.phase, Phase::Pass);
     }
+
+    #[test]
+    fn a_region_whose_trails_could_not_be_listed_is_unknown_never_unrecorded() {
+        let regions = vec!["eu-west-3".to_string()];
+        let unlisted: BTreeMap<String, String> =
+            [("eu-west-3".to_string(), "DescribeTrails failed".to_string())].into();
+        let s = account_coverage(0, 100, &regions, &unlisted, &[]);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].verdict.phase, Phase::Unknown);
+        assert_eq!(
+            s[0].verdict.why,
+            "the trails of eu-west-3 could not be listed: DescribeTrails failed"
+        );
+    }
 }

@@ -32,6 +32,9 @@ pub struct Period {
     /// When the lookups ended: the collection's start.
     pub collected: Instant,
     pub source: String,
+    /// Why the window itself cannot be used (a damaged or forged `pack.json`): every period check
+    /// is then UNKNOWN.
+    pub unreadable: Option<String>,
     /// Every event about the pack's trails, keys and buckets, once each, oldest first.
     pub events: Vec<Event>,
     shown: BTreeMap<Lookup, Shown>,
@@ -83,11 +86,24 @@ impl Period {
         let Some(window) = &header.history else {
             return Ok(None);
         };
-        let parse = |t: &str| words::parse_time(t).unwrap_or_default();
+        let parse = |t: &str| words::parse_time(t);
+        let (start, end) = (parse(&window.start), parse(&window.end));
+        let unreadable = match (start, end) {
+            (Some(s), Some(e)) if s < e => None,
+            _ => Some(format!(
+                "the pack's history window ({} to {}) is not a span of time",
+                window.start, window.end
+            )),
+        };
+        let (start, end) = (
+            start.unwrap_or_default(),
+            end.unwrap_or_default().max(start.unwrap_or_default()),
+        );
         let mut period = Period {
-            start: parse(&window.start),
-            end: parse(&window.end),
-            collected: parse(&window.lookup_end).max(parse(&window.end)),
+            start,
+            end,
+            collected: parse(&window.lookup_end).unwrap_or(end).max(end),
+            unreadable,
             source: window.source.clone(),
             events: Vec::new(),
             shown: BTreeMap::new(),

@@ -52,6 +52,7 @@ fn period(events: Vec<Event>) -> Period {
         end: 90 * DAY,
         collected: 90 * DAY,
         source: "default".into(),
+        unreadable: None,
         events,
         shown: BTreeMap::new(),
         partition: "aws".into(),
@@ -258,7 +259,11 @@ fn a_trail_created_in_the_period_is_judged_from_when_it_first_logs() {
     let s = judged(&p, &now(true));
     assert_eq!(
         s.iter().map(|x| (x.0, x.1, x.2)).collect::<Vec<_>>(),
-        [(0, 10, Phase::Absent), (10, 11, Phase::Absent), (11, 90, Phase::Pass)]
+        [
+            (0, 10, Phase::Absent),
+            (10, 11, Phase::Absent),
+            (11, 90, Phase::Pass)
+        ]
     );
 }
 

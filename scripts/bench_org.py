@@ -412,36 +412,42 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
             "auditpack_runs_agree": runs_agree,
         }
         if args.latency_ms:
-            result["latency"] = latency_run(args, binary, endpoint, mgmt, accounts, regions, multi, work)
+            result["latency"] = latency_run(args, binary, endpoint, mgmt, accounts, regions, multi, work, proc)
     finally:
         stop(proc)
     return result
 
 
-def history_runs(binary, target, creds, accounts, regions, multi, work):
+def history_runs(binary, target, creds, accounts, regions, multi, work, moto, proxy):
     """collect at the default concurrency with Event history and with --no-history, alternated twice (this
-    machine's speed drifts): the cost of reading the period's changes, as a ratio of means."""
+    machine's speed drifts): the cost of reading the period's changes, as a ratio of means. Also how much
+    CPU the emulator and the latency proxy spent meanwhile: on this 2-core machine they, not the
+    latency, can bound a run."""
     runs = {"with": [], "without": []}
     for n in (1, 2):
         for label, history in (("with", True), ("without", False)):
             out = os.path.join(work, f"pack-history-{label}-{n}")
             say(f"collect through the proxy, {'with Event history' if history else '--no-history'} (run {n})")
+            proxy_before = process_cpu_s(proxy)
             res = run_collect(binary, target, creds, accounts, regions, out, multi, history=history,
-                              progress=f"collect {label} history")
+                              progress=f"collect {label} history", moto=moto)
+            proxy_after = process_cpu_s(proxy)
+            res["proxy_cpu_s"] = None if proxy_before is None else proxy_after - proxy_before
             with open(os.path.join(out, "index.jsonl")) as f:
                 res["lookups"] = sum(1 for line in f if '"LookupEvents"' in line)
             runs[label].append(res)
-            say(f"  {res['wall_s']:.1f} s, {res['counts']['calls']} calls ({res['lookups']} LookupEvents records)")
+            say(f"  {res['wall_s']:.1f} s, {res['counts']['calls']} calls ({res['lookups']} LookupEvents records); "
+                f"moto CPU {res['moto_cpu_s'] or 0:.1f} s, proxy CPU {res['proxy_cpu_s'] or 0:.1f} s")
     runs["ratio"] = mean([r["wall_s"] for r in runs["with"]]) / mean([r["wall_s"] for r in runs["without"]])
     return runs
 
 
-def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work):
+def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work, moto=None):
     proxy, target = start_proxy(endpoint, "--delay-ms", str(args.latency_ms))
     try:
         say(f"latency mode: every answer delayed {args.latency_ms} ms through {target}")
         if args.history_compare:
-            return {"history": history_runs(binary, target, creds, accounts, regions, multi, work)}
+            return {"history": history_runs(binary, target, creds, accounts, regions, multi, work, moto, proxy)}
         runs = {}
         for label, concurrency in (("default", None), ("c1", 1)):
             say(f"collect through the proxy, concurrency {concurrency or 'default'}")
@@ -546,6 +552,8 @@ def summarise(args, r, regions, accounts, multi):
         h = r["latency"]["history"]
         s["history"] = {"delay_ms": args.latency_ms,
                         "with_s": [x["wall_s"] for x in h["with"]], "without_s": [x["wall_s"] for x in h["without"]],
+                        "with_emulator_cpu_s": [(x["moto_cpu_s"] or 0) + (x["proxy_cpu_s"] or 0) for x in h["with"]],
+                        "without_emulator_cpu_s": [(x["moto_cpu_s"] or 0) + (x["proxy_cpu_s"] or 0) for x in h["without"]],
                         "with_calls": h["with"][0]["counts"]["calls"], "without_calls": h["without"][0]["counts"]["calls"],
                         "lookups": h["with"][0]["lookups"], "ratio": h["ratio"]}
     elif "latency" in r:
@@ -630,6 +638,8 @@ def print_summary(s):
         line(f"collect +{h['delay_ms']} ms/answer, Event history", f"{fmt(h['with_s'])} s ({h['with_calls']} calls, "
                                                                      f"{h['lookups']} LookupEvents records)")
         line(f"collect +{h['delay_ms']} ms/answer, --no-history", f"{fmt(h['without_s'])} s ({h['without_calls']} calls)")
+        line("moto + proxy CPU: with / without", f"{fmt(h['with_emulator_cpu_s'])} s / "
+                                                 f"{fmt(h['without_emulator_cpu_s'])} s (2 cores)")
         line("with history / without (means)", f"{h['ratio']:8.2f}x (goal <= 1.5x)")
     if "scale" in s:
         sc = s["scale"]

@@ -194,6 +194,10 @@ fn a_trail_that_lost_its_key_for_nine_days_fails_the_period_naming_the_days_and_
     assert!(changes.iter().all(|c| c["event"] != "PutBucketPolicy"));
     let html = std::fs::read_to_string(pack.with_extension("reports").join("report.html")).unwrap();
     says(&html, "Changes in the period");
+    says(
+        &html,
+        "held throughout for 1 trail(s)</strong>, <strong>did not for 1</strong>",
+    );
     says(&html, "mallory");
     paced(&server);
 }
@@ -351,7 +355,15 @@ fn a_denied_lookup_is_a_gap_and_the_period_unknown() {
         assert_eq!(g["account"], "230000000001");
         assert_eq!(g["region"], "us-east-1");
     }
-    assert!(denied.iter().any(|g| g["resource"] == "StopLogging"));
+    let stop = denied
+        .iter()
+        .find(|g| g["resource"] == "StopLogging")
+        .unwrap();
+    // The gap names the account, the Region, the event name and the dates it leaves unknown.
+    says(
+        stop["message"].as_str().unwrap(),
+        "(the StopLogging events of account 230000000001 in us-east-1 from ",
+    );
     assert_eq!(assess_code(&pack), Some(3));
     let f = findings(&pack);
     let (status, reason) = period_of(&f, "t");

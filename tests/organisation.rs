@@ -579,3 +579,80 @@ fn each_account_is_collected_in_its_own_enabled_regions_even_when_listregions_is
         .count();
     assert_eq!(asked, 34, "one question per region auditpack knows");
 }
+
+/// An organisation of `members` accounts (and its management account), none with a trail, each
+/// with the role the management account assumes: a scenario written for the test.
+fn wide_organisation(members: usize) -> tempfile::NamedTempFile {
+    let mgmt = "100000000000";
+    let mut accounts = serde_json::Map::new();
+    accounts.insert(
+        mgmt.into(),
+        serde_json::json!({"name": "management", "email": "m@example.com", "organization_member": true,
+            "access_key": "AKIAREPLAYWIDE000000", "principal": format!("arn:aws:iam::{mgmt}:user/auditpack"),
+            "roles": {}}),
+    );
+    for i in 1..=members {
+        let id = format!("{:012}", 100_000_000_000u64 + i as u64);
+        accounts.insert(
+            id.clone(),
+            serde_json::json!({"name": format!("member-{i}"), "email": format!("m{i}@example.com"),
+                "organization_member": true, "access_key": format!("AKIAREPLAYWIDE{i:06}"),
+                "principal": format!("arn:aws:iam::{id}:user/auditpack"),
+                "roles": {"AuditpackReader": {"trusted_accounts": [mgmt]}}}),
+        );
+    }
+    let scenario = serde_json::json!({
+        "description": "A wide organisation without trails, for the session cache.",
+        "partition": "aws",
+        "organization": {"id": "o-wide000000", "management_account": mgmt, "feature_set": "ALL",
+                         "delegated_administrators": [], "empty_first_page": false},
+        "denied_regions": {}, "throttle": [],
+        "regions": {"us-east-1": "opt-in-not-required", "eu-west-1": "opt-in-not-required"},
+        "accounts": accounts,
+    });
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, scenario.to_string().as_bytes()).unwrap();
+    file
+}
+
+#[test]
+fn regression_seventy_accounts_are_each_entered_once() {
+    // The SDK's shared credentials cache keeps at most 64 sources: with more accounts than that, it
+    // dropped sessions still valid, and each client that next needed one assumed the role again
+    // (2,700 AssumeRoles for 100 accounts, all recorded).
+    let scenario = wide_organisation(70);
+    let replay = LocalServer::start(
+        "replay/replay_server.py",
+        &[
+            "--scenario",
+            scenario.path().to_str().unwrap(),
+            "--port",
+            "0",
+        ],
+        0,
+    );
+    let dir = tempdir();
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIAREPLAYWIDE000000",
+        dir.path(),
+        &[
+            "--org",
+            "--role-name",
+            "AuditpackReader",
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--no-history",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let assumed = std::fs::read_to_string(pack.join("index.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"operation\":\"AssumeRole\""))
+        .count();
+    assert_eq!(
+        assumed, 70,
+        "one AssumeRole per member account, no renewals"
+    );
+}

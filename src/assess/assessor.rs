@@ -82,27 +82,7 @@ impl<'p> Assessor<'p> {
         };
         evidence.period = self.period.as_deref();
         evidence.trail_period = trail_period.as_deref();
-        let mut findings = Vec::with_capacity(CHECKS.len());
-        for check in CHECKS {
-            let verdict = (check.run)(&evidence)?;
-            let info = (self.catalogue.check(check.id))
-                .expect("every check is in the catalogue (unit test)");
-            let mut links = Vec::with_capacity(verdict.evidence.len() + verdict.cited.len());
-            for (seq, sha256) in (verdict.evidence.iter())
-                .map(|e| (e.seq, e.body_sha256.as_deref()))
-                .chain(verdict.cited.iter().map(|l| (l.seq, l.sha256.as_deref())))
-            {
-                let sha256 = sha256.map(|s| self.interner.get(s));
-                links.push(EvidenceLink { seq, sha256 });
-            }
-            findings.push(finding(
-                info,
-                verdict.status,
-                verdict.reason,
-                links,
-                &mut self.interner,
-            ));
-        }
+        let mut findings = trail_checks(&mut self.interner, self.catalogue, &evidence)?;
         let management = checks::management_of(&evidence)?;
         if let Some(exceptions) = self.exceptions.as_mut() {
             let subject = exceptions::Subject {
@@ -195,6 +175,36 @@ impl<'p> Assessor<'p> {
             findings,
         }
     }
+}
+
+/// Every trail check's finding, citing the records it read and the ones it names.
+fn trail_checks(
+    interner: &mut Interner,
+    catalogue: &Catalogue,
+    evidence: &TrailEvidence<'_>,
+) -> Result<Vec<Finding>, AssessError> {
+    let mut findings = Vec::with_capacity(CHECKS.len());
+    for check in CHECKS {
+        let verdict = (check.run)(evidence)?;
+        let info =
+            (catalogue.check(check.id)).expect("every check is in the catalogue (unit test)");
+        let mut links = Vec::with_capacity(verdict.evidence.len() + verdict.cited.len());
+        for (seq, sha256) in (verdict.evidence.iter())
+            .map(|e| (e.seq, e.body_sha256.as_deref()))
+            .chain(verdict.cited.iter().map(|l| (l.seq, l.sha256.as_deref())))
+        {
+            let sha256 = sha256.map(|s| interner.get(s));
+            links.push(EvidenceLink { seq, sha256 });
+        }
+        findings.push(finding(
+            info,
+            verdict.status,
+            verdict.reason,
+            links,
+            interner,
+        ));
+    }
+    Ok(findings)
 }
 
 /// What the account checks need from a trail's findings.

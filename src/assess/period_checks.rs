@@ -5,7 +5,9 @@
 use super::account_checks::{AccountFacts, AccountVerdict, Listing, TrailCoverage};
 use super::checks::{TrailEvidence, Verdict};
 use super::period::words::{span, time};
-use super::period::{account_coverage, Coverer, Instant, Period, Phase, Stretch};
+use super::period::{
+    account_coverage, Cover, Coverer, Instant, Moment, Period, Phase, Stretch, TrailPeriod,
+};
 use super::{EvidenceLink, Status};
 use crate::evidence::EvidenceError;
 use std::collections::BTreeMap;
@@ -97,70 +99,38 @@ fn links(period: &Period, changes: &[usize], lookups: &[EvidenceLink]) -> Vec<Ev
 pub(super) fn kms_encryption_period<'a>(
     t: &TrailEvidence<'a>,
 ) -> Result<Verdict<'a>, EvidenceError> {
+    let evidence = vec![t.trail_entry];
     let (Some(period), Some(trail)) = (t.period, t.trail_period) else {
-        return Ok(Verdict::new(
-            Status::NotApplicable,
-            NO_HISTORY,
-            vec![t.trail_entry],
-        ));
+        return Ok(Verdict::new(Status::NotApplicable, NO_HISTORY, evidence));
     };
     if let Some(why) = &period.unreadable {
-        return Ok(Verdict::new(
-            Status::Unknown,
-            why.clone(),
-            vec![t.trail_entry],
-        ));
+        return Ok(Verdict::new(Status::Unknown, why.clone(), evidence));
     }
-    let evidence = || vec![t.trail_entry];
-    let fails: Vec<&Stretch<_>> = trail
-        .stretches
-        .iter()
-        .filter(|s| s.verdict.phase == Phase::Fail)
-        .collect();
+    let (status, reason, cited) = judge_trail(period, trail);
+    Ok(Verdict::new(status, reason, evidence).citing(cited))
+}
+
+/// A judged subject: its status, its reason and the records the reason cites.
+type Judged = (Status, String, Vec<EvidenceLink>);
+
+/// The stretches of a trail's period in `phase`.
+fn in_phase(trail: &TrailPeriod, phase: Phase) -> Vec<&Stretch<Moment>> {
+    (trail.stretches.iter())
+        .filter(|s| s.verdict.phase == phase)
+        .collect()
+}
+
+/// The trail's verdict for the period: FAIL naming every stretch the rule did not hold, else
+/// UNKNOWN naming what cannot be told, else PASS (or NOT_APPLICABLE if it never recorded).
+fn judge_trail(period: &Period, trail: &TrailPeriod) -> Judged {
+    let (fails, unknown) = (
+        in_phase(trail, Phase::Fail),
+        in_phase(trail, Phase::Unknown),
+    );
     if !fails.is_empty() {
-        let parts = fails
-            .iter()
-            .map(|s| {
-                let ended = change_at(period, &trail.changes, s.to);
-                stretch_words(period, s.from, s.to, &s.verdict.why, s.verdict.cause, ended)
-            })
-            .collect();
-        let cited: Vec<usize> = (trail.stretches.iter())
-            .filter_map(|s| s.verdict.cause)
-            .chain(
-                fails
-                    .iter()
-                    .filter_map(|s| change_at(period, &trail.changes, s.to)),
-            )
-            .collect();
-        let unknown: Vec<&Stretch<_>> = (trail.stretches.iter())
-            .filter(|s| s.verdict.phase == Phase::Unknown)
-            .collect();
-        let untold = match unknown.is_empty() {
-            true => String::new(),
-            false => format!(
-                "; and whether it held cannot be told for {}: {}",
-                plural(unknown.len(), "other stretch", "other stretches"),
-                undecided(&unknown, |s| &s.verdict.why)
-            ),
-        };
-        let reason = format!(
-            "the rule did not hold for {} of the period ({}): {}{untold}",
-            plural(fails.len(), "stretch", "stretches"),
-            window(period),
-            a_few(parts)
-        );
-        return Ok(Verdict::new(Status::Fail, reason, evidence()).citing(links(
-            period,
-            &cited,
-            &[],
-        )));
+        return failing_trail(period, trail, &fails, &unknown);
     }
-    let unknown: Vec<&Stretch<_>> = trail
-        .stretches
-        .iter()
-        .filter(|s| s.verdict.phase == Phase::Unknown)
-        .collect();
+    let everything = links(period, &trail.changes, &trail.lookups);
     if !unknown.is_empty() {
         let reason = format!(
             "whether the rule held cannot be told for {}: {}",
@@ -171,54 +141,77 @@ pub(super) fn kms_encryption_period<'a>(
             ),
             undecided(&unknown, |s| &s.verdict.why)
         );
-        return Ok(
-            Verdict::new(Status::Unknown, reason, evidence()).citing(links(
-                period,
-                &trail.changes,
-                &trail.lookups,
-            )),
-        );
+        return (Status::Unknown, reason, everything);
     }
     if trail
         .stretches
         .iter()
         .all(|s| s.verdict.phase == Phase::Absent)
     {
-        return Ok(Verdict::new(
-            Status::NotApplicable,
-            format!(
-                "the trail did not record anything during the period ({})",
-                window(period)
-            ),
-            evidence(),
-        )
-        .citing(links(period, &trail.changes, &trail.lookups)));
+        let reason = format!(
+            "the trail did not record anything during the period ({})",
+            window(period)
+        );
+        return (Status::NotApplicable, reason, everything);
     }
-    let since = trail
-        .stretches
-        .iter()
+    let since = (trail.stretches.iter())
         .find(|s| s.verdict.phase == Phase::Pass)
         .filter(|s| s.from > period.start)
         .map(|s| format!(" (judged from when it first logged, {})", time(s.from)))
         .unwrap_or_default();
-    let rule_changes = trail
-        .changes
-        .iter()
+    let changes = (trail.changes.iter())
         .filter(|&&i| period.events[i].refused.is_none())
         .count();
     let reason = format!(
         "the rule held for the whole period, {}{since}: {}",
         window(period),
-        match rule_changes {
+        match changes {
             0 => "no change to the trail or its KMS key".to_string(),
             n => format!("{}, none broke it", plural(n, "change", "changes")),
         }
     );
-    Ok(Verdict::new(Status::Pass, reason, evidence()).citing(links(
-        period,
-        &trail.changes,
-        &trail.lookups,
-    )))
+    (Status::Pass, reason, everything)
+}
+
+/// A FAIL naming each failing stretch, and the stretches that cannot be told.
+fn failing_trail(
+    period: &Period,
+    trail: &TrailPeriod,
+    fails: &[&Stretch<Moment>],
+    unknown: &[&Stretch<Moment>],
+) -> Judged {
+    let ended = |s: &Stretch<Moment>| change_at(period, &trail.changes, s.to);
+    let parts = (fails.iter())
+        .map(|s| {
+            stretch_words(
+                period,
+                s.from,
+                s.to,
+                &s.verdict.why,
+                s.verdict.cause,
+                ended(s),
+            )
+        })
+        .collect();
+    let cited: Vec<usize> = (trail.stretches.iter())
+        .filter_map(|s| s.verdict.cause)
+        .chain(fails.iter().filter_map(|s| ended(s)))
+        .collect();
+    let untold = match unknown.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; and whether it held cannot be told for {}: {}",
+            plural(unknown.len(), "other stretch", "other stretches"),
+            undecided(unknown, |s| &s.verdict.why)
+        ),
+    };
+    let reason = format!(
+        "the rule did not hold for {} of the period ({}): {}{untold}",
+        plural(fails.len(), "stretch", "stretches"),
+        window(period),
+        a_few(parts)
+    );
+    (Status::Fail, reason, links(period, &cited, &[]))
 }
 
 /// "3 stretches" / "1 stretch".
@@ -253,6 +246,11 @@ pub(super) fn kms_coverage_period(
     account: &AccountFacts,
     trails: &BTreeMap<String, TrailCoverage>,
 ) -> AccountVerdict {
+    let unknown = |reason: String| AccountVerdict {
+        status: Status::Unknown,
+        reason,
+        evidence: account.evidence.clone(),
+    };
     let Some(context) = &account.period else {
         return AccountVerdict {
             status: Status::NotApplicable,
@@ -262,18 +260,10 @@ pub(super) fn kms_coverage_period(
     };
     let period = &*context.period;
     if let Some(why) = &period.unreadable {
-        return AccountVerdict {
-            status: Status::Unknown,
-            reason: why.clone(),
-            evidence: account.evidence.clone(),
-        };
+        return unknown(why.clone());
     }
     if let Some(why) = &account.not_collected {
-        return AccountVerdict {
-            status: Status::Unknown,
-            reason: format!("the account's trails are unknown: {why}"),
-            evidence: account.evidence.clone(),
-        };
+        return unknown(format!("the account's trails are unknown: {why}"));
     }
     let coverers: Vec<Coverer<'_>> = (account.trails.iter())
         .filter_map(|arn| trails.get(arn))
@@ -286,6 +276,20 @@ pub(super) fn kms_coverage_period(
             })
         })
         .collect();
+    let (status, reason, cited) = judge_account(period, account, &coverers);
+    let mut evidence = account.evidence.clone();
+    evidence.extend(cited);
+    evidence.sort();
+    evidence.dedup();
+    AccountVerdict {
+        status,
+        reason,
+        evidence,
+    }
+}
+
+/// The account's verdict for the period, from the trails that could record it.
+fn judge_account(period: &Period, account: &AccountFacts, coverers: &[Coverer<'_>]) -> Judged {
     let unlisted: BTreeMap<String, String> = (account.listings.iter())
         .filter_map(|(region, listing)| match listing {
             Listing::NotListed(why) => Some((region.clone(), why.clone())),
@@ -297,73 +301,62 @@ pub(super) fn kms_coverage_period(
         period.end,
         &account.regions,
         &unlisted,
-        &coverers,
+        coverers,
     );
-    let all_changes: Vec<usize> = coverers
-        .iter()
+    let changes: Vec<usize> = (coverers.iter())
         .flat_map(|c| c.period.changes.iter().copied())
         .collect();
-    let lookups: Vec<EvidenceLink> = coverers
-        .iter()
+    let lookups: Vec<EvidenceLink> = (coverers.iter())
         .flat_map(|c| c.period.lookups.iter().cloned())
         .collect();
-    let mut evidence = account.evidence.clone();
-    let fails: Vec<&Stretch<_>> = stretches
-        .iter()
-        .filter(|s| s.verdict.phase == Phase::Fail)
-        .collect();
-    let (status, reason, cited) = if !fails.is_empty() {
-        let parts = fails
-            .iter()
+    let of = |phase| -> Vec<&Stretch<Cover>> {
+        (stretches.iter())
+            .filter(|s| s.verdict.phase == phase)
+            .collect()
+    };
+    let (fails, unknown) = (of(Phase::Fail), of(Phase::Unknown));
+    if !fails.is_empty() {
+        let ended = |s: &Stretch<Cover>| change_at(period, &changes, s.to);
+        let parts = (fails.iter())
             .map(|s| {
                 let who = format!(
                     "{} not recorded ({})",
                     s.verdict.regions.join(", "),
                     s.verdict.why
                 );
-                let ended = change_at(period, &all_changes, s.to);
-                stretch_words(period, s.from, s.to, &who, s.verdict.cause, ended)
+                stretch_words(period, s.from, s.to, &who, s.verdict.cause, ended(s))
             })
             .collect();
-        let cited: Vec<usize> = fails
-            .iter()
-            .flat_map(|s| [s.verdict.cause, change_at(period, &all_changes, s.to)])
+        let cited: Vec<usize> = (fails.iter())
+            .flat_map(|s| [s.verdict.cause, ended(s)])
             .flatten()
             .collect();
-        (Status::Fail, format!(
-            "the account's Regions were not all recorded by a logging trail encrypted with a usable KMS key for {} of the period ({}): {}",
-            plural(fails.len(), "stretch", "stretches"), window(period), a_few(parts)
-        ), links(period, &cited, &[]))
-    } else if stretches.iter().any(|s| s.verdict.phase == Phase::Unknown) {
-        let unknown: Vec<&Stretch<_>> = stretches
-            .iter()
-            .filter(|s| s.verdict.phase == Phase::Unknown)
-            .collect();
-        (
-            Status::Unknown,
-            format!(
-                "whether every Region was recorded cannot be told for {}: {}",
-                plural(
-                    unknown.len(),
-                    "stretch of the period",
-                    "stretches of the period"
-                ),
-                undecided(&unknown, |s| &s.verdict.why)
-            ),
-            links(period, &all_changes, &lookups),
-        )
-    } else {
-        (Status::Pass, format!(
-            "all {} Regions were recorded by a logging trail encrypted with a usable KMS key for the whole period, {}",
-            account.regions.len(), window(period)
-        ), links(period, &all_changes, &lookups))
-    };
-    evidence.extend(cited);
-    evidence.sort();
-    evidence.dedup();
-    AccountVerdict {
-        status,
-        reason,
-        evidence,
+        let reason = format!(
+            "the account's Regions were not all recorded by a logging trail encrypted with a usable \
+             KMS key for {} of the period ({}): {}",
+            plural(fails.len(), "stretch", "stretches"),
+            window(period),
+            a_few(parts)
+        );
+        return (Status::Fail, reason, links(period, &cited, &[]));
     }
+    if !unknown.is_empty() {
+        let reason = format!(
+            "whether every Region was recorded cannot be told for {}: {}",
+            plural(
+                unknown.len(),
+                "stretch of the period",
+                "stretches of the period"
+            ),
+            undecided(&unknown, |s| &s.verdict.why)
+        );
+        return (Status::Unknown, reason, links(period, &changes, &lookups));
+    }
+    let reason = format!(
+        "all {} Regions were recorded by a logging trail encrypted with a usable KMS key for the \
+         whole period, {}",
+        account.regions.len(),
+        window(period)
+    );
+    (Status::Pass, reason, links(period, &changes, &lookups))
 }

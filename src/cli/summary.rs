@@ -52,6 +52,13 @@ pub(crate) fn collect_summary(path: &Path, header: &PackHeader, quiet: bool) -> 
         "  found     {} trails, {} KMS keys, {} buckets",
         c.trails, c.keys, c.buckets
     ));
+    out.push(match &header.history {
+        Some(h) => format!(
+            "  period    {} to {} ({}): the changes in it read from CloudTrail Event history",
+            h.start, h.end, h.source
+        ),
+        None => "  period    the collection day only (--no-history)".to_string(),
+    });
     out.push(format!(
         "  recorded  {} API calls, {} responses",
         c.calls, c.records

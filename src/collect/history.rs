@@ -176,6 +176,13 @@ impl History {
                 self.note_beyond_history(c, number, region, name);
             }
             if let Outcome::Gap(failure) = &outcome {
+                let unknown = format!(
+                    " (the {name} events of account {} in {region} from {} to {} are not known)",
+                    c.account.as_deref().unwrap_or("?"),
+                    rfc3339(start),
+                    rfc3339(end)
+                );
+                c.run.annotate_gap(number, &unknown);
                 settle_blocked(c, region, name, failure);
             }
             let Outcome::Ok(out) = outcome else { return };

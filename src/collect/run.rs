@@ -508,6 +508,13 @@ impl Collector {
 }
 
 impl Run {
+    /// Adds `more` to the message of call `call`'s gap: what its failure leaves unknown.
+    pub(crate) fn annotate_gap(&self, call: u64, more: &str) {
+        for gap in lock(&self.gaps).iter_mut().filter(|g| g.call == call) {
+            gap.message.push_str(more);
+        }
+    }
+
     /// Drops the gaps `which` selects: what they would say is recorded another way.
     pub(crate) fn withdraw(&self, which: impl Fn(&Gap) -> bool) {
         lock(&self.gaps).retain(|g| !which(g));

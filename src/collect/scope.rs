@@ -202,11 +202,15 @@ pub(crate) async fn assume_role(
         session_name: session_name.to_string(),
         first: Mutex::new(Some(first)),
     };
+    // A cache of its own for the account's session: the SDK's shared cache keeps at most 64
+    // credential sources, so with more accounts than that it dropped sessions still valid, and every
+    // client that next asked for one renewed it with another AssumeRole (2,700 for 100 accounts).
     Some(
         c.clients
             .sdk
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(session))
+            .identity_cache(aws_config::identity::IdentityCache::lazy().build())
             .build(),
     )
 }

@@ -207,3 +207,27 @@ fn the_diff_renders_to_every_format_with_hostile_names_neutralised() {
         }
     }
 }
+
+#[test]
+fn period_failures_that_appear_and_disappear_are_counted_apart() {
+    let old = sample();
+    let mut new = sample();
+    // The sample has no Event history: its period checks do not apply. One trail's period now
+    // fails, and the account's.
+    let (t, f) = find(
+        &old,
+        "cloudtrail-kms-encryption-period",
+        Status::NotApplicable,
+    );
+    new.trails[t].findings[f].status = Status::Fail;
+    new.trails[t].findings[f].reason = "the rule did not hold for 1 stretch".into();
+    let d = diff(&old, &new);
+    assert_eq!(d.summary.newly_failing, 1);
+    assert_eq!(d.summary.period_failures_appeared, 1);
+    assert_eq!(d.summary.period_failures_disappeared, 0);
+    // And back: the failure disappears.
+    let d = diff(&new, &old);
+    assert_eq!(d.summary.fixed, 1);
+    assert_eq!(d.summary.period_failures_disappeared, 1);
+    assert_eq!(d.verdicts[0].check_id, "cloudtrail-kms-encryption-period");
+}

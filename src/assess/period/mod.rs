@@ -11,11 +11,11 @@ mod timeline;
 mod trail;
 pub(crate) mod words;
 
-pub use account::{account_coverage, Coverer};
+pub use account::{account_coverage, Cover, Coverer};
 pub use changes::describe;
 pub use events::Event;
 pub use timeline::{Instant, Known, Stretch};
-pub use trail::{decide, Decision, KeyNow, Phase, TrailNow, TrailPeriod};
+pub use trail::{decide, Decision, KeyNow, Moment, Phase, TrailNow, TrailPeriod};
 
 use super::store::{json_body, Answer, Arena, Store};
 use super::EvidenceLink;

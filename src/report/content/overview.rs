@@ -91,6 +91,40 @@ pub(super) fn cover(a: &Assessment, out: &mut dyn FnMut(Block)) {
     }
 }
 
+/// The period's verdicts counted, for the executive summary, when the pack has Event history.
+fn period_summary(a: &Assessment, digest: &Digest, out: &mut dyn FnMut(Block)) {
+    let Some(p) = &a.period else {
+        return;
+    };
+    let tally = |id: &str| {
+        (digest.checks.iter())
+            .find(|c| c.id == id)
+            .map(|c| c.counts.clone())
+            .unwrap_or_default()
+    };
+    let (t, acc) = (
+        tally("cloudtrail-kms-encryption-period"),
+        tally("account-cloudtrail-kms-coverage-period"),
+    );
+    out(paragraph(
+        Text::plain(format!("Over the period {} to {} ", p.start, p.end))
+            .and("(from CloudTrail Event history, see ")
+            .then(link("Changes in the period", Link::Anchor("period".into())))
+            .and("): the rule ")
+            .add(
+                Style::Strong,
+                format!("held throughout for {} trail(s)", t.pass),
+            )
+            .and(", ")
+            .add(Style::Strong, format!("did not for {}", t.fail))
+            .and(format!(
+                " and cannot be told for {}; per account it held throughout for {}, did not for {} \
+                 and cannot be told for {}.",
+                t.unknown, acc.pass, acc.fail, acc.unknown
+            )),
+    ));
+}
+
 /// The verdicts counted, the status chart, each check's verdicts, and a row per account.
 pub(super) fn summary(a: &Assessment, digest: &Digest, out: &mut dyn FnMut(Block)) {
     let s = &a.summary;
@@ -116,6 +150,7 @@ pub(super) fn summary(a: &Assessment, digest: &Digest, out: &mut dyn FnMut(Block
                 s.checks.not_applicable
             )),
     ));
+    period_summary(a, digest, out);
     if let Some(warning) = unlisted_warning(a) {
         out(Block::Note {
             text: warning.into(),

@@ -25,6 +25,9 @@ Peak memory is each measured process's own ru_maxrss, from os.wait4 in a small w
 RSS_WRAPPER: a child of this script would count this script's own memory in).
 --latency-ms N also puts tests/fixtures/fault_proxy.py (N ms added to every answer) between auditpack
 and moto and times collect at the default concurrency vs --concurrency 1 (the latter takes minutes).
+With --history-compare, the latency mode instead times collect with CloudTrail Event history against
+--no-history, alternated three times, with the CPU moto and the proxy spent; LookupEvents is answered
+(empty, in AWS's shape) by the latency proxy, or by moto with --history-via-moto.
 --scale-trails N also seeds a second, fresh moto with N trails and measures collect+report peak memory
 there (skipped if seeding takes longer than --scale-seed-timeout seconds).
 
@@ -419,12 +422,12 @@ def main_run(args, binary, ceiling, work, regions, accounts, multi):
 
 
 def history_runs(binary, target, creds, accounts, regions, multi, work, moto, proxy):
-    """collect at the default concurrency with Event history and with --no-history, alternated twice (this
+    """collect at the default concurrency with Event history and with --no-history, alternated three times (this
     machine's speed drifts): the cost of reading the period's changes, as a ratio of means. Also how much
     CPU the emulator and the latency proxy spent meanwhile: on this 2-core machine they, not the
     latency, can bound a run."""
     runs = {"with": [], "without": []}
-    for n in (1, 2):
+    for n in (1, 2, 3):
         for label, history in (("with", True), ("without", False)):
             out = os.path.join(work, f"pack-history-{label}-{n}")
             say(f"collect through the proxy, {'with Event history' if history else '--no-history'} (run {n})")
@@ -443,7 +446,11 @@ def history_runs(binary, target, creds, accounts, regions, multi, work, moto, pr
 
 
 def latency_run(args, binary, endpoint, creds, accounts, regions, multi, work, moto=None):
-    proxy, target = start_proxy(endpoint, "--delay-ms", str(args.latency_ms))
+    # moto has no Event history: its answers to LookupEvents are made up, so by default the latency
+    # proxy makes them (same delay, same shape) and moto's CPU per call is not charged to the lookups;
+    # --history-via-moto has moto answer them (tests/fixtures/moto_server.py), CPU and all.
+    empty = ["--empty-event-history"] if args.history_compare and not args.history_via_moto else []
+    proxy, target = start_proxy(endpoint, "--delay-ms", str(args.latency_ms), *empty)
     try:
         say(f"latency mode: every answer delayed {args.latency_ms} ms through {target}")
         if args.history_compare:
@@ -555,7 +562,9 @@ def summarise(args, r, regions, accounts, multi):
                         "with_emulator_cpu_s": [(x["moto_cpu_s"] or 0) + (x["proxy_cpu_s"] or 0) for x in h["with"]],
                         "without_emulator_cpu_s": [(x["moto_cpu_s"] or 0) + (x["proxy_cpu_s"] or 0) for x in h["without"]],
                         "with_calls": h["with"][0]["counts"]["calls"], "without_calls": h["without"][0]["counts"]["calls"],
-                        "lookups": h["with"][0]["lookups"], "ratio": h["ratio"]}
+                        "lookups": h["with"][0]["lookups"], "ratio": h["ratio"],
+                        "answered_by": "moto (tests/fixtures/moto_server.py)" if args.history_via_moto
+                        else "the latency proxy (--empty-event-history)"}
     elif "latency" in r:
         lat = r["latency"]
         s["latency"] = {"delay_ms": args.latency_ms, "default_s": lat["default"]["wall_s"],
@@ -640,6 +649,7 @@ def print_summary(s):
         line(f"collect +{h['delay_ms']} ms/answer, --no-history", f"{fmt(h['without_s'])} s ({h['without_calls']} calls)")
         line("moto + proxy CPU: with / without", f"{fmt(h['with_emulator_cpu_s'])} s / "
                                                  f"{fmt(h['without_emulator_cpu_s'])} s (2 cores)")
+        line("LookupEvents answered by", h["answered_by"])
         line("with history / without (means)", f"{h['ratio']:8.2f}x (goal <= 1.5x)")
     if "scale" in s:
         sc = s["scale"]
@@ -680,6 +690,8 @@ def main():
     parser.add_argument("--history-compare", action="store_true",
                         help="with --latency-ms: collect with Event history vs --no-history, instead of the "
                              "--concurrency 1 comparison")
+    parser.add_argument("--history-via-moto", action="store_true",
+                        help="with --history-compare: moto answers LookupEvents (empty) instead of the proxy")
     parser.add_argument("--ceiling-calls", type=int, default=5000)
     parser.add_argument("--scale-trails", type=int, default=0, help="also measure memory at this many trails")
     parser.add_argument("--scale-seed-timeout", type=int, default=600)

@@ -343,6 +343,13 @@ impl Dispatch {
     /// Queues `work` in its region and starts another worker there if the region has fewer than
     /// its share.
     fn queue(&self, region: &str, work: Work) {
+        // A bucket whose region its owner's ListBuckets gave has its changes looked up now, not
+        // once its location is read.
+        if let (Work::Bucket(owner, _, Some(bucket_region)), Some(history)) =
+            (&work, &self.queues.history)
+        {
+            history.want(owner, bucket_region, BUCKET_EVENTS);
+        }
         let start = {
             let mut lanes = lock(&self.queues.lanes);
             let lane = lanes.entry(region.to_string()).or_default();

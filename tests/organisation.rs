@@ -453,13 +453,29 @@ fn regression_issue_14_verdicts_match_what_aws_documents() {
         "FAIL",
         "",
     );
-    // Principal "*" limited by aws:PrincipalOrgID does not admit CloudTrail, but this key also has
-    // the statement CloudTrail's documentation recommends, scoped to the trail.
+    // Principal "*" limited by aws:PrincipalOrgID does not admit CloudTrail; this key has the
+    // encrypt statement CloudTrail's documentation recommends, scoped to the trail, but lets it
+    // describe the key only through the organisation statement, so kms:DescribeKey is refused
+    // (issue 24: the user guide's key policy elements include it). The rule still holds.
     expect(
         "trail-orgid-key",
         "kms-key-policy-allows-cloudtrail",
-        "PASS",
-        "Allow CloudTrail to encrypt logs",
+        "FAIL",
+        "(Allow CloudTrail to encrypt logs), but no statement allows cloudtrail.amazonaws.com to call kms:DescribeKey",
+    );
+    expect("trail-orgid-key", "cloudtrail-kms-encryption", "PASS", "");
+    // A key policy that refuses CloudTrail, and a deleted bucket, fail the rule (issue 24).
+    expect(
+        "trail-deny-cloudtrail-key",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        "cannot encrypt or deliver",
+    );
+    expect(
+        "trail-deleted-bucket",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        "does not exist",
     );
     expect(
         "trail-mixed-case-key",
@@ -655,4 +671,178 @@ fn regression_seventy_accounts_are_each_entered_once() {
         assumed, 70,
         "one AssumeRole per member account, no renewals"
     );
+}
+
+#[test]
+fn issue_24_verdicts_follow_what_aws_documents() {
+    let replay = LocalServer::replay("scenario_documented.json");
+    let dir = tempdir();
+    let (pack, output) = collect_with(
+        &replay,
+        "AKIADOCSVERDICT00001",
+        dir.path(),
+        &[
+            "--org",
+            "--role-name",
+            "AuditpackReader",
+            "--regions",
+            "us-east-1",
+            "--no-history",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let all = findings(&pack);
+    let v = verdicts(&all);
+    let expect = |subject: &str, check: &str, status: &str, words: &[&str]| {
+        let (got, reason, _) = v[subject][check].clone();
+        assert_eq!(got, status, "{subject} {check}: {reason}");
+        for w in words {
+            assert!(
+                reason.contains(w),
+                "{subject} {check}: {reason:?} lacks {w:?}"
+            );
+        }
+    };
+    // 1. Updating is usable (KMS key-state table); pending deletion already is not.
+    expect(
+        "trail-updating-key",
+        "kms-key-usable",
+        "PASS",
+        &["Updating"],
+    );
+    expect(
+        "trail-updating-key",
+        "cloudtrail-kms-encryption",
+        "PASS",
+        &[],
+    );
+    expect(
+        "trail-pending-deletion",
+        "kms-key-usable",
+        "FAIL",
+        &["already unusable", "KMSInvalidStateException"],
+    );
+    // 2. A key policy that refuses CloudTrail, or a deleted bucket: the trail fails the rule and
+    // covers nothing.
+    expect(
+        "trail-deny-policy",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        &[
+            "explicitly denies",
+            "Deny CloudTrail",
+            "cannot encrypt or deliver",
+        ],
+    );
+    expect(
+        "trail-no-statement",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        &[
+            "no statement allows",
+            "grant cannot name a service principal",
+        ],
+    );
+    expect(
+        "trail-bucket-gone",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        &["does not exist", "docs-deleted-240000000004"],
+    );
+    for account in ["240000000002", "240000000003", "240000000004"] {
+        expect(
+            &format!("account {account}"),
+            "account-cloudtrail-kms-coverage",
+            "FAIL",
+            &["is not encrypted with a usable customer managed key"],
+        );
+    }
+    // 3. A read-only trail records no change: no coverage, said in a sentence.
+    expect("trail-read-only", "cloudtrail-kms-encryption", "PASS", &[]);
+    expect(
+        "account 240000000005",
+        "account-cloudtrail-kms-coverage",
+        "FAIL",
+        &["trail-read-only records only read-only management events"],
+    );
+    expect(
+        "account 240000000005",
+        "account-multi-region-trail",
+        "FAIL",
+        &["trail-read-only does not record all management events"],
+    );
+    // 4. DescribeKey is evaluated: missing, the policy check fails; the rule does not.
+    expect(
+        "trail-no-describe",
+        "kms-key-policy-allows-cloudtrail",
+        "FAIL",
+        &["kms:DescribeKey", "S3 Bucket Key"],
+    );
+    expect(
+        "trail-no-describe",
+        "cloudtrail-kms-encryption",
+        "PASS",
+        &[],
+    );
+    expect(
+        "trail-updating-key",
+        "kms-key-policy-allows-cloudtrail",
+        "PASS",
+        &["kms:DescribeKey (Allow CloudTrail to describe key)"],
+    );
+    // 5. A trail without a key is never said to have KMS-encrypted log files.
+    expect(
+        "trail-keyless-kms-bucket",
+        "s3-bucket-default-encryption-kms",
+        "UNKNOWN",
+        &["SSE-S3"],
+    );
+    // 6. The aws:s3:arn encryption context is decided from the trail's bucket.
+    expect(
+        "trail-context-own-bucket",
+        "kms-key-policy-allows-cloudtrail",
+        "PASS",
+        &[],
+    );
+    expect(
+        "trail-context-other-bucket",
+        "kms-key-policy-allows-cloudtrail",
+        "FAIL",
+        &["no statement allows"],
+    );
+    expect(
+        "trail-context-other-bucket",
+        "cloudtrail-kms-encryption",
+        "FAIL",
+        &[],
+    );
+    // The account's rule follows its own trails: covered, yet FAIL through a failing trail.
+    let rule = |account: &str| {
+        all["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account_id"] == account)
+            .map(|a| a["rule"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    expect(
+        "account 240000000007",
+        "account-cloudtrail-kms-coverage",
+        "PASS",
+        &[],
+    );
+    assert_eq!(
+        rule("240000000007"),
+        "FAIL",
+        "trail-unencrypted fails the rule"
+    );
+    expect(
+        "account 240000000006",
+        "account-cloudtrail-kms-coverage",
+        "PASS",
+        &[],
+    );
+    assert_eq!(rule("240000000006"), "PASS");
+    assert_eq!(rule("240000000005"), "FAIL");
 }

@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Management {
     All,
+    /// Write management events, but not all management events.
     Partial,
+    /// Read-only management events only.
+    ReadOnly,
     None,
     Unknown,
 }
@@ -95,8 +98,10 @@ pub struct AccountCheck {
 pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
     AccountCheck {
         id: "account-cloudtrail-kms-coverage",
-        // 2: the reason names at most NAMED trails (issue 19).
-        version: 2,
+        // 2: the reason names at most NAMED trails (issue 19). 3: a read-only trail does not
+        // cover; a trail whose key policy refuses CloudTrail or whose bucket is gone does not
+        // either (issue 24).
+        version: 3,
         run: kms_coverage,
     },
     AccountCheck {
@@ -106,8 +111,9 @@ pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
     },
     AccountCheck {
         id: "account-multi-region-trail",
-        // 2: the reason names at most NAMED trails (issue 19).
-        version: 2,
+        // 2: the reason names at most NAMED trails (issue 19). 3: "X does not record ...", not
+        // "X is does not record ..." (issue 24).
+        version: 3,
         run: multi_region,
     },
 ];
@@ -174,9 +180,9 @@ fn shortfall(t: &TrailCoverage) -> Option<Option<&'static str>> {
     for (status, why) in [
         (
             t.encrypted,
-            "not encrypted with a usable customer managed key",
+            "is not encrypted with a usable customer managed key",
         ),
-        (t.logging, "not logging"),
+        (t.logging, "is not logging"),
     ] {
         match status {
             Status::Fail => return Some(Some(why)),
@@ -186,6 +192,13 @@ fn shortfall(t: &TrailCoverage) -> Option<Option<&'static str>> {
     }
     match t.management {
         Management::None => return Some(Some("records no management events")),
+        // AWS Config's cloudtrail-security-trail-enabled asks for read and write events; the
+        // changes the control is about (to trails, keys and buckets) are write events.
+        Management::ReadOnly => {
+            return Some(Some(
+                "records only read-only management events, so no change to the account (a write event) is recorded",
+            ))
+        }
         Management::Unknown => unknown = true,
         _ => {}
     }
@@ -238,7 +251,7 @@ fn kms_coverage(
             .filter_map(|(arn, t)| {
                 shortfall(t)
                     .flatten()
-                    .map(|why| (format!("{} is {why}", describe(arn, t)), *t))
+                    .map(|why| (format!("{} {why}", describe(arn, t)), *t))
             })
             .collect();
         failing.insert(region.clone(), whys);
@@ -360,11 +373,11 @@ fn multi_region(
             .iter()
             .map(|(arn, t)| {
                 let why = if t.logging == Status::Fail {
-                    "not logging"
+                    "is not logging"
                 } else {
                     "does not record all management events, read and write"
                 };
-                format!("{} is {why}", describe(arn, t))
+                format!("{} {why}", describe(arn, t))
             })
             .collect();
         format!(
@@ -596,6 +609,34 @@ mod tests {
             multi_region(&account(&["a"]), &write_only).status,
             Status::Fail,
             "but not all of them"
+        );
+        let read_only = trails(vec![(
+            "a",
+            trail(
+                "r",
+                "us-east-1",
+                true,
+                Status::Pass,
+                Status::Pass,
+                Management::ReadOnly,
+            ),
+        )]);
+        let verdict = kms_coverage(&account(&["a"]), &read_only);
+        assert_eq!(verdict.status, Status::Fail, "read-only records no change");
+        assert!(
+            verdict
+                .reason
+                .contains("r records only read-only management events"),
+            "{}",
+            verdict.reason
+        );
+        let verdict = multi_region(&account(&["a"]), &read_only);
+        assert!(
+            verdict
+                .reason
+                .contains("r does not record all management events"),
+            "{}",
+            verdict.reason
         );
         let stopped = trails(vec![(
             "a",

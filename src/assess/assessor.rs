@@ -32,6 +32,9 @@ pub(super) struct Assessor<'p> {
     pub referenced: BTreeSet<u64>,
     /// Each trail's account and rule verdict, for the per-account table.
     pub verdicts: Vec<(Arc<str>, Option<Status>)>,
+    /// Each account's own trails' rule verdicts, and whether exceptions accept the FAIL: an
+    /// account's rule verdict follows them (CIS 3.7 is judged per trail).
+    pub own_trails: BTreeMap<Arc<str>, Vec<(Status, bool)>>,
     /// What the account checks need of each trail, by ARN.
     pub coverage: BTreeMap<String, TrailCoverage>,
     /// Trails deleted during the period, by ARN: for the account period check.
@@ -122,6 +125,8 @@ impl<'p> Assessor<'p> {
         self.summary.rule.add(assessed.rule);
         self.summary.accepted.rule += u64::from(assessed.rule_accepted);
         let account = self.interner.get(&assessed.account_id);
+        (self.own_trails.entry(account.clone()).or_default())
+            .push((assessed.rule, assessed.rule_accepted));
         self.verdicts.push((account, Some(assessed.rule)));
     }
 
@@ -160,8 +165,7 @@ impl<'p> Assessor<'p> {
             self.referenced.extend(f.evidence.iter().map(|l| l.seq));
         }
         count(&mut self.summary, &findings);
-        let rule = rule_of(&findings);
-        let accepted = rule_accepted(rule, &findings);
+        let (rule, accepted) = self.account_rule(&facts.account_id, &findings);
         self.summary.account_rule.add(rule);
         self.summary.accepted.account_rule += u64::from(accepted);
         let name = (self.header.accounts.iter())
@@ -174,6 +178,23 @@ impl<'p> Assessor<'p> {
             rule_accepted: accepted,
             findings,
         }
+    }
+}
+
+impl Assessor<'_> {
+    /// The rule for an account: FAIL when its coverage or any trail it owns fails the rule, UNKNOWN
+    /// when any of them is undecided and none fails, PASS only when the account is covered and
+    /// every trail it owns passes. Accepted when every FAIL among them is.
+    fn account_rule(&self, account: &str, findings: &[Finding]) -> (Status, bool) {
+        let coverage = rule_of(findings);
+        let coverage_accepted = rule_accepted(coverage, findings);
+        let trails = (self.own_trails.get(account).map(Vec::as_slice)).unwrap_or_default();
+        let trails = trails.iter().filter(|(s, _)| *s != Status::NotApplicable);
+        let rule = Status::worst(std::iter::once(coverage).chain(trails.clone().map(|(s, _)| *s)));
+        let accepted = rule == Status::Fail
+            && (coverage != Status::Fail || coverage_accepted)
+            && trails.filter(|(s, _)| *s == Status::Fail).all(|(_, a)| *a);
+        (rule, accepted)
     }
 }
 

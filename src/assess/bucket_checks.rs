@@ -63,6 +63,8 @@ struct EncryptionConfiguration {
 struct EncryptionRule {
     #[serde(rename = "ApplyServerSideEncryptionByDefault")]
     default: Option<EncryptionDefault>,
+    #[serde(rename = "BucketKeyEnabled")]
+    bucket_key: Option<bool>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -73,8 +75,36 @@ struct EncryptionDefault {
     key: Option<String>,
 }
 
+/// Whether the trail's bucket uses an S3 Bucket Key, from its GetBucketEncryption answer: `None`
+/// when the pack does not say.
+pub(super) fn bucket_key_enabled(
+    t: &TrailEvidence<'_>,
+    bucket: &str,
+) -> Result<Option<bool>, EvidenceError> {
+    if t.outside_scope(bucket).is_some() {
+        return Ok(None);
+    }
+    let owner = t.bucket_owner.or(Some(t.account));
+    Ok(
+        match t.best_answer(Op::GetBucketEncryption, bucket, owner)? {
+            Answer::Ok { body, .. } => {
+                quick_xml::de::from_str::<EncryptionConfiguration>(&String::from_utf8_lossy(&body))
+                    .ok()
+                    .map(|c| c.rules.iter().any(|r| r.bucket_key == Some(true)))
+            }
+            Answer::Absent { entry }
+                if entry.error_code.as_deref()
+                    == Some("ServerSideEncryptionConfigurationNotFoundError") =>
+            {
+                Some(false)
+            }
+            _ => None,
+        },
+    )
+}
+
 /// The record in which S3 said the bucket does not exist, if it did.
-fn bucket_gone<'a>(
+pub(super) fn bucket_gone<'a>(
     t: &TrailEvidence<'a>,
     bucket: &str,
 ) -> Result<Option<&'a IndexEntry>, EvidenceError> {
@@ -169,10 +199,13 @@ pub(super) fn bucket_default_encryption<'a>(
             .iter()
             .find(|d| d.algorithm == "aws:kms" || d.algorithm == "aws:kms:dsse")
         {
+            // The CloudTrail user guide: without SSE-KMS on the trail, its log files are
+            // encrypted with SSE-S3. A bucket default of aws:kms does not show otherwise, and
+            // nothing in the pack (no log file's own encryption) does.
             Some(d) => Verdict::new(
-                Status::Pass,
+                Status::Unknown,
                 format!(
-                    "the trail names no key, and {bucket} encrypts new objects with {} using {}",
+                    "the trail names no KMS key, and the CloudTrail User Guide says its log files are then encrypted with SSE-S3; {bucket}'s default encryption is {} using {}, but the evidence does not show that CloudTrail's log files are written with it",
                     d.algorithm,
                     d.key.as_deref().unwrap_or("the AWS managed key aws/s3")
                 ),

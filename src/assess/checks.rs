@@ -51,6 +51,8 @@ pub struct TrailFacts {
     pub home_region: Option<String>,
     pub kms_key_id: Option<String>,
     pub bucket: Option<String>,
+    /// `S3KeyPrefix`: where in the bucket the log files go.
+    pub key_prefix: Option<String>,
     pub log_file_validation: Option<bool>,
     pub multi_region: Option<bool>,
     pub organization: Option<bool>,
@@ -65,6 +67,7 @@ impl TrailFacts {
             home_region: text("HomeRegion"),
             kms_key_id: text("KmsKeyId"),
             bucket: text("S3BucketName"),
+            key_prefix: text("S3KeyPrefix"),
             log_file_validation: flag(trail, LOG_FILE_VALIDATION),
             multi_region: flag(trail, "IsMultiRegionTrail"),
             organization: flag(trail, "IsOrganizationTrail"),
@@ -179,17 +182,21 @@ pub struct Check {
 pub const CHECKS: &[Check] = &[
     Check {
         id: "cloudtrail-kms-encryption",
-        version: 1,
+        // 2: FAIL where the key policy refuses CloudTrail or the bucket does not exist, UNKNOWN
+        // where the key policy cannot be read or decided (issue 24).
+        version: 2,
         run: kms_encryption,
     },
     Check {
         id: "kms-key-usable",
-        version: 2,
+        // 3: every key state judged from the KMS key-state table (Updating is usable), issue 24.
+        version: 3,
         run: key_usable,
     },
     Check {
         id: "cloudtrail-kms-encryption-period",
-        version: 1,
+        // 2: a key in the Updating state is usable (the KMS key-state table), issue 24.
+        version: 2,
         run: super::period_checks::kms_encryption_period,
     },
     Check {
@@ -199,7 +206,9 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         id: "kms-key-policy-allows-cloudtrail",
-        version: 2,
+        // 3: kms:DescribeKey evaluated too; kms:EncryptionContext:aws:s3:arn decided from the
+        // trail's bucket and prefix; a refusal says no grant can help (issue 24).
+        version: 3,
         run: key_policy_allows_cloudtrail,
     },
     Check {
@@ -224,26 +233,47 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         id: "s3-bucket-default-encryption-kms",
-        version: 2,
+        // 3: an aws:kms default never PASSes a trail that names no key (issue 24).
+        version: 3,
         run: bucket_default_encryption,
     },
 ];
 
-/// CIS AWS 3.7, the rule itself: the trail names a KMS key.
+/// CIS AWS 3.7, the rule itself: the trail names a KMS key, and the evidence does not show that
+/// CloudTrail cannot use it or cannot deliver: a bucket S3 says does not exist, or a key policy
+/// that refuses CloudTrail (kms-key-usable judges the key itself).
 fn kms_encryption<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
     let evidence = vec![t.trail_entry];
-    Ok(match t.key_ref {
-        Some(key) => Verdict::new(
-            Status::Pass,
-            format!("log files are encrypted with SSE-KMS using {key}"),
-            evidence,
-        ),
-        None => Verdict::new(
+    let Some(key) = t.key_ref else {
+        return Ok(Verdict::new(
             Status::Fail,
             "the trail names no KMS key (KmsKeyId is not set): log files are not encrypted with a customer managed key",
             evidence,
-        ),
-    })
+        ));
+    };
+    if let Some(bucket) = t.bucket {
+        if let Some(entry) = super::bucket_checks::bucket_gone(t, bucket)? {
+            return Ok(Verdict::new(
+                Status::Fail,
+                format!(
+                    "the trail names {key}, but its bucket {bucket} does not exist: S3 answered {} (record #{}), so CloudTrail delivers no log files, encrypted or not",
+                    entry.error_code.as_deref().unwrap_or("404"),
+                    entry.seq
+                ),
+                vec![t.trail_entry, entry],
+            ));
+        }
+    }
+    if let Some(mut verdict) = super::key_checks::policy_for_rule(t, key)? {
+        verdict.evidence.insert(0, t.trail_entry);
+        verdict.evidence.dedup();
+        return Ok(verdict);
+    }
+    Ok(Verdict::new(
+        Status::Pass,
+        format!("log files are encrypted with SSE-KMS using {key}"),
+        evidence,
+    ))
 }
 
 fn log_file_validation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
@@ -444,7 +474,7 @@ fn management<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
             "the event selectors record all management events, read and write",
             evidence,
         ),
-        ManagementEvents::Partial { why } | ManagementEvents::None { why } => {
+        ManagementEvents::Partial { why, .. } | ManagementEvents::None { why } => {
             Verdict::new(Status::Fail, why, evidence)
         }
         ManagementEvents::Unknown { why } => Verdict::new(Status::Unknown, why, evidence),
@@ -458,7 +488,8 @@ pub(super) fn management_of(
     use super::account_checks::Management;
     Ok(match management_events_of(t)? {
         Ok((ManagementEvents::All, _)) => Management::All,
-        Ok((ManagementEvents::Partial { .. }, _)) => Management::Partial,
+        Ok((ManagementEvents::Partial { writes: true, .. }, _)) => Management::Partial,
+        Ok((ManagementEvents::Partial { writes: false, .. }, _)) => Management::ReadOnly,
         Ok((ManagementEvents::None { .. }, _)) => Management::None,
         _ => Management::Unknown,
     })

@@ -3,7 +3,7 @@
 //! policy lets CloudTrail encrypt this trail's log files.
 
 use super::checks::{outside_verdict, unknown_from, TrailEvidence, Verdict};
-use super::policy::{cloudtrail_may_generate_data_keys, CloudTrailRequest, PolicyVerdict};
+use super::policy::{cloudtrail_may, CloudTrailRequest, KmsAction, PolicyVerdict, S3Context};
 use super::store::{json_body, Answer};
 use super::Status;
 use crate::evidence::{key_region, EvidenceError, IndexEntry, Op};
@@ -111,27 +111,29 @@ pub(super) fn key_usable<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evide
             if wrong("KeySpec", "SYMMETRIC_DEFAULT").is_some() { "KeySpec" } else { "KeyUsage" }
         ));
     }
-    if state != "Enabled" {
-        let detail = match (state.as_str(), meta["DeletionDate"].as_f64()) {
-            ("PendingDeletion", Some(when)) => format!(
-                "KeyState is PendingDeletion (deletion at {}): log delivery will fail once it is deleted",
-                chrono::DateTime::from_timestamp(when as i64, 0)
-                    .map(|d| d.to_rfc3339())
-                    .unwrap_or_else(|| when.to_string())
+    if meta["KeyState"].is_string() {
+        problems.extend(unusable_state(&state, meta["DeletionDate"].as_f64()));
+    } else if problems.is_empty() {
+        return Ok(Verdict::new(
+            Status::Unknown,
+            format!(
+                "the DescribeKey response (record #{}) has no KeyState",
+                entry.seq
             ),
-            ("PendingDeletion", None) => {
-                "KeyState is PendingDeletion: log delivery will fail once it is deleted".to_string()
-            }
-            _ => format!(
-                "KeyState is {state}, not Enabled: CloudTrail cannot encrypt new log files with it"
-            ),
-        };
-        problems.push(detail);
+            evidence,
+        ));
     }
     Ok(if problems.is_empty() {
         Verdict::new(
             Status::Pass,
-            format!("{arn} is a symmetric customer managed key and is Enabled"),
+            format!(
+                "{arn} is a symmetric customer managed key and is {state}{}",
+                if state == "Enabled" {
+                    ""
+                } else {
+                    " (a key being updated can still be used in cryptographic operations)"
+                }
+            ),
             evidence,
         )
     } else {
@@ -141,6 +143,37 @@ pub(super) fn key_usable<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evide
             evidence,
         )
     })
+}
+
+/// Why CloudTrail's `GenerateDataKey` fails with a key in `state`, from the KMS developer guide's
+/// key-state table ("Key states of AWS KMS keys"), or `None` where it succeeds: in `Enabled`, and in
+/// `Updating` (a multi-Region key whose primary Region is being updated, which the guide says can
+/// still be used in cryptographic operations). A state the table does not list is not guessed usable.
+fn unusable_state(state: &str, deletion: Option<f64>) -> Option<String> {
+    let fails = |exception: &str, what: &str| {
+        format!("KeyState is {state}: {what}, so GenerateDataKey fails ({exception}) and CloudTrail cannot encrypt new log files with it")
+    };
+    Some(match state {
+        "Enabled" | "Updating" => return None,
+        "Disabled" => fails("DisabledException", "the key is disabled"),
+        "PendingDeletion" => fails(
+            "DisabledException or KMSInvalidStateException",
+            &match deletion.and_then(|when| chrono::DateTime::from_timestamp(when as i64, 0)) {
+                Some(when) => format!("the key is scheduled for deletion at {} and already unusable", when.to_rfc3339()),
+                None => "the key is scheduled for deletion and already unusable".to_string(),
+            },
+        ),
+        "PendingReplicaDeletion" => fails("DisabledException or KMSInvalidStateException", "the multi-Region key is waiting for its replicas to be deleted"),
+        "PendingImport" => fails("KMSInvalidStateException", "the key has no key material (it awaits an import)"),
+        "Unavailable" => fails("KMSInvalidStateException", "its custom key store is disconnected"),
+        "Creating" => fails("KMSInvalidStateException", "the key is still being created"),
+        other => format!("KeyState is {other}, which the KMS key-state table does not list as usable: CloudTrail may not be able to encrypt new log files with it"),
+    })
+}
+
+/// Whether CloudTrail can encrypt with a key in `state` (see [`unusable_state`]).
+pub(crate) fn usable_state(state: &str) -> bool {
+    unusable_state(state, None).is_none()
 }
 
 /// A per-key answer: the records that led to it, its own record and its parsed body.
@@ -244,10 +277,18 @@ pub(super) fn key_rotation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evi
     )
 }
 
-/// The one question the check asks of the key policy, evaluated with IAM's rules (see `policy`).
-pub(super) fn key_policy_allows_cloudtrail<'a>(
+/// What the key policy lets CloudTrail do for this trail, and the records that show it.
+pub(super) struct PolicyAnswers<'a> {
+    pub evidence: Vec<&'a IndexEntry>,
+    pub generate: PolicyVerdict,
+    pub describe: PolicyVerdict,
+}
+
+/// The key policy, evaluated for CloudTrail's two actions with IAM's rules (see `policy`); `Err`
+/// holds the verdict to give when the policy cannot be read.
+pub(super) fn policy_answers<'a>(
     t: &TrailEvidence<'a>,
-) -> Result<Verdict<'a>, EvidenceError> {
+) -> Result<Result<PolicyAnswers<'a>, Verdict<'a>>, EvidenceError> {
     let KeyRecord {
         mut evidence,
         entry,
@@ -255,46 +296,193 @@ pub(super) fn key_policy_allows_cloudtrail<'a>(
         metadata,
     } = match key_answer(t, Op::GetKeyPolicy)? {
         Ok(found) => found,
-        Err(verdict) => return Ok(verdict),
+        Err(verdict) => return Ok(Err(verdict)),
     };
     evidence.push(entry);
     let policy = value["Policy"]
         .as_str()
         .and_then(|p| serde_json::from_str::<Value>(p).ok());
     let Some(policy) = policy else {
-        return Ok(Verdict::new(
+        return Ok(Err(Verdict::new(
             Status::Unknown,
             format!(
                 "the GetKeyPolicy response (record #{}) holds no readable policy document",
                 entry.seq
             ),
             evidence,
-        ));
+        )));
     };
-    let key_arn = metadata["Arn"].as_str().unwrap_or_default();
+    let bucket_key = match t.bucket {
+        Some(bucket) => super::bucket_checks::bucket_key_enabled(t, bucket)?,
+        None => None,
+    };
     let request = CloudTrailRequest {
         trail_arn: t.arn,
         source_account: t.account,
-        key_arn,
+        key_arn: metadata["Arn"].as_str().unwrap_or_default(),
+        action: KmsAction::GenerateDataKey,
+        s3_context: S3Context {
+            bucket: t.bucket,
+            prefix: t.trail.key_prefix.as_deref(),
+            bucket_key,
+        },
     };
-    Ok(match cloudtrail_may_generate_data_keys(&policy, &request) {
-        PolicyVerdict::Allowed { by } => Verdict::new(
+    let describe = CloudTrailRequest {
+        action: KmsAction::DescribeKey,
+        ..request
+    };
+    Ok(Ok(PolicyAnswers {
+        generate: cloudtrail_may(&policy, &request),
+        describe: cloudtrail_may(&policy, &describe),
+        evidence,
+    }))
+}
+
+/// A KMS grant cannot give CloudTrail what its key policy does not: "the grantee principal cannot
+/// be a service principal" (KMS developer guide, "Grants in AWS KMS").
+const NO_GRANT: &str =
+    "no KMS grant can give it instead, since a grant cannot name a service principal";
+
+/// Why the key policy keeps CloudTrail from encrypting log files, if it does.
+fn refusal(verdict: &PolicyVerdict) -> Option<String> {
+    match verdict {
+        PolicyVerdict::Denied { by } => Some(format!(
+            "the key policy explicitly denies cloudtrail.amazonaws.com kms:GenerateDataKey* for this trail ({by})"
+        )),
+        PolicyVerdict::NotAllowed { why } => Some(format!("{why}, and {NO_GRANT}")),
+        _ => None,
+    }
+}
+
+/// The key policy for the rule: `Some` FAIL where it keeps CloudTrail from encrypting this trail's
+/// log files (the CloudTrail user guide: "If encryption is enabled on a trail, and the KMS key is
+/// disabled, or the KMS key policy is not correctly configured for CloudTrail, CloudTrail cannot
+/// deliver logs"), `Some` UNKNOWN where it cannot be told, `None` where it lets CloudTrail, or where
+/// the key itself is what fails (kms-key-usable says so).
+pub(super) fn policy_for_rule<'a>(
+    t: &TrailEvidence<'a>,
+    key: &str,
+) -> Result<Option<Verdict<'a>>, EvidenceError> {
+    // A key that cannot be described (outside the scope, refused, gone) is kms-key-usable's to judge.
+    if !matches!(describe_key(t)?, Key::Described { .. }) {
+        return Ok(None);
+    }
+    let answers = match policy_answers(t)? {
+        Ok(answers) => answers,
+        Err(verdict) if verdict.status == Status::Unknown => {
+            return Ok(Some(Verdict::new(
+                Status::Unknown,
+                format!(
+                    "the trail names {key}, but whether its key policy lets CloudTrail use it cannot be told: {}",
+                    verdict.reason
+                ),
+                verdict.evidence,
+            )))
+        }
+        Err(_) => return Ok(None),
+    };
+    Ok(match (refusal(&answers.generate), &answers.generate) {
+        (Some(why), _) => Some(Verdict::new(
+            Status::Fail,
+            format!("the trail names {key}, but {why}: CloudTrail cannot encrypt or deliver its log files"),
+            answers.evidence,
+        )),
+        (None, PolicyVerdict::Unknown { why } | PolicyVerdict::Malformed { why }) => Some(Verdict::new(
+            Status::Unknown,
+            format!("the trail names {key}, but whether its key policy lets CloudTrail encrypt with it cannot be told: {why}"),
+            answers.evidence,
+        )),
+        _ => None,
+    })
+}
+
+/// Whether the key policy gives CloudTrail both actions the CloudTrail user guide's key policy
+/// elements give it: kms:GenerateDataKey* for this trail and kms:DescribeKey.
+pub(super) fn key_policy_allows_cloudtrail<'a>(
+    t: &TrailEvidence<'a>,
+) -> Result<Verdict<'a>, EvidenceError> {
+    let answers = match policy_answers(t)? {
+        Ok(answers) => answers,
+        Err(verdict) => return Ok(verdict),
+    };
+    let PolicyAnswers {
+        evidence,
+        generate,
+        describe,
+    } = answers;
+    if let Some(why) = refusal(&generate) {
+        return Ok(Verdict::new(
+            Status::Fail,
+            format!("{why}: CloudTrail cannot encrypt this trail's log files with the key"),
+            evidence,
+        ));
+    }
+    let by = match generate {
+        PolicyVerdict::Allowed { by } => by,
+        PolicyVerdict::Unknown { why } | PolicyVerdict::Malformed { why } => {
+            return Ok(Verdict::new(Status::Unknown, why, evidence))
+        }
+        PolicyVerdict::Denied { .. } | PolicyVerdict::NotAllowed { .. } => unreachable!("refusal"),
+    };
+    let allows = format!("the key policy lets cloudtrail.amazonaws.com call kms:GenerateDataKey* for this trail ({by})");
+    Ok(match describe {
+        PolicyVerdict::Allowed { by: describe_by } => Verdict::new(
             Status::Pass,
-            format!("the key policy lets cloudtrail.amazonaws.com call kms:GenerateDataKey* for this trail ({by}), and no Deny applies"),
+            format!("{allows} and kms:DescribeKey ({describe_by}), and no Deny applies"),
             evidence,
         ),
-        PolicyVerdict::Denied { by } => Verdict::new(
+        PolicyVerdict::Denied { by: deny } => Verdict::new(
             Status::Fail,
-            format!("the key policy explicitly denies cloudtrail.amazonaws.com kms:GenerateDataKey* for this trail ({by}): CloudTrail cannot encrypt its log files"),
+            format!(
+                "{allows}, but explicitly denies it kms:DescribeKey ({deny}): {DESCRIBE_NEEDED}"
+            ),
             evidence,
         ),
         PolicyVerdict::NotAllowed { why } => Verdict::new(
             Status::Fail,
-            format!("{why}: CloudTrail cannot encrypt this trail's log files with the key"),
+            format!("{allows}, but {why}: {DESCRIBE_NEEDED}"),
             evidence,
         ),
-        PolicyVerdict::Unknown { why } | PolicyVerdict::Malformed { why } => {
-            Verdict::new(Status::Unknown, why, evidence)
-        }
+        PolicyVerdict::Unknown { why } | PolicyVerdict::Malformed { why } => Verdict::new(
+            Status::Unknown,
+            format!("{allows}; whether it may call kms:DescribeKey cannot be told: {why}"),
+            evidence,
+        ),
     })
+}
+
+/// Why kms:DescribeKey matters, in the CloudTrail user guide's words.
+const DESCRIBE_NEEDED: &str = "the CloudTrail User Guide lists kms:DescribeKey among the key policy elements CloudTrail needs, and creating or updating the trail fails without it when its bucket uses an S3 Bucket Key";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_states_follow_the_kms_key_state_table() {
+        // GenerateDataKey succeeds only in Enabled and Updating.
+        assert!(usable_state("Enabled"));
+        assert!(usable_state("Updating"));
+        for (state, exception) in [
+            ("Disabled", "DisabledException"),
+            ("PendingDeletion", "KMSInvalidStateException"),
+            ("PendingReplicaDeletion", "KMSInvalidStateException"),
+            ("PendingImport", "KMSInvalidStateException"),
+            ("Unavailable", "KMSInvalidStateException"),
+            ("Creating", "KMSInvalidStateException"),
+        ] {
+            let why = unusable_state(state, None).expect(state);
+            assert!(why.contains(exception), "{state}: {why}");
+            assert!(why.contains("cannot encrypt new log files"), "{why}");
+        }
+        // A state the table does not list is never taken as usable.
+        assert!(!usable_state("Rotating"));
+        // Pending deletion is unusable now, not only once deleted, and says when it goes.
+        let why = unusable_state("PendingDeletion", Some(1_796_000_000.0)).unwrap();
+        assert!(
+            why.contains("already unusable") && why.contains("2026-"),
+            "{why}"
+        );
+        assert!(!why.contains("once it is deleted"), "{why}");
+    }
 }

@@ -204,6 +204,7 @@ pub fn assess_within(pack: &Pack, limits: Limits) -> Result<Assessment, AssessEr
         },
         referenced: BTreeSet::new(),
         verdicts: Vec::with_capacity(listings.trails.len()),
+        own_trails: BTreeMap::new(),
         coverage: BTreeMap::new(),
         deleted: BTreeMap::new(),
     };

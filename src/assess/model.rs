@@ -161,7 +161,8 @@ impl TrailAssessment {
 pub struct AccountAssessment {
     pub account_id: String,
     pub name: Option<String>,
-    /// The rule's verdict for the account (its rule checks, worst first).
+    /// The rule's verdict for the account: the worst of its rule checks (coverage) and of the rule
+    /// verdicts of the trails it owns (since auditpack 0.1 with findings format 5, issue 24).
     pub rule: Status,
     /// The rule FAILs, and exceptions accept every failing rule check (since findings format 4).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -216,7 +217,7 @@ pub struct Summary {
     pub trails: u64,
     /// Per-trail verdicts of the rule itself (CIS AWS 3.7): the worst of each trail's rule checks.
     pub rule: StatusCounts,
-    /// Per-account verdicts of the rule (the account coverage check).
+    /// Per-account verdicts of the rule: its coverage checks and the rule of every trail it owns.
     pub account_rule: StatusCounts,
     /// Every check of every trail and account.
     pub checks: StatusCounts,

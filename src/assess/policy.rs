@@ -1,10 +1,14 @@
-//! Decides, by IAM's evaluation rules, whether a KMS key policy lets CloudTrail generate data keys.
+//! Decides, by IAM's evaluation rules, whether a KMS key policy lets CloudTrail use a key.
 //!
 //! The question is whether the service principal `cloudtrail.amazonaws.com` may call
-//! `kms:GenerateDataKey` on the key for one trail.
+//! `kms:GenerateDataKey` (every log file) or `kms:DescribeKey` (the CloudTrail user guide's
+//! required key policy elements) on the key for one trail.
 //!
-//! Only the key policy is read, so the answer is the key policy's own: grants, and SCPs or RCPs
-//! that might also deny the call, are outside the evidence. Where the answer hangs on something
+//! Only the key policy is read. Grants cannot change the answer: the KMS developer guide
+//! ("Grants in AWS KMS", grantee principal) says a grantee "cannot be a service principal", so no
+//! grant lets `cloudtrail.amazonaws.com` use a key its policy does not. SCPs and RCPs do not apply to
+//! service principals' own calls in the key's account the way the evidence could show, and are
+//! not read. Where the answer hangs on something
 //! the evidence does not hold (an unknown condition key, an operator not evaluated here), the
 //! verdict is `Unknown` and says which statement and which key or element caused it.
 //!
@@ -28,6 +32,53 @@ pub struct CloudTrailRequest<'a> {
     pub source_account: &'a str,
     /// The key's ARN, `arn:aws:kms:REGION:ACCOUNT:key/ID`.
     pub key_arn: &'a str,
+    /// The action asked.
+    pub action: KmsAction,
+    /// What `kms:EncryptionContext:aws:s3:arn` can hold, from the trail's bucket and prefix.
+    pub s3_context: S3Context<'a>,
+}
+
+/// The two actions the CloudTrail user guide's key policy elements give CloudTrail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KmsAction {
+    /// `kms:GenerateDataKey`: the configuration check and every log file's delivery.
+    GenerateDataKey,
+    /// `kms:DescribeKey`: "If `cloudtrail.amazonaws.com` is not granted those permissions
+    /// [GenerateDataKey and DescribeKey] in the key policy, you cannot create or update a trail"
+    /// (user guide, for a bucket with an S3 Bucket Key).
+    DescribeKey,
+}
+
+impl KmsAction {
+    /// The action's name, lower-cased because action names compare case-insensitively.
+    fn lower(self) -> &'static str {
+        match self {
+            KmsAction::GenerateDataKey => "kms:generatedatakey",
+            KmsAction::DescribeKey => "kms:describekey",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KmsAction::GenerateDataKey => "kms:GenerateDataKey",
+            KmsAction::DescribeKey => "kms:DescribeKey",
+        }
+    }
+}
+
+/// The value of the encryption context pair `aws:s3:arn` in CloudTrail's GenerateDataKey request.
+/// KMS developer guide, "How AWS CloudTrail uses AWS KMS": without an S3 Bucket Key it is the ARN
+/// of the log file's object, `arn:aws:s3:::BUCKET/[PREFIX/]AWSLogs/...` (the configuration check
+/// uses `.../AWSLogs/ACCOUNT/`); S3 user guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket
+/// Keys": with a Bucket Key "the encryption context value is the ARN of the bucket".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct S3Context<'a> {
+    /// The trail's bucket, when it names one.
+    pub bucket: Option<&'a str>,
+    /// The trail's `S3KeyPrefix`, when it has one.
+    pub prefix: Option<&'a str>,
+    /// Whether the bucket uses an S3 Bucket Key: `None` when the evidence does not say.
+    pub bucket_key: Option<bool>,
 }
 
 /// What the key policy says about CloudTrail's `kms:GenerateDataKey` request.
@@ -49,18 +100,12 @@ pub enum PolicyVerdict {
 /// names `"Service": "cloudtrail.amazonaws.com"`.
 const SERVICE_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
 
-/// The action evaluated, lower-cased because action names compare case-insensitively.
-/// KMS DG "How AWS CloudTrail uses AWS KMS" (now CloudTrail UG how-kms-works-with-cloudtrail.html):
-/// both the configuration check and every log file delivery send a `GenerateDataKey` request.
-const ACTION: &str = "kms:generatedatakey";
-
-/// Decides whether `policy` lets `cloudtrail.amazonaws.com` call `kms:GenerateDataKey` on `request.key_arn` for `request.trail_arn`.
-pub fn cloudtrail_may_generate_data_keys(
-    policy: &Value,
-    request: &CloudTrailRequest,
-) -> PolicyVerdict {
+/// Decides whether `policy` lets `cloudtrail.amazonaws.com` call `request.action` on
+/// `request.key_arn` for `request.trail_arn`. KMS DG "How AWS CloudTrail uses AWS KMS": both the
+/// configuration check and every log file delivery send a `GenerateDataKey` request.
+pub fn cloudtrail_may(policy: &Value, request: &CloudTrailRequest) -> PolicyVerdict {
     match evaluate(policy, request) {
-        Ok(outcomes) => decide(&outcomes),
+        Ok(outcomes) => decide(&outcomes, request.action),
         Err(why) => PolicyVerdict::Malformed { why },
     }
 }
@@ -190,7 +235,7 @@ fn statements(policy: &Value) -> Result<Vec<&Value>, String> {
 /// Rules the verdict from every statement: an applying Deny wins; with no Allow that applies or
 /// might apply the request is implicitly denied whatever the Denies say; otherwise a Deny that
 /// might apply leaves the answer open, and then an applying Allow admits the request.
-fn decide(outcomes: &[Outcome]) -> PolicyVerdict {
+fn decide(outcomes: &[Outcome], action: KmsAction) -> PolicyVerdict {
     let of = |effect| outcomes.iter().filter(move |o| o.effect == effect);
     if let Some(deny) = of(Effect::Deny).find(|o| o.applies == Truth::Yes) {
         return PolicyVerdict::Denied { by: deny.by() };
@@ -200,7 +245,7 @@ fn decide(outcomes: &[Outcome]) -> PolicyVerdict {
     let open_deny = first_open(of(Effect::Deny));
     match (allow, open_allow, open_deny) {
         (None, None, _) => PolicyVerdict::NotAllowed {
-            why: not_allowed_reason(outcomes),
+            why: not_allowed_reason(outcomes, action),
         },
         (_, _, Some((deny, why))) => PolicyVerdict::Unknown {
             why: format!("{} (Deny) might apply: {why}", deny.label()),
@@ -221,9 +266,10 @@ fn first_open<'a>(
     })
 }
 
-fn not_allowed_reason(outcomes: &[Outcome]) -> String {
+fn not_allowed_reason(outcomes: &[Outcome], action: KmsAction) -> String {
     let mut why = format!(
-        "no statement allows {SERVICE_PRINCIPAL} to call kms:GenerateDataKey on this key for this trail"
+        "no statement allows {SERVICE_PRINCIPAL} to call {} on this key for this trail",
+        action.name()
     );
     for note in outcomes.iter().filter_map(|o| o.note.as_ref()) {
         why.push_str("; ");
@@ -244,7 +290,7 @@ fn evaluate_statement(
     let sid = sid(body);
     let effect = effect(body).map_err(at)?;
     let principal = principal_part(body).map_err(at)?;
-    let action = action_part(body).map_err(at)?;
+    let action = action_part(body, request.action).map_err(at)?;
     let resource = resource_part(body, request.key_arn).map_err(at)?;
     let condition = condition_part(body, request).map_err(at)?;
     let (applies, note) = match (action, resource) {
@@ -384,14 +430,14 @@ fn service_is_cloudtrail(id: &str) -> Truth {
 /// Action or NotAction; `None` when both are missing. IAM UG, "Action": "The prefix and the action
 /// name are case insensitive"; `*` may stand for any run of characters. `?` is taken as any one
 /// character, as everywhere else IAM documents wildcards.
-fn action_part(body: &Map<String, Value>) -> Result<Option<Truth>, String> {
+fn action_part(body: &Map<String, Value>, action: KmsAction) -> Result<Option<Truth>, String> {
     let Some((value, negated)) = either(body, "Action")? else {
         return Ok(None);
     };
     let actions = strings(value).ok_or("Action is not a string or list of strings")?;
     let listed = actions
         .iter()
-        .any(|pattern| wildcard_match(&pattern.to_lowercase(), ACTION));
+        .any(|pattern| wildcard_match(&pattern.to_lowercase(), action.lower()));
     let listed = Truth::from_bool(listed);
     Ok(Some(if negated { listed.not() } else { listed }))
 }
@@ -588,6 +634,16 @@ enum Known {
     PresentUnknown,
     /// Documented as absent for a request made by a service principal.
     Absent,
+    /// One value, but which one depends on what the evidence does not fix (each is judged).
+    OneOf(Vec<Candidate>),
+}
+
+/// One possible value of a single-valued key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Candidate {
+    Exact(String),
+    /// A value that begins with this text and goes on with a part no policy can know (a log file's path).
+    Starts(String),
 }
 
 /// The request context auditpack knows, for a key lower-cased (IAM UG, Condition: "Condition key
@@ -602,11 +658,16 @@ fn request_context(key: &str, request: &CloudTrailRequest) -> Option<Known> {
         // Same page: "The value of aws:SourceAccount is the account ID of the trail owner, or for
         // organization trails, the management account ID."
         "aws:sourceaccount" => one(request.source_account),
+        // DescribeKey takes no encryption context (KMS API reference): the keys are absent.
+        k if k.starts_with("kms:encryptioncontext") && request.action == KmsAction::DescribeKey => {
+            Known::Absent
+        }
         // KMS DG "How AWS CloudTrail uses AWS KMS": the GenerateDataKey encryption context holds
-        // `aws:cloudtrail:arn` (the trail ARN) and `aws:s3:arn` (the bucket path, or the log file's
-        // object ARN). The page lists these two; it does not say no other pair is ever added.
+        // `aws:cloudtrail:arn` (the trail ARN) and `aws:s3:arn` (the log file's object ARN, or the
+        // bucket's with an S3 Bucket Key). The page lists these two; it does not say no other
+        // pair is ever added.
         "kms:encryptioncontext:aws:cloudtrail:arn" => one(request.trail_arn),
-        "kms:encryptioncontext:aws:s3:arn" => Known::PresentUnknown,
+        "kms:encryptioncontext:aws:s3:arn" => s3_candidates(&request.s3_context),
         "kms:encryptioncontextkeys" => {
             Known::Includes(vec!["aws:cloudtrail:arn".into(), "aws:s3:arn".into()])
         }
@@ -617,6 +678,23 @@ fn request_context(key: &str, request: &CloudTrailRequest) -> Option<Known> {
         "aws:principalisawsservice" => one("true"),
         _ => return principal_context(&key),
     })
+}
+
+/// What `aws:s3:arn` can be: each log file's object ARN (a fixed start, then a path per file), and
+/// the bucket's ARN where the bucket may use an S3 Bucket Key.
+fn s3_candidates(context: &S3Context) -> Known {
+    let Some(bucket) = context.bucket else {
+        return Known::PresentUnknown;
+    };
+    let prefix = match context.prefix.filter(|p| !p.is_empty()) {
+        Some(prefix) => format!("arn:aws:s3:::{bucket}/{prefix}/AWSLogs/"),
+        None => format!("arn:aws:s3:::{bucket}/AWSLogs/"),
+    };
+    let mut candidates = vec![Candidate::Starts(prefix)];
+    if context.bucket_key != Some(false) {
+        candidates.push(Candidate::Exact(format!("arn:aws:s3:::{bucket}")));
+    }
+    Known::OneOf(candidates)
 }
 
 /// Keys about the calling principal, from their "Availability" lines in the IAM UG global keys page.
@@ -672,7 +750,78 @@ fn evaluate_condition(
         Known::PresentUnknown => open("the key is present but its value is not known"),
         Known::Values(context) => known_values(op, values, &context, open),
         Known::Includes(context) => partial_values(op, values, &context, open),
+        Known::OneOf(candidates) => one_of(op, values, &candidates, open),
     }
+}
+
+/// A single-valued key that holds one of `candidates`: decided when every candidate gives the same
+/// answer; otherwise open, saying what it turns on.
+fn one_of(
+    op: Operator,
+    values: &[String],
+    candidates: &[Candidate],
+    open: impl Fn(&str) -> Truth,
+) -> Truth {
+    let each: Vec<Truth> = candidates
+        .iter()
+        .map(|candidate| match candidate {
+            Candidate::Exact(value) => one_value(op, values, value),
+            Candidate::Starts(start) => {
+                let matched = any(values
+                    .iter()
+                    .map(|v| compare_start(op.comparison, v, start)));
+                if op.negated {
+                    matched.not()
+                } else {
+                    matched
+                }
+            }
+        })
+        .collect();
+    if each.iter().all(|t| *t == Truth::Yes) {
+        return Truth::Yes;
+    }
+    if each.iter().all(|t| *t == Truth::No) {
+        return Truth::No;
+    }
+    if let Some(Truth::Maybe(why)) = each.iter().find(|t| matches!(t, Truth::Maybe(_))) {
+        return Truth::Maybe(why.clone());
+    }
+    open("the value is the bucket's ARN if the bucket uses an S3 Bucket Key, else each log file's object ARN, and the evidence does not show which")
+}
+
+/// Compares a policy value with every value that begins with `start`: `Yes` when it matches them
+/// all (a pattern that matches `start` and ends in `*`), `No` when it matches none (its literal
+/// beginning parts from `start`), else open.
+fn compare_start(comparison: Comparison, policy: &str, start: &str) -> Truth {
+    if policy.contains("${") {
+        return Truth::Maybe(format!("the value \"{policy}\" holds a policy variable"));
+    }
+    let (policy_cmp, start_cmp) = match comparison {
+        Comparison::StringEqualsIgnoreCase => (policy.to_lowercase(), start.to_lowercase()),
+        _ => (policy.to_owned(), start.to_owned()),
+    };
+    let wildcards = matches!(comparison, Comparison::StringLike | Comparison::Arn);
+    let literal = match policy_cmp.find(['*', '?']) {
+        Some(at) if wildcards => &policy_cmp[..at],
+        _ => policy_cmp.as_str(),
+    };
+    let exact = literal.len() == policy_cmp.len();
+    if !(literal.starts_with(start_cmp.as_str()) || start_cmp.starts_with(literal)) {
+        return Truth::No;
+    }
+    if exact && !literal.starts_with(start_cmp.as_str()) {
+        // An exact value shorter than the log files' common start equals none of them.
+        return Truth::No;
+    }
+    let all_match =
+        wildcards && policy_cmp.ends_with('*') && wildcard_match(&policy_cmp, &start_cmp);
+    if all_match {
+        return Truth::Yes;
+    }
+    Truth::Maybe(format!(
+        "the value \"{policy}\" matches only some of the log files' object ARNs under {start}"
+    ))
 }
 
 /// IAM UG, condition operators: "If the key that you specify in a policy condition is not present

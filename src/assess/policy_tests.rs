@@ -11,11 +11,13 @@ fn request() -> CloudTrailRequest<'static> {
         trail_arn: TRAIL,
         source_account: "111122223333",
         key_arn: KEY,
+        action: KmsAction::GenerateDataKey,
+        s3_context: S3Context::default(),
     }
 }
 
 fn verdict(policy: Value) -> PolicyVerdict {
-    cloudtrail_may_generate_data_keys(&policy, &request())
+    cloudtrail_may(&policy, &request())
 }
 
 fn policy(statements: Value) -> Value {
@@ -708,4 +710,122 @@ fn wildcard_match_handles_stars_and_question_marks() {
     assert!(!wildcard_match("a?", "a"));
     assert!(!wildcard_match("abc", "abcd"));
     assert!(wildcard_match("a*b*c", "aXbYbZc"));
+}
+
+/// The request for `action`, with the trail delivering to `bucket` under `prefix`.
+fn request_to(
+    action: KmsAction,
+    prefix: Option<&'static str>,
+    bucket_key: Option<bool>,
+) -> CloudTrailRequest<'static> {
+    CloudTrailRequest {
+        action,
+        s3_context: S3Context {
+            bucket: Some("org-trail-logs"),
+            prefix,
+            bucket_key,
+        },
+        ..request()
+    }
+}
+
+fn s3_condition(operator: &str, value: &str) -> Value {
+    allow_with(json!({operator: {"kms:EncryptionContext:aws:s3:arn": value}}))
+}
+
+#[test]
+fn describe_key_is_judged_on_its_own_statements() {
+    let doc = documented_default_policy("111122223333");
+    let describe = request_to(KmsAction::DescribeKey, None, Some(false));
+    assert!(matches!(
+        cloudtrail_may(&doc, &describe),
+        PolicyVerdict::Allowed { .. }
+    ));
+    // A policy giving CloudTrail only GenerateDataKey* does not let it describe the key.
+    let only_generate = allow_with(Value::Null);
+    match cloudtrail_may(&only_generate, &describe) {
+        PolicyVerdict::NotAllowed { why } => assert!(why.contains("kms:DescribeKey"), "{why}"),
+        other => panic!("expected NotAllowed, got {other:?}"),
+    }
+    // DescribeKey carries no encryption context: a condition requiring one does not hold.
+    let doc = policy(json!([cloudtrail_statement(
+        "Allow",
+        json!("kms:DescribeKey"),
+        json!({"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": "arn:aws:cloudtrail:*:111122223333:trail/*"}})
+    )]));
+    assert_not_allowed(cloudtrail_may(&doc, &describe));
+}
+
+#[test]
+fn s3_arn_condition_is_decided_from_the_bucket_and_prefix() {
+    let plain = request_to(KmsAction::GenerateDataKey, None, Some(false));
+    let prefixed = request_to(KmsAction::GenerateDataKey, Some("ct"), Some(false));
+    let may = |doc: &Value, r: &CloudTrailRequest| cloudtrail_may(doc, r);
+    // Every log file's ARN starts arn:aws:s3:::org-trail-logs/AWSLogs/.
+    let bucket_wide = s3_condition("StringLike", "arn:aws:s3:::org-trail-logs/*");
+    assert!(matches!(
+        may(&bucket_wide, &plain),
+        PolicyVerdict::Allowed { .. }
+    ));
+    let arn_like = s3_condition("ArnLike", "arn:aws:s3:::org-trail-logs/AWSLogs/*");
+    assert!(matches!(
+        may(&arn_like, &plain),
+        PolicyVerdict::Allowed { .. }
+    ));
+    // With a prefix, the files are under ct/AWSLogs/, not AWSLogs/.
+    assert_not_allowed(may(&arn_like, &prefixed));
+    let with_prefix = s3_condition("StringLike", "arn:aws:s3:::org-trail-logs/ct/AWSLogs/*");
+    assert!(matches!(
+        may(&with_prefix, &prefixed),
+        PolicyVerdict::Allowed { .. }
+    ));
+    // Another bucket: no log file matches.
+    let other = s3_condition("StringLike", "arn:aws:s3:::other-bucket/*");
+    assert_not_allowed(may(&other, &plain));
+    let other_exact = s3_condition("StringEquals", "arn:aws:s3:::other-bucket");
+    assert_not_allowed(may(&other_exact, &plain));
+    // A pattern matching only some files stays open, naming the value.
+    let some = s3_condition(
+        "StringLike",
+        "arn:aws:s3:::org-trail-logs/AWSLogs/111122223333/*",
+    );
+    assert_unknown_naming(may(&some, &plain), &["only some of the log files"]);
+    // A negated operator on another bucket holds for every file.
+    let not_other = policy(json!([cloudtrail_statement(
+        "Allow",
+        json!("kms:GenerateDataKey*"),
+        Value::Null
+    ), {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "kms:*",
+        "Resource": "*",
+        "Condition": {"StringNotLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::org-trail-logs/*"}}
+    }]));
+    assert!(matches!(
+        may(&not_other, &plain),
+        PolicyVerdict::Allowed { .. }
+    ));
+}
+
+#[test]
+fn s3_arn_condition_turns_on_the_bucket_key_where_the_pack_does_not_say() {
+    // With an S3 Bucket Key the value is the bucket's ARN, which "/AWSLogs/*" does not match.
+    let arn_like = s3_condition("StringLike", "arn:aws:s3:::org-trail-logs/AWSLogs/*");
+    let bucket_key = request_to(KmsAction::GenerateDataKey, None, Some(true));
+    assert_unknown_naming(cloudtrail_may(&arn_like, &bucket_key), &["S3 Bucket Key"]);
+    let unknown = request_to(KmsAction::GenerateDataKey, None, None);
+    assert_unknown_naming(cloudtrail_may(&arn_like, &unknown), &["S3 Bucket Key"]);
+    // A pattern matching both forms is decided either way.
+    let both = s3_condition("StringLike", "arn:aws:s3:::org-trail-logs*");
+    assert!(matches!(
+        cloudtrail_may(&both, &unknown),
+        PolicyVerdict::Allowed { .. }
+    ));
+    // Without a bucket, nothing is known of the value.
+    let no_bucket = CloudTrailRequest {
+        s3_context: S3Context::default(),
+        ..bucket_key
+    };
+    assert_unknown_naming(cloudtrail_may(&arn_like, &no_bucket), &["aws:s3:arn"]);
 }

@@ -21,7 +21,9 @@ pub enum ManagementEvents {
     /// Read and write management events, from every source.
     All,
     /// Some management events only; `why` says which are left out (write-only, read-only, KMS or RDS Data API events excluded...).
-    Partial { why: String },
+    /// `writes`: some selector records write management events (narrowed or not); a read-only
+    /// trail records none of the changes the control is about.
+    Partial { why: String, writes: bool },
     /// No management events (data events only, or IncludeManagementEvents false everywhere).
     None { why: String },
     /// The answer has neither form, or a selector auditpack cannot read. `why` says what.
@@ -124,6 +126,7 @@ fn combine(selectors: Vec<Result<Coverage, String>>, none_why: &str) -> Manageme
     }
     ManagementEvents::Partial {
         why: partial_reason(&readable, read, write),
+        writes: readable.iter().any(|c| c.write),
     }
 }
 
@@ -366,7 +369,7 @@ mod tests {
 
     fn why_of(result: ManagementEvents) -> String {
         match result {
-            ManagementEvents::Partial { why }
+            ManagementEvents::Partial { why, .. }
             | ManagementEvents::None { why }
             | ManagementEvents::Unknown { why } => why,
             ManagementEvents::All => panic!("expected a reason, got All"),
@@ -409,18 +412,30 @@ mod tests {
 
     #[test]
     fn read_only_basic_selector_is_partial() {
-        assert_partial_naming(
-            basic(json!([{"ReadWriteType": "ReadOnly"}])),
-            &["no selector logs write"],
-        );
+        let read_only = basic(json!([{"ReadWriteType": "ReadOnly"}]));
+        assert!(matches!(
+            read_only,
+            ManagementEvents::Partial { writes: false, .. }
+        ));
+        assert_partial_naming(read_only, &["no selector logs write"]);
+        let advanced_read_only = advanced(json!([{"FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Management"]},
+            {"Field": "readOnly", "Equals": ["true"]}
+        ]}]));
+        assert!(matches!(
+            advanced_read_only,
+            ManagementEvents::Partial { writes: false, .. }
+        ));
     }
 
     #[test]
     fn write_only_basic_selector_is_partial() {
-        assert_partial_naming(
-            basic(json!([{"ReadWriteType": "WriteOnly"}])),
-            &["no selector logs read"],
-        );
+        let write_only = basic(json!([{"ReadWriteType": "WriteOnly"}]));
+        assert!(matches!(
+            write_only,
+            ManagementEvents::Partial { writes: true, .. }
+        ));
+        assert_partial_naming(write_only, &["no selector logs read"]);
     }
 
     #[test]

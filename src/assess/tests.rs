@@ -299,9 +299,10 @@ fn the_sample_pack_gives_the_expected_verdicts() {
     let gone = finding(&a, "-gone-bucket", "s3-bucket-default-encryption-kms");
     assert_eq!(gone.status, Fail);
     assert!(gone.reason.contains("NoSuchBucket"), "{}", gone.reason);
-    // The account: the main trail is multi-region, logging and encrypted.
+    // The account: the main trail is multi-region, logging and encrypted, so it is covered; but
+    // CIS 3.7 is judged per trail, and five of its trails fail the rule.
     assert_eq!(a.accounts.len(), 1);
-    assert_eq!(a.accounts[0].rule, Pass);
+    assert_eq!(a.accounts[0].rule, Fail);
     // The sample was collected without Event history: the period check does not apply.
     assert!(
         a.accounts[0].findings.iter().all(|f| f.status == Pass
@@ -427,7 +428,8 @@ fn key_checks_are_unknown_when_describe_key_was_denied() {
     ] {
         assert_eq!(status(&a, "-by-alias", check), Status::Unknown, "{check}");
     }
-    // The rule itself only needs the trail's KmsKeyId, which is still there.
+    // The rule itself needs the trail's KmsKeyId, which is still there; the key (kms-key-usable)
+    // keeps the trail's rule UNKNOWN.
     assert_eq!(
         status(&a, "-by-alias", "cloudtrail-kms-encryption"),
         Status::Pass
@@ -450,6 +452,15 @@ fn denied_rotation_and_policy_are_unknown() {
         Status::Unknown
     );
     assert_eq!(status(&a, "-main", "kms-key-usable"), Status::Pass);
+    // The key is described, but whether its policy lets CloudTrail use it cannot be told, so the
+    // rule cannot be either.
+    let rule = finding(&a, "-main", "cloudtrail-kms-encryption");
+    assert_eq!(rule.status, Status::Unknown, "{}", rule.reason);
+    assert!(
+        rule.reason.contains("cannot be told") && rule.reason.contains("AccessDenied"),
+        "{}",
+        rule.reason
+    );
 }
 
 #[test]

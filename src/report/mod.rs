@@ -30,8 +30,9 @@ use std::path::{Path, PathBuf};
 /// format 3, 21 CSV columns), and could not render a pack's `exceptions.toml`; version 6's HTML and
 /// PDF detailed every check of every trail (issue 19: they now detail only FAILs and UNKNOWNs, each
 /// distinct problem once); version 7 had no period (issue 23: the period proven on the cover, the
-/// changes in it, findings format 5).
-pub const RENDERER_VERSION: u32 = 8;
+/// changes in it, findings format 5); version 8 showed an account's rule as its coverage alone
+/// (issue 24: the worst of its coverage and of the trails it owns).
+pub const RENDERER_VERSION: u32 = 9;
 
 /// Why a report could not be rendered or written.
 #[derive(Debug, thiserror::Error)]

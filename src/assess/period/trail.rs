@@ -10,7 +10,9 @@ use super::coverage::Blind;
 use super::events::Event;
 use super::timeline::{stretches, Instant, Known, Step, Stretch, Timeline};
 use super::Period;
-use crate::assess::policy::{cloudtrail_may_generate_data_keys, CloudTrailRequest, PolicyVerdict};
+use crate::assess::policy::{
+    cloudtrail_may, CloudTrailRequest, KmsAction, PolicyVerdict, S3Context,
+};
 use crate::assess::EvidenceLink;
 use crate::evidence::EvidenceError;
 use serde_json::Value;
@@ -239,8 +241,12 @@ pub fn decide(policy: &Value, trail: &str, owner: &str, key: &str) -> Known<Deci
         trail_arn: trail,
         source_account: owner,
         key_arn: key,
+        action: KmsAction::GenerateDataKey,
+        // Where the trail delivered at each moment is not followed through the period: a
+        // condition on the log files' path stays open here.
+        s3_context: S3Context::default(),
     };
-    match cloudtrail_may_generate_data_keys(policy, &request) {
+    match cloudtrail_may(policy, &request) {
         PolicyVerdict::Allowed { .. } => Known::Is(Decision::Allows),
         PolicyVerdict::Denied { by } => Known::Is(Decision::Refuses(format!(
             "its policy denies CloudTrail kms:GenerateDataKey ({by})"
@@ -469,7 +475,7 @@ fn key_moment(
     unknown: &mut Vec<String>,
 ) {
     match facts.state.at(t) {
-        (Known::Is(state), since) if state != "Enabled" => {
+        (Known::Is(state), since) if !crate::assess::key_checks::usable_state(&state) => {
             fails.push((format!("its KMS key {} was {state}", facts.key), since))
         }
         (Known::Unknown(why), _) => unknown.push(why),

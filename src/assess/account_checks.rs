@@ -696,4 +696,39 @@ mod tests {
             Status::Unknown
         );
     }
+
+    #[test]
+    fn unknown_selectors_or_encryption_leave_coverage_unknown_never_pass() {
+        for (encrypted, management) in [
+            (Status::Pass, Management::Unknown),
+            (Status::Unknown, Management::All),
+        ] {
+            let list = trails(vec![(
+                "arn:aws:cloudtrail:us-east-1:999988887777:trail/org",
+                TrailCoverage {
+                    organization: true,
+                    ..trail(
+                        "org",
+                        "us-east-1",
+                        true,
+                        encrypted,
+                        Status::Pass,
+                        management,
+                    )
+                },
+            )]);
+            let verdict = kms_coverage(
+                &account(&["arn:aws:cloudtrail:us-east-1:999988887777:trail/org"]),
+                &list,
+            );
+            assert_eq!(verdict.status, Status::Unknown, "{}", verdict.reason);
+            assert!(
+                verdict
+                    .reason
+                    .contains("org (organisation trail of 999988887777)"),
+                "{}",
+                verdict.reason
+            );
+        }
+    }
 }

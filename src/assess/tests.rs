@@ -678,3 +678,6 @@ fn a_listing_of_more_trails_than_a_region_can_hold_is_not_listed() {
     );
     assert!(a.summary.trails < 10, "none of the listed trails is judged");
 }
+
+#[path = "verdict_tests.rs"]
+mod verdicts;

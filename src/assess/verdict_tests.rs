@@ -1,0 +1,260 @@
+//! Table tests of the key and bucket checks: the sample's main trail with its DescribeKey,
+//! GetKeyRotationStatus or GetBucketEncryption answer edited to reach every branch the sample
+//! does not (keys KMS cannot rotate, every key state, answers missing a member).
+
+use super::*;
+use serde_json::json;
+
+/// The main trail's key, as the sample's DescribeKey answered it.
+const MAIN_KEY: &str = "64663a59-91bd-4393-b50b-fc8ef0485ee4";
+
+fn json_reply(value: &Value) -> Edit {
+    Edit::Replace {
+        status: 200,
+        body: serde_json::to_vec(value).unwrap(),
+        error_code: None,
+    }
+}
+
+/// The sample assessed with the main key's DescribeKey metadata changed by `change`.
+fn with_metadata(change: impl Fn(&mut Value)) -> Assessment {
+    let (_dir, pack) = variant(|e, body| {
+        if is(e, "DescribeKey", MAIN_KEY) {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            change(&mut v["KeyMetadata"]);
+            json_reply(&v)
+        } else {
+            Edit::Keep
+        }
+    });
+    assess(&pack).unwrap()
+}
+
+/// (status, reason) of `check` for the main trail.
+fn main_verdict(a: &Assessment, check: &str) -> (Status, String) {
+    let f = finding(a, "-main", check);
+    (f.status, f.reason)
+}
+
+#[track_caller]
+fn expect(a: &Assessment, check: &str, status: Status, words: &str) {
+    let (got, reason) = main_verdict(a, check);
+    assert_eq!(got, status, "{check}: {reason}");
+    assert!(
+        reason.contains(words),
+        "{check}: {reason:?} lacks {words:?}"
+    );
+}
+
+#[test]
+fn keys_kms_cannot_rotate_are_not_applicable_saying_what_to_do() {
+    for (field, value, words) in [
+        ("Origin", "EXTERNAL", "rotate-key-on-demand"),
+        ("Origin", "AWS_CLOUDHSM", "CloudHSM key store"),
+        ("Origin", "EXTERNAL_KEY_STORE", "external key store"),
+        ("KeySpec", "RSA_2048", "this is a RSA_2048 key"),
+        ("KeySpec", "HMAC_256", "this is a HMAC_256 key"),
+    ] {
+        let a = with_metadata(|m| m[field] = json!(value));
+        expect(&a, "kms-key-rotation", Status::NotApplicable, words);
+    }
+}
+
+#[test]
+fn key_usable_judges_manager_spec_usage_and_every_state() {
+    let cases: Vec<(&str, Value, Status, &str)> = vec![
+        ("KeyManager", json!("AWS"), Status::Fail, "not CUSTOMER"),
+        (
+            "KeySpec",
+            json!("RSA_2048"),
+            Status::Fail,
+            "its KeySpec is RSA_2048",
+        ),
+        (
+            "KeyUsage",
+            json!("SIGN_VERIFY"),
+            Status::Fail,
+            "its KeyUsage is SIGN_VERIFY",
+        ),
+        ("KeyState", json!("Updating"), Status::Pass, "is Updating"),
+        (
+            "KeyState",
+            json!("Disabled"),
+            Status::Fail,
+            "DisabledException",
+        ),
+        (
+            "KeyState",
+            json!("Unavailable"),
+            Status::Fail,
+            "custom key store is disconnected",
+        ),
+        (
+            "KeyState",
+            json!("PendingImport"),
+            Status::Fail,
+            "no key material",
+        ),
+        (
+            "KeyState",
+            json!("Creating"),
+            Status::Fail,
+            "still being created",
+        ),
+        (
+            "KeyState",
+            json!("PendingReplicaDeletion"),
+            Status::Fail,
+            "replicas",
+        ),
+        (
+            "KeyState",
+            json!("PendingDeletion"),
+            Status::Fail,
+            "scheduled for deletion and already unusable",
+        ),
+        ("KeyState", Value::Null, Status::Unknown, "has no KeyState"),
+    ];
+    for (field, value, status, words) in cases {
+        let a = with_metadata(|m| m[field] = value.clone());
+        expect(&a, "kms-key-usable", status, words);
+    }
+    let dated = with_metadata(|m| {
+        m["KeyState"] = json!("PendingDeletion");
+        m["DeletionDate"] = json!(1_796_500_000.0);
+    });
+    expect(
+        &dated,
+        "kms-key-usable",
+        Status::Fail,
+        "scheduled for deletion at 2026-",
+    );
+    // A missing KeyState beside a real problem is that problem's FAIL.
+    let aws_managed = with_metadata(|m| {
+        m["KeyManager"] = json!("AWS");
+        m["KeyState"] = Value::Null;
+    });
+    expect(&aws_managed, "kms-key-usable", Status::Fail, "not CUSTOMER");
+}
+
+#[test]
+fn a_describe_key_answer_without_metadata_leaves_every_key_check_unknown() {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "DescribeKey", MAIN_KEY) {
+            json_reply(&json!({"Truncated": false}))
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    for check in [
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+    ] {
+        expect(&a, check, Status::Unknown, "has no KeyMetadata");
+    }
+    // The rule names the key; what the key is stays kms-key-usable's UNKNOWN.
+    expect(&a, "cloudtrail-kms-encryption", Status::Pass, MAIN_KEY);
+    assert_eq!(trail(&a, "-main").rule, Status::Unknown);
+}
+
+#[test]
+fn rotation_status_answers_pass_fail_or_unknown() {
+    for (answer, status, words) in [
+        (json!({"KeyRotationEnabled": true}), Status::Pass, "true"),
+        (
+            json!({"KeyRotationEnabled": false}),
+            Status::Fail,
+            "never rotated",
+        ),
+        (
+            json!({"KeyId": MAIN_KEY}),
+            Status::Unknown,
+            "has no KeyRotationEnabled",
+        ),
+    ] {
+        let (_dir, pack) = variant(|e, _| {
+            if is(e, "GetKeyRotationStatus", MAIN_KEY) {
+                json_reply(&answer)
+            } else {
+                Edit::Keep
+            }
+        });
+        let a = assess(&pack).unwrap();
+        expect(&a, "kms-key-rotation", status, words);
+    }
+}
+
+/// GetBucketEncryption's answer for a default of `algorithm`.
+fn encryption_xml(algorithm: &str, key: Option<&str>) -> Vec<u8> {
+    let key = key
+        .map(|k| format!("<KMSMasterKeyID>{k}</KMSMasterKeyID>"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>{algorithm}</SSEAlgorithm>{key}</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_bucket_default_never_shows_kms_encryption_of_a_keyless_trails_log_files() {
+    // The sample's -plain trail names no key; its bucket is acme-audit-eu-logs.
+    let cases: Vec<(Edit, Status, &str)> = vec![
+        (
+            Edit::Replace {
+                status: 200,
+                body: encryption_xml("aws:kms", Some("arn:aws:kms:eu-west-1:210987654321:key/k")),
+                error_code: None,
+            },
+            Status::Unknown,
+            "its log files are then encrypted with SSE-S3",
+        ),
+        (
+            Edit::Replace {
+                status: 200,
+                body: encryption_xml("aws:kms:dsse", None),
+                error_code: None,
+            },
+            Status::Unknown,
+            "the AWS managed key aws/s3",
+        ),
+        (
+            Edit::Replace {
+                status: 200,
+                body: encryption_xml("AES256", None),
+                error_code: None,
+            },
+            Status::Fail,
+            "default encryption is AES256, not SSE-KMS",
+        ),
+        (
+            Edit::Replace {
+                status: 200,
+                body: b"<not-xml".to_vec(),
+                error_code: None,
+            },
+            Status::Unknown,
+            "not readable XML",
+        ),
+    ];
+    for (edit, status, words) in cases {
+        let edit = std::cell::RefCell::new(Some(edit));
+        let (_dir, pack) = variant(|e, _| {
+            if is(e, "GetBucketEncryption", "-eu-logs") {
+                edit.borrow_mut().take().unwrap_or(Edit::Keep)
+            } else {
+                Edit::Keep
+            }
+        });
+        let a = assess(&pack).unwrap();
+        let f = finding(&a, "-plain", "s3-bucket-default-encryption-kms");
+        assert_eq!(f.status, status, "{}", f.reason);
+        assert!(f.reason.contains(words), "{:?} lacks {words:?}", f.reason);
+    }
+    // As recorded: the bucket has no default encryption configuration.
+    let a = assess(&sample()).unwrap();
+    let f = finding(&a, "-plain", "s3-bucket-default-encryption-kms");
+    assert_eq!(f.status, Status::Fail, "{}", f.reason);
+    assert!(f.reason.contains("no default encryption configuration"));
+}

@@ -686,7 +686,7 @@ fn issue_24_verdicts_follow_what_aws_documents() {
             "--role-name",
             "AuditpackReader",
             "--regions",
-            "us-east-1",
+            "us-east-1,eu-west-1",
             "--no-history",
         ],
     );
@@ -845,4 +845,25 @@ fn issue_24_verdicts_follow_what_aws_documents() {
     );
     assert_eq!(rule("240000000006"), "PASS");
     assert_eq!(rule("240000000005"), "FAIL");
+    // 8. A multi-region trail's status, asked in each Region it is shadowed in: the home Region
+    // logs and delivers, eu-west-1 does neither.
+    expect(
+        "trail-shadow-differs",
+        "cloudtrail-logging",
+        "FAIL",
+        &["IsLogging is true in us-east-1, but false in eu-west-1"],
+    );
+    expect(
+        "trail-shadow-differs",
+        "cloudtrail-delivery",
+        "FAIL",
+        &["in eu-west-1", "LatestDeliveryError is \"AccessDenied\""],
+    );
+    expect(
+        "account 240000000008",
+        "account-cloudtrail-kms-coverage",
+        "FAIL",
+        &["is not logging"],
+    );
+    expect("trail-updating-key", "cloudtrail-logging", "PASS", &[]);
 }

@@ -7,6 +7,7 @@ mod common;
 
 use base64::Engine;
 use common::*;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -383,17 +384,21 @@ fn packs_signed_by_an_earlier_auditpack_still_verify() {
         );
     }
     // A finding edited in an old pack is still caught (the signature covers it, and the re-derivation
-    // disagrees).
+    // disagrees): a FAIL of a check still at the version that made it.
     let dir = tempdir();
     let pack = dir.path().join("pack");
     copy_dir(&fixture("signed-v1/ed25519-pack"), &pack);
     let findings = pack.join("reports/findings.json");
-    let text = std::fs::read_to_string(&findings).unwrap();
-    std::fs::write(
-        &findings,
-        text.replacen("\"status\": \"FAIL\"", "\"status\": \"PASS\"", 1),
-    )
-    .unwrap();
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&findings).unwrap()).unwrap();
+    let edited = doc["trails"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|t| t["findings"].as_array_mut().unwrap().iter_mut())
+        .find(|f| f["check_id"] == "cloudtrail-log-file-validation" && f["status"] == "FAIL")
+        .expect("the v1 pack has a failing log file validation");
+    edited["status"] = Value::from("PASS");
+    std::fs::write(&findings, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
     let output = verify(
         &pack,
         &[

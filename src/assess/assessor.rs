@@ -277,7 +277,7 @@ fn trail_over(period: &Period, t: &TrailEvidence<'_>) -> Result<TrailPeriod, Evi
         arn: t.arn,
         exists: true,
         key: Known::Is(t.key_ref.map(str::to_owned)),
-        logging: checks::logging_now(t)?,
+        logging: super::status_checks::logging_now(t)?,
         multi_region: match t.trail.multi_region {
             Some(multi) => Known::Is(multi),
             None => Known::Unknown("DescribeTrails does not say whether it is multi-region".into()),

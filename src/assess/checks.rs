@@ -7,6 +7,7 @@
 use super::bucket_checks::bucket_default_encryption;
 use super::key_checks::{key_policy_allows_cloudtrail, key_rotation, key_usable};
 use super::selectors::{management_events, ManagementEvents};
+use super::status_checks::{delivery, logging};
 use super::store::{json_body, Answer, Arena, Store};
 use super::Status;
 use crate::evidence::{EvidenceError, IndexEntry, Op, OutsideScope};
@@ -218,12 +219,14 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         id: "cloudtrail-logging",
-        version: 2,
+        // 3: a multi-region trail not logging in a region it is shadowed in fails (issue 24).
+        version: 3,
         run: logging,
     },
     Check {
         id: "cloudtrail-delivery",
-        version: 1,
+        // 2: delivery errors in every region a multi-region trail's owner asked (issue 24).
+        version: 2,
         run: delivery,
     },
     Check {
@@ -318,118 +321,23 @@ pub(super) fn unknown_from<'a>(
     Verdict::new(Status::Unknown, reason, evidence)
 }
 
-/// A trail operation's answer (by ARN, from the trail's owner, in whichever region answered it),
-/// parsed; `Err` holds the verdict when there is no usable answer.
-fn trail_answer<'a>(
+/// A trail operation's answer (by ARN, from the trail's owner, in its home region when that
+/// answered, else in whichever region did), parsed; `Err` holds the verdict when there is no usable
+/// answer.
+pub(super) fn trail_answer<'a>(
     t: &TrailEvidence<'a>,
     operation: Op,
 ) -> Result<Result<(&'a IndexEntry, Value), Verdict<'a>>, EvidenceError> {
-    let answer = t.best_answer(operation, t.arn, Some(t.account))?;
+    let answer = match t.answer(operation, t.arn, Some(t.home_region), Some(t.account))? {
+        home @ Answer::Ok { .. } => home,
+        _ => t.best_answer(operation, t.arn, Some(t.account))?,
+    };
     let Answer::Ok { entry, body } = answer else {
         return Ok(Err(unknown_from(answer, vec![])));
     };
     Ok(match json_body(entry, &body) {
         Ok(v) => Ok((entry, v)),
         Err(reason) => Err(Verdict::new(Status::Unknown, reason, vec![entry])),
-    })
-}
-
-/// Whether GetTrailStatus says the trail was logging at collection.
-pub(super) fn logging_now(
-    t: &TrailEvidence<'_>,
-) -> Result<super::period::Known<bool>, EvidenceError> {
-    use super::period::Known;
-    Ok(match trail_answer(t, Op::GetTrailStatus)? {
-        Ok((entry, status)) => match flag(&status, "IsLogging") {
-            Some(logging) => Known::Is(logging),
-            None => Known::Unknown(format!(
-                "the GetTrailStatus response (record #{}) has no IsLogging",
-                entry.seq
-            )),
-        },
-        Err(verdict) => Known::Unknown(verdict.reason),
-    })
-}
-
-fn logging<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let (entry, status) = match trail_answer(t, Op::GetTrailStatus)? {
-        Ok(found) => found,
-        Err(verdict) => return Ok(verdict),
-    };
-    Ok(match flag(&status, "IsLogging") {
-        Some(true) => Verdict::new(
-            Status::Pass,
-            "IsLogging is true: the trail is recording events",
-            vec![entry],
-        ),
-        Some(false) => Verdict::new(
-            Status::Fail,
-            "IsLogging is false: the trail is not recording events",
-            vec![entry],
-        ),
-        None => Verdict::new(
-            Status::Unknown,
-            format!(
-                "the GetTrailStatus response (record #{}) has no IsLogging",
-                entry.seq
-            ),
-            vec![entry],
-        ),
-    })
-}
-
-/// CloudTrail's own word on delivery: `LatestDeliveryError` and `LatestDigestDeliveryError` name the
-/// S3 error of the last failed delivery of log and digest files (the API reference; empty or absent
-/// when there was none). A trail can be logging while delivering nothing: a disabled or deleted key,
-/// an edited key or bucket policy, a deleted bucket.
-fn delivery<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, EvidenceError> {
-    let (entry, status) = match trail_answer(t, Op::GetTrailStatus)? {
-        Ok(found) => found,
-        Err(verdict) => return Ok(verdict),
-    };
-    let error = |field: &str| {
-        status
-            .get(field)
-            .and_then(Value::as_str)
-            .filter(|e| !e.trim().is_empty())
-            .map(|e| format!("{field} is {e:?}"))
-    };
-    let errors: Vec<String> = ["LatestDeliveryError", "LatestDigestDeliveryError"]
-        .into_iter()
-        .filter_map(error)
-        .collect();
-    let last = status
-        .get("LatestDeliveryTime")
-        .and_then(Value::as_f64)
-        .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
-    Ok(if errors.is_empty() {
-        Verdict::new(
-            Status::Pass,
-            match last {
-                Some(when) => {
-                    format!("no delivery error; the last log file was delivered at {when}")
-                }
-                None => "no delivery error (no log file has been delivered yet)".to_string(),
-            },
-            vec![entry],
-        )
-    } else {
-        Verdict::new(
-            Status::Fail,
-            format!(
-                "{}: CloudTrail cannot deliver {} to the bucket",
-                errors.join("; "),
-                if errors.len() == 2 {
-                    "log or digest files"
-                } else if errors[0].starts_with("LatestDigest") {
-                    "digest files"
-                } else {
-                    "log files"
-                }
-            ),
-            vec![entry],
-        )
     })
 }
 

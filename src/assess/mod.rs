@@ -18,6 +18,7 @@ mod period_checks;
 mod policy;
 mod selectors;
 mod spool;
+mod status_checks;
 mod store;
 
 pub use account_checks::ACCOUNT_CHECKS;

@@ -240,6 +240,36 @@ impl<'p> Store<'p> {
         })
     }
 
+    /// Every final record of `operation` on `resource`, in any region, that `account` made (every
+    /// account's when `None`), in call order.
+    pub fn records<'r>(
+        &self,
+        arena: &'r Arena<IndexEntry>,
+        op: Op,
+        resource: &str,
+        account: Option<&str>,
+    ) -> Result<Vec<&'r IndexEntry>, EvidenceError> {
+        let operation = op.name();
+        let wanted = match account {
+            Some(a) => match self.accounts.get(a) {
+                Some(&n) => Some(n),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let mut out = Vec::new();
+        for slot in filed(&self.by_resource, resource_hash(operation, resource)) {
+            if wanted.is_some_and(|n| slot.account != n) {
+                continue;
+            }
+            let entry = self.load(arena, slot.record)?;
+            if entry.operation == operation && entry.resource == resource {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
     /// The best answer to a question asked in any region: the preferred account's first, and among
     /// those a usable answer (success or absence) before a failure, so that a question refused in one
     /// region (a home region blocked by policy) and answered in another counts as answered.

@@ -65,6 +65,9 @@ enum Work {
     Bucket(Arc<Collector>, Box<str>, Option<Box<str>>),
     /// A bucket no account in scope lists: is it there, and whose is it?
     Probe(Arc<Collector>, Box<str>),
+    /// A multi-region trail's status in a region it is shadowed in, asked by its owner: the API
+    /// reference says GetTrailStatus "returns trail status from a single Region".
+    ShadowStatus(Arc<Collector>, Box<str>),
 }
 
 impl Work {
@@ -81,6 +84,7 @@ impl Work {
                     history.want(&c, &bucket_region, BUCKET_EVENTS);
                 }
             }
+            Work::ShadowStatus(c, arn) => cloudtrail::shadow_status(&c, &arn, region).await,
             Work::Probe(c, bucket) => match s3::probe_bucket(&c, &bucket, region).await {
                 s3::Probed::Outside(outside) => lock(&shared.outside).push(outside),
                 // Whoever deleted it most likely did so in the trail's account and Region.
@@ -229,7 +233,13 @@ impl Dispatch {
     /// A trail DescribeTrails listed in `collector`'s account.
     pub(super) fn listed(&self, collector: &Arc<Collector>, trail: cloudtrail::TrailSummary) {
         let seer = collector.account.clone().unwrap_or_default();
-        match arn_account(&trail.arn) {
+        let owner = arn_account(&trail.arn);
+        // The owner's listing of a shadow: its status in this region is asked here too.
+        if trail.listed_in != trail.home_region && owner.is_none_or(|o| o == seer) {
+            let work = Work::ShadowStatus(collector.clone(), trail.arn.clone().into_boxed_str());
+            self.queue(&trail.listed_in.clone(), work);
+        }
+        match owner {
             Some(owner) if owner != seer && self.in_scope.contains(owner) => {
                 lock(&self.foreign)
                     .entry(trail.arn.clone())

@@ -731,4 +731,35 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn plural_counts_in_words() {
+        assert_eq!(plural(1, "region"), "1 region");
+        assert_eq!(plural(2, "region"), "2 regions");
+        assert_eq!(plural(0, "trail"), "0 trails");
+    }
+
+    #[test]
+    fn a_multi_region_trail_with_unknown_logging_or_selectors_is_undecided() {
+        let multi = |logging, management| {
+            trails(vec![(
+                "a",
+                trail("m", "us-east-1", true, Status::Pass, logging, management),
+            )])
+        };
+        for (logging, management, status) in [
+            (Status::Unknown, Management::All, Status::Unknown),
+            (Status::Pass, Management::Unknown, Status::Unknown),
+            (Status::Fail, Management::Unknown, Status::Fail),
+            (Status::Unknown, Management::Partial, Status::Fail),
+            (Status::Pass, Management::All, Status::Pass),
+        ] {
+            let verdict = multi_region(&account(&["a"]), &multi(logging, management));
+            assert_eq!(
+                verdict.status, status,
+                "{logging:?} {management:?}: {}",
+                verdict.reason
+            );
+        }
+    }
 }

@@ -258,3 +258,108 @@ fn a_bucket_default_never_shows_kms_encryption_of_a_keyless_trails_log_files() {
     assert_eq!(f.status, Status::Fail, "{}", f.reason);
     assert!(f.reason.contains("no default encryption configuration"));
 }
+
+/// The main trail's key policy with its CloudTrail statement limited to log files of the main
+/// bucket (`kms:EncryptionContext:aws:s3:arn`), and the main bucket's GetBucketEncryption answer
+/// replaced by `bucket` (kept when `None`).
+fn with_s3_condition(bucket: Option<Edit>) -> Assessment {
+    let bucket = std::cell::RefCell::new(bucket);
+    let (_dir, pack) = variant(|e, body| {
+        if is(e, "GetKeyPolicy", MAIN_KEY) {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            let mut policy: Value = serde_json::from_str(v["Policy"].as_str().unwrap()).unwrap();
+            policy["Statement"][1]["Condition"] = json!({"StringLike": {
+                "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::acme-audit-main-logs/AWSLogs/*"
+            }});
+            v["Policy"] = Value::String(policy.to_string());
+            json_reply(&v)
+        } else if is(e, "GetBucketEncryption", "-main-logs") {
+            bucket.borrow_mut().take().unwrap_or(Edit::Keep)
+        } else {
+            Edit::Keep
+        }
+    });
+    assess(&pack).unwrap()
+}
+
+fn bucket_key_xml(enabled: bool) -> Edit {
+    Edit::Replace {
+        status: 200,
+        body: format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>{enabled}</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>"#
+        )
+        .into_bytes(),
+        error_code: None,
+    }
+}
+
+#[test]
+fn the_s3_arn_condition_follows_the_buckets_bucket_key() {
+    let check = "kms-key-policy-allows-cloudtrail";
+    // As recorded, BucketKeyEnabled is false: every log file's object ARN is under AWSLogs/.
+    expect(
+        &with_s3_condition(None),
+        check,
+        Status::Pass,
+        "and kms:DescribeKey",
+    );
+    // No default encryption at all: no Bucket Key either.
+    let none = Edit::Replace {
+        status: 404,
+        body: b"<Error><Code>ServerSideEncryptionConfigurationNotFoundError</Code></Error>"
+            .to_vec(),
+        error_code: Some("ServerSideEncryptionConfigurationNotFoundError"),
+    };
+    expect(&with_s3_condition(Some(none)), check, Status::Pass, "");
+    // With a Bucket Key the context is the bucket's ARN, which the condition does not match; and
+    // where the answer is missing, which it is cannot be told.
+    let keyed = with_s3_condition(Some(bucket_key_xml(true)));
+    expect(&keyed, check, Status::Unknown, "S3 Bucket Key");
+    expect(
+        &keyed,
+        "cloudtrail-kms-encryption",
+        Status::Unknown,
+        "cannot be told",
+    );
+    let denied = Edit::Replace {
+        status: 403,
+        body: b"<Error><Code>AccessDenied</Code></Error>".to_vec(),
+        error_code: Some("AccessDenied"),
+    };
+    expect(
+        &with_s3_condition(Some(denied)),
+        check,
+        Status::Unknown,
+        "S3 Bucket Key",
+    );
+    let off = with_s3_condition(Some(bucket_key_xml(false)));
+    expect(&off, check, Status::Pass, "");
+    expect(&off, "cloudtrail-kms-encryption", Status::Pass, MAIN_KEY);
+}
+
+#[test]
+fn bucket_owners_come_from_each_accounts_list_buckets() {
+    let pack = Pack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/acme-org-2026-Q4"))
+        .unwrap();
+    let store = Store::new(&pack).unwrap();
+    let owners = bucket_checks::bucket_owners(&store).unwrap();
+    let owners: BTreeMap<&str, &str> = owners
+        .iter()
+        .map(|(b, a)| (b.as_str(), a.as_str()))
+        .collect();
+    assert_eq!(
+        owners,
+        BTreeMap::from([
+            ("acme-legacy-assets-866623606797", "866623606797"),
+            ("acme-workload-cloudtrail-644414213562", "644414213562"),
+            (
+                "aws-controltower-logs-533316180339-us-east-1",
+                "533316180339"
+            ),
+            (
+                "aws-controltower-s3-access-logs-533316180339-us-east-1",
+                "533316180339"
+            ),
+        ])
+    );
+}

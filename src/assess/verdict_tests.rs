@@ -363,3 +363,157 @@ fn bucket_owners_come_from_each_accounts_list_buckets() {
         ])
     );
 }
+
+/// The sample assessed with the main trail's answer to `operation` replaced by `body`.
+fn with_main_answer(operation: &str, body: Value) -> Assessment {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, operation, "trail/acme-audit-main") {
+            json_reply(&body)
+        } else {
+            Edit::Keep
+        }
+    });
+    assess(&pack).unwrap()
+}
+
+/// The account's coverage finding.
+fn coverage(a: &Assessment) -> (Status, String) {
+    let f = (a.accounts[0].findings.iter())
+        .find(|f| &*f.check_id == "account-cloudtrail-kms-coverage")
+        .unwrap();
+    (f.status, f.reason.clone())
+}
+
+#[test]
+fn the_main_trails_selectors_decide_its_events_and_the_accounts_coverage() {
+    const ARN: &str = "arn:aws:cloudtrail:us-east-1:210987654321:trail/acme-audit-main";
+    // As recorded: empty lists, and DescribeTrails says there are no custom selectors.
+    let a = assess(&sample()).unwrap();
+    expect(
+        &a,
+        "cloudtrail-management-events",
+        Status::Pass,
+        "HasCustomEventSelectors is false",
+    );
+    assert_eq!(coverage(&a).0, Status::Pass);
+    let basic = |selector: Value| json!({"TrailARN": ARN, "EventSelectors": [selector]});
+    let cases = [
+        (
+            json!({"ReadWriteType": "All"}),
+            Status::Pass,
+            "the event selectors record all",
+            Status::Pass,
+            "",
+        ),
+        (
+            json!({"ReadWriteType": "WriteOnly"}),
+            Status::Fail,
+            "no selector logs read",
+            Status::Pass,
+            "",
+        ),
+        (
+            json!({"ReadWriteType": "ReadOnly"}),
+            Status::Fail,
+            "no selector logs write",
+            Status::Fail,
+            "acme-audit-main records only read-only management events",
+        ),
+        (
+            json!({"IncludeManagementEvents": false}),
+            Status::Fail,
+            "IncludeManagementEvents is false",
+            Status::Fail,
+            "acme-audit-main records no management events",
+        ),
+        // A selector auditpack cannot read, where DescribeTrails says the trail has no custom
+        // selectors: the trail's own flag decides.
+        (
+            json!({"ReadWriteType": "Everything"}),
+            Status::Pass,
+            "HasCustomEventSelectors is false",
+            Status::Pass,
+            "",
+        ),
+    ];
+    for (selector, status, words, covered, coverage_words) in cases {
+        let a = with_main_answer("GetEventSelectors", basic(selector.clone()));
+        expect(&a, "cloudtrail-management-events", status, words);
+        let (got, reason) = coverage(&a);
+        assert_eq!(got, covered, "{selector}: {reason}");
+        assert!(reason.contains(coverage_words), "{selector}: {reason}");
+    }
+}
+
+#[test]
+fn delivery_errors_name_what_cannot_be_delivered() {
+    let status = |fields: Value| {
+        let mut v = json!({"IsLogging": true, "LatestDeliveryTime": 1795865142});
+        v.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        v
+    };
+    for (fields, verdict, words) in [
+        (
+            json!({}),
+            Status::Pass,
+            "the last log file was delivered at 2026-11-28T11:25:42Z",
+        ),
+        (
+            json!({"LatestDeliveryError": ""}),
+            Status::Pass,
+            "no delivery error",
+        ),
+        (
+            json!({"LatestDeliveryError": "  "}),
+            Status::Pass,
+            "no delivery error",
+        ),
+        (
+            json!({"LatestDeliveryError": "AccessDenied"}),
+            Status::Fail,
+            "LatestDeliveryError is \"AccessDenied\": CloudTrail cannot deliver log files",
+        ),
+        (
+            json!({"LatestDigestDeliveryError": "NoSuchBucket"}),
+            Status::Fail,
+            "cannot deliver digest files",
+        ),
+        (
+            json!({"LatestDeliveryError": "KMS.DisabledException", "LatestDigestDeliveryError": "x"}),
+            Status::Fail,
+            "cannot deliver log or digest files",
+        ),
+    ] {
+        let a = with_main_answer("GetTrailStatus", status(fields.clone()));
+        expect(&a, "cloudtrail-delivery", verdict, words);
+    }
+    let never = with_main_answer("GetTrailStatus", json!({"IsLogging": true}));
+    expect(
+        &never,
+        "cloudtrail-delivery",
+        Status::Pass,
+        "no log file has been delivered yet",
+    );
+    expect(
+        &never,
+        "cloudtrail-logging",
+        Status::Pass,
+        "IsLogging is true",
+    );
+    let stopped = with_main_answer("GetTrailStatus", json!({"IsLogging": false}));
+    expect(
+        &stopped,
+        "cloudtrail-logging",
+        Status::Fail,
+        "IsLogging is false",
+    );
+    let silent = with_main_answer("GetTrailStatus", json!({}));
+    expect(
+        &silent,
+        "cloudtrail-logging",
+        Status::Unknown,
+        "has no IsLogging",
+    );
+}

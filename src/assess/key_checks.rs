@@ -367,9 +367,11 @@ pub(super) fn policy_for_rule<'a>(
     if !matches!(describe_key(t)?, Key::Described { .. }) {
         return Ok(None);
     }
+    // The key was described, so a policy that cannot be used is a refused or unreadable
+    // GetKeyPolicy answer: the rule cannot be told either.
     let answers = match policy_answers(t)? {
         Ok(answers) => answers,
-        Err(verdict) if verdict.status == Status::Unknown => {
+        Err(verdict) => {
             return Ok(Some(Verdict::new(
                 Status::Unknown,
                 format!(
@@ -379,7 +381,6 @@ pub(super) fn policy_for_rule<'a>(
                 verdict.evidence,
             )))
         }
-        Err(_) => return Ok(None),
     };
     Ok(match (refusal(&answers.generate), &answers.generate) {
         (Some(why), _) => Some(Verdict::new(

@@ -517,3 +517,125 @@ fn delivery_errors_name_what_cannot_be_delivered() {
         "has no IsLogging",
     );
 }
+
+/// The sample assessed with the main key's policy replaced by these statements.
+fn with_policy(statements: Value) -> Assessment {
+    let (_dir, pack) = variant(|e, body| {
+        if is(e, "GetKeyPolicy", MAIN_KEY) {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            let policy = json!({"Version": "2012-10-17", "Statement": statements});
+            v["Policy"] = Value::String(policy.to_string());
+            json_reply(&v)
+        } else {
+            Edit::Keep
+        }
+    });
+    assess(&pack).unwrap()
+}
+
+fn cloudtrail_may(action: &str, condition: Value) -> Value {
+    let mut statement = json!({"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": action, "Resource": "*"});
+    if !condition.is_null() {
+        statement["Condition"] = condition;
+    }
+    statement
+}
+
+#[test]
+fn the_key_policy_decides_the_rule_where_it_refuses_or_cannot_be_told() {
+    let root = json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+        "Action": "kms:*", "Resource": "*"});
+    let generate = cloudtrail_may("kms:GenerateDataKey*", Value::Null);
+    let describe = cloudtrail_may("kms:DescribeKey", Value::Null);
+    // Both actions: PASS, the rule holds.
+    let a = with_policy(json!([root, generate, describe]));
+    expect(
+        &a,
+        "kms-key-policy-allows-cloudtrail",
+        Status::Pass,
+        "kms:DescribeKey (statement 3)",
+    );
+    expect(&a, "cloudtrail-kms-encryption", Status::Pass, MAIN_KEY);
+    // No DescribeKey: the supporting check fails, the rule does not.
+    let a = with_policy(json!([root, generate]));
+    expect(
+        &a,
+        "kms-key-policy-allows-cloudtrail",
+        Status::Fail,
+        "to call kms:DescribeKey",
+    );
+    expect(&a, "cloudtrail-kms-encryption", Status::Pass, MAIN_KEY);
+    // An explicit Deny of GenerateDataKey: the rule fails, and the account is not covered.
+    let deny = json!({"Sid": "NoTrail", "Effect": "Deny", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": "kms:GenerateDataKey*", "Resource": "*"});
+    let a = with_policy(json!([root, generate, describe, deny]));
+    expect(
+        &a,
+        "cloudtrail-kms-encryption",
+        Status::Fail,
+        "explicitly denies cloudtrail.amazonaws.com kms:GenerateDataKey* for this trail (NoTrail)",
+    );
+    expect(
+        &a,
+        "kms-key-policy-allows-cloudtrail",
+        Status::Fail,
+        "(NoTrail)",
+    );
+    assert_eq!(coverage(&a).0, Status::Fail, "{}", coverage(&a).1);
+    // No statement for CloudTrail: no grant can help, the rule fails.
+    let a = with_policy(json!([root]));
+    expect(
+        &a,
+        "cloudtrail-kms-encryption",
+        Status::Fail,
+        "grant cannot name a service principal",
+    );
+    // A condition on a key the evidence does not hold: the rule cannot be told.
+    let vpc = cloudtrail_may(
+        "kms:GenerateDataKey*",
+        json!({"StringEquals": {"aws:SourceVpc": "vpc-1"}}),
+    );
+    let a = with_policy(json!([root, vpc, describe]));
+    expect(
+        &a,
+        "cloudtrail-kms-encryption",
+        Status::Unknown,
+        "aws:SourceVpc",
+    );
+    expect(
+        &a,
+        "kms-key-policy-allows-cloudtrail",
+        Status::Unknown,
+        "aws:SourceVpc",
+    );
+}
+
+#[test]
+fn a_key_outside_the_scope_is_unknown_naming_its_owner() {
+    let mut pack = sample();
+    let key = format!("arn:aws:kms:us-east-1:210987654321:key/{MAIN_KEY}");
+    pack.header
+        .outside_scope
+        .push(crate::evidence::OutsideScope {
+            kind: crate::evidence::OutsideScope::KMS_KEY.into(),
+            resource: key.clone(),
+            owner: Some("999988887777".into()),
+            region: Some("us-east-1".into()),
+        });
+    let a = assess(&pack).unwrap();
+    for check in [
+        "kms-key-usable",
+        "kms-key-rotation",
+        "kms-key-policy-allows-cloudtrail",
+    ] {
+        expect(
+            &a,
+            check,
+            Status::Unknown,
+            "belongs to account 999988887777, outside this run's scope",
+        );
+    }
+    // The key named by alias is not the one outside the scope.
+    assert_eq!(status(&a, "-by-alias", "kms-key-usable"), Status::Pass);
+}

@@ -196,12 +196,22 @@ fn kms_signed_packs_verify_online_offline_and_with_openssl() {
     ]));
     assert_eq!(online.status.code(), Some(0));
     assert!(stdout(&online).contains("ECDSA_SHA_256"));
-    // Offline, with the PEM written beside the pack, and again exported by `public-key`.
-    assert_eq!(
-        verify(&pack, &["--public-key", pem.to_str().unwrap()])
-            .status
-            .code(),
-        Some(0)
+    // KMS answered for the ARN: it is shown as the signer.
+    assert!(
+        stdout(&online).contains(&format!("signature by KMS key {SIGNING_KEY}")),
+        "{}",
+        stdout(&online)
+    );
+    // Offline, with the PEM written beside the pack, and again exported by `public-key`: the key
+    // is proven, the ARN (the PEM's comment, signing.json's field) is not.
+    let offline = verify(&pack, &["--public-key", pem.to_str().unwrap()]);
+    assert_eq!(offline.status.code(), Some(0));
+    assert!(
+        stdout(&offline).contains(&format!(
+            "(the pack claims it is KMS key {SIGNING_KEY}; not proven: only --kms-key-id checks that)"
+        )),
+        "{}",
+        stdout(&offline)
     );
     let exported =
         run(auditpack_at(&replay, ASSESSOR).args(["public-key", "--kms-key-id", SIGNING_KEY]));
@@ -225,6 +235,15 @@ fn kms_signed_packs_verify_online_offline_and_with_openssl() {
         ]));
         assert_eq!(wrong.status.code(), Some(1), "{other}");
         assert!(stdout(&wrong).contains("NOT VERIFIED"), "{other}");
+        // It says which key signed, without taking the pack's word for its ARN.
+        if credentials == ASSESSOR {
+            assert!(
+                stdout(&wrong).contains("the pack was signed by ECDSA_SHA_256 key SHA256:")
+                    && stdout(&wrong).contains("(the pack claims it is KMS key"),
+                "{}",
+                stdout(&wrong)
+            );
+        }
     }
     // openssl, with the PEM: KMS signed the SHA-256 digest of manifest.json.
     let openssl = std::process::Command::new("openssl")
@@ -373,6 +392,15 @@ fn packs_signed_by_an_earlier_auditpack_still_verify() {
         );
         assert_eq!(output.status.code(), Some(0), "{pack}");
         let out = stdout(&output);
+        // A plain public key proves the key, not the KMS ARN signing.json claims (issue 25).
+        if pack.ends_with("kms-pack") {
+            assert!(
+                out.contains("the pack claims it is KMS key arn:aws:kms:")
+                    && out.contains("not proven: only --kms-key-id checks that")
+                    && !out.contains("signature by KMS key"),
+                "{out}"
+            );
+        }
         assert!(
             out.contains("stored findings (auditpack-findings/1) with the same check versions"),
             "{pack}: the findings are re-derived across versions:\n{out}"

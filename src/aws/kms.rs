@@ -118,6 +118,7 @@ fn public_key_of(
         key,
         source: format!("kms:GetPublicKey of {arn}"),
         kms_key_arn: Some(arn),
+        arn_proven: true,
     })
 }
 

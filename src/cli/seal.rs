@@ -105,6 +105,7 @@ pub(crate) fn run_public_key(args: &PublicKeyArgs, global: &GlobalArgs) -> anyho
             Ok(private) => NamedKey {
                 key: PublicKey::Ed25519(private.verifying_key()),
                 kms_key_arn: None,
+                arn_proven: false,
                 source: file.display().to_string(),
             },
             Err(_) => match sign::load_public_key_file(file) {

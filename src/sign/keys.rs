@@ -125,6 +125,8 @@ pub struct NamedKey {
     pub kms_key_arn: Option<String>,
     /// Where it came from, for messages: a file path or `kms:GetPublicKey`.
     pub source: String,
+    /// `kms_key_arn` was proven: KMS's own GetPublicKey answered for it, not a file's comment.
+    pub arn_proven: bool,
 }
 
 /// `SHA256:<base64>` of a public key's bytes, as ssh prints fingerprints.
@@ -216,6 +218,7 @@ pub fn load_public_key_file(path: &Path) -> Result<NamedKey, SignError> {
             key,
             kms_key_arn,
             source,
+            arn_proven: false,
         });
     }
     if text.contains("-----BEGIN") {
@@ -230,6 +233,7 @@ pub fn load_public_key_file(path: &Path) -> Result<NamedKey, SignError> {
         key: PublicKey::Ed25519(key),
         kms_key_arn: None,
         source,
+        arn_proven: false,
     })
 }
 

@@ -144,7 +144,11 @@ impl SigningInfo {
     pub fn integrity(&self) -> Integrity {
         let mut rows = vec![("Signature algorithm".to_string(), self.algorithm.clone())];
         if let Some(arn) = &self.kms_key_arn {
-            rows.push(("Signed with AWS KMS key".into(), arn.clone()));
+            // signing.json is the signer's own word: only `verify --kms-key-id` proves the ARN.
+            rows.push((
+                "AWS KMS key, as the signer states it (proven only by verify --kms-key-id)".into(),
+                arn.clone(),
+            ));
         }
         rows.push((
             "Signer public key fingerprint".into(),

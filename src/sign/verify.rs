@@ -343,10 +343,7 @@ fn check_signature(root: &Path, anchor: &TrustAnchor) -> (CheckLine, bool, Optio
             None
         }
     };
-    let signer = match (&claim.kms_key_arn, &key) {
-        (Some(arn), PublicKey::P256(_)) => format!("KMS key {arn} ({})", key.fingerprint()),
-        _ => format!("{} key {}", key.algorithm(), key.fingerprint()),
-    };
+    let signer = signer_words(claim.kms_key_arn.as_deref(), &key, anchor);
     let origin_checked = match anchor {
         TrustAnchor::None => false,
         TrustAnchor::Key(named) => {
@@ -387,6 +384,28 @@ fn check_signature(root: &Path, anchor: &TrustAnchor) -> (CheckLine, bool, Optio
         origin_checked && ok,
         signing,
     )
+}
+
+/// Who signed, in words: a KMS key's ARN is shown as the signer only when the verifier named that
+/// key (`--kms-key-id`, whose GetPublicKey answer gave the key that verified); otherwise the ARN in
+/// `signing.json` is the signer's claim, and said to be one.
+fn signer_words(claimed_arn: Option<&str>, key: &PublicKey, anchor: &TrustAnchor) -> String {
+    let proven = match anchor {
+        TrustAnchor::Key(named) if named.key == *key && named.arn_proven => named
+            .kms_key_arn
+            .as_deref()
+            .filter(|wanted| claimed_arn == Some(*wanted)),
+        _ => None,
+    };
+    match (proven, claimed_arn, key) {
+        (Some(arn), _, _) => format!("KMS key {arn} ({})", key.fingerprint()),
+        (None, Some(arn), PublicKey::P256(_)) => format!(
+            "{} key {} (the pack claims it is KMS key {arn}; not proven: only --kms-key-id checks that)",
+            key.algorithm(),
+            key.fingerprint()
+        ),
+        _ => format!("{} key {}", key.algorithm(), key.fingerprint()),
+    }
 }
 
 /// Checks `timestamp.tsr` against the manifest, when there is one.

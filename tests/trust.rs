@@ -823,3 +823,142 @@ fn the_worked_example_in_the_signing_docs_is_true() {
     );
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// The signer, after signing, rewrites `files` (path in the pack -> new bytes), updates the
+/// manifest's size and SHA-256 for each and signs the manifest again with its own key: what an
+/// auditee with its key can always do. Only re-derivation from the evidence can catch it.
+fn reseal(pack: &Path, key: &Path, files: &[(&str, Vec<u8>)]) {
+    use sha2::Digest;
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(pack.join("manifest.json")).unwrap()).unwrap();
+    for (path, bytes) in files {
+        std::fs::write(pack.join(path), bytes).unwrap();
+        let entry = manifest["files"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|f| f["path"] == *path)
+            .unwrap_or_else(|| panic!("{path} is in the manifest"));
+        entry["size"] = Value::from(bytes.len());
+        entry["sha256"] = Value::from(hex::encode(sha2::Sha256::digest(bytes)));
+    }
+    std::fs::write(
+        pack.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    forge_signature(pack, key, None);
+}
+
+/// A signed copy of the sample, its findings.json and signing.json as `edit` leaves them, resealed.
+fn forged_claims(dir: &Path, edit: impl Fn(&mut Value, &mut Value)) -> (PathBuf, PathBuf) {
+    let pack = pack_copy(dir, "pack");
+    let key = keygen(dir, "signer");
+    assert_eq!(sign(&pack, &key).status.code(), Some(0));
+    let read = |p: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(pack.join(p)).unwrap()).unwrap()
+    };
+    let (mut findings, mut signing) = (read("reports/findings.json"), read("signing.json"));
+    // Reports from "another renderer" are not byte-compared: only the findings are re-derived.
+    signing["renderer"] = Value::from(1);
+    edit(&mut findings, &mut signing);
+    reseal(
+        &pack,
+        &key,
+        &[
+            (
+                "reports/findings.json",
+                serde_json::to_vec_pretty(&findings).unwrap(),
+            ),
+            ("signing.json", serde_json::to_vec_pretty(&signing).unwrap()),
+        ],
+    );
+    (pack, key)
+}
+
+/// An edit of a sealed findings.json.
+type FindingsEdit = Box<dyn Fn(&mut Value)>;
+
+#[test]
+fn check_version_claims_the_running_auditpack_cannot_honour_never_verify() {
+    let cases: Vec<(&str, FindingsEdit, &str)> = vec![
+        (
+            "a version newer than this auditpack's",
+            Box::new(|f: &mut Value| {
+                for c in f["checks"].as_array_mut().unwrap() {
+                    c["version"] = Value::from(99);
+                }
+            }),
+            "claims check versions this auditpack cannot re-derive",
+        ),
+        (
+            "a check this auditpack does not know",
+            Box::new(|f: &mut Value| {
+                for t in f["trails"].as_array_mut().unwrap() {
+                    for finding in t["findings"].as_array_mut().unwrap() {
+                        finding["check_id"] = Value::from("a-check-from-the-future");
+                    }
+                }
+                f["accounts"] = Value::Array(vec![]);
+            }),
+            "a-check-from-the-future, which this auditpack does not know",
+        ),
+    ];
+    for (what, edit, words) in cases {
+        let dir = tempdir();
+        let (pack, key) = forged_claims(dir.path(), |f, _| edit(f));
+        let output = verify(&pack, &["--public-key", &pub_of(&key)]);
+        assert_eq!(output.status.code(), Some(1), "{what}: {}", stdout(&output));
+        assert!(
+            stdout(&output).contains(words),
+            "{what}: {}",
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
+fn findings_sealed_as_pass_under_claimed_old_versions_are_compared_by_verdict() {
+    // Every finding PASS, every check claimed at version 1, reports claimed from renderer 1: the
+    // checks still at version 1 are compared in full and disagree.
+    let dir = tempdir();
+    let (pack, key) = forged_claims(dir.path(), |f, _| {
+        for c in f["checks"].as_array_mut().unwrap() {
+            c["version"] = Value::from(1);
+        }
+        for t in f["trails"].as_array_mut().unwrap() {
+            for finding in t["findings"].as_array_mut().unwrap() {
+                finding["status"] = Value::from("PASS");
+            }
+        }
+    });
+    let output = verify(&pack, &["--public-key", &pub_of(&key)]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "cloudtrail-log-file-validation is stored as PASS, but the evidence gives FAIL"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_pack_none_of_whose_findings_can_be_compared_never_verifies() {
+    let dir = tempdir();
+    let (pack, key) = forged_claims(dir.path(), |f, _| {
+        for t in f["trails"].as_array_mut().unwrap() {
+            for finding in t["findings"].as_array_mut().unwrap() {
+                finding["check_id"] = Value::from("cloudtrail-multi-region");
+            }
+        }
+        f["accounts"] = Value::Array(vec![]);
+    });
+    let output = verify(&pack, &["--public-key", &pub_of(&key)]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("stored findings could be re-derived from the evidence"),
+        "{}",
+        stdout(&output)
+    );
+}

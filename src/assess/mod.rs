@@ -50,6 +50,11 @@ pub enum AssessError {
     BrokenChain { path: String, problem: String },
 }
 
+/// Checks earlier auditpacks ran that this one no longer does: their stored findings are not
+/// re-derived, and a pack naming them needs no newer auditpack. `cloudtrail-multi-region` became
+/// the account check `account-multi-region-trail` (issue 14).
+pub const RETIRED_CHECKS: &[&str] = &["cloudtrail-multi-region"];
+
 /// The version of the check `id` this auditpack runs, trail or account check.
 pub fn check_version(id: &str) -> Option<u32> {
     CHECKS

@@ -337,62 +337,208 @@ fn compare_across_versions(root: &Path, assessment: &Assessment) -> CheckLine {
         Ok(map) => map,
         Err(e) => return CheckLine::fail("findings", "NOT CHECKED", vec![e.to_string()]),
     };
-    let mut problems = Vec::new();
-    let mut compared = 0usize;
-    let mut not_compared: BTreeMap<&str, (Option<u32>, Option<u32>)> = BTreeMap::new();
-    let keys: std::collections::BTreeSet<&(String, String)> =
-        stored.trails.keys().chain(current.keys()).collect();
-    for key in keys {
-        let (subject, check) = key;
-        let was = stored_versions.get(check).copied();
-        let now = assess::check_version(check);
-        if was.is_none() || was != now {
-            not_compared.insert(check, (was, now));
-            continue;
-        }
-        compared += 1;
-        match (stored.trails.get(key), current.get(key)) {
-            (Some(a), Some(b)) if a == b => {}
-            (Some(a), Some(b)) if a.status != b.status => problems.push(format!(
-                "{rel}: {subject} {check} is stored as {}, but the evidence gives {}",
-                a.status, b.status
-            )),
-            (Some(_), Some(_)) => problems.push(format!(
-                "{rel}: {subject} {check}: the stored reason or evidence differs from what the evidence gives"
-            )),
-            (Some(_), None) => problems.push(format!(
-                "{rel}: {subject} {check} is stored, but the evidence gives no such finding"
-            )),
-            (None, _) => problems.push(format!(
-                "{rel}: the evidence gives {subject} {check}, which the stored findings omit"
-            )),
-        }
-    }
+    let (mut problems, summary) = compare_findings(&rel, &stored, &stored_versions, &current);
     if problems.len() > MAX_LISTED {
         let more = problems.len() - MAX_LISTED;
         problems.truncate(MAX_LISTED);
         problems.push(format!("... and {more} more"));
     }
-    let mut summary = format!(
-        "re-derived {compared} stored findings ({}) with the same check versions: all agree",
-        stored.format
-    );
-    if !not_compared.is_empty() {
-        let changed: Vec<String> = not_compared
-            .iter()
+    CheckLine::from_problems("findings", problems, summary, "DIFFER")
+}
+
+/// What comparing the stored findings with the current ones found, check by check.
+#[derive(Default)]
+struct Tally<'s> {
+    problems: Vec<String>,
+    /// Compared in full: same check version.
+    same: usize,
+    /// Compared by verdict: the pack's check is older than this auditpack's (or undeclared).
+    by_verdict: usize,
+    /// Check -> (the pack's version, this auditpack's), for checks compared by verdict.
+    changed: BTreeMap<&'s str, (Option<u32>, u32)>,
+    /// Checks this auditpack retired, whose stored findings nothing re-derives.
+    retired: std::collections::BTreeSet<&'s str>,
+    /// Checks this auditpack has that the pack did not: nothing stored to compare.
+    added: std::collections::BTreeSet<&'s str>,
+    /// Checks whose claimed version this auditpack cannot honour: (check, the pack's version, ours).
+    unknown: BTreeMap<&'s str, (Option<u32>, Option<u32>)>,
+    /// Verdicts of changed checks that differ from the stored ones: shown, not failed, since this
+    /// auditpack keeps only its own version of each check.
+    differ: Vec<String>,
+}
+
+/// Compares every stored finding with the one this auditpack derives from the evidence: in full
+/// where the check's version is the pack's (a disagreement fails), by verdict where this auditpack's
+/// check is newer (a disagreement is listed). A check this auditpack does not know, or a version
+/// newer than its own, is a problem (the pack needs a newer auditpack); so is a pack none of whose
+/// findings could be compared.
+fn compare_findings<'s>(
+    rel: &str,
+    stored: &'s StoredFindings,
+    versions: &BTreeMap<String, u32>,
+    current: &'s FindingMap,
+) -> (Vec<String>, String) {
+    let mut t = Tally::default();
+    let keys: std::collections::BTreeSet<&(String, String)> =
+        stored.trails.keys().chain(current.keys()).collect();
+    for key in keys {
+        let (subject, check) = key;
+        let was = versions.get(check).copied();
+        match (assess::check_version(check), was) {
+            (None, _) if assess::RETIRED_CHECKS.contains(&check.as_str()) => {
+                t.retired.insert(check);
+            }
+            (None, _) => {
+                t.unknown.insert(check, (was, None));
+            }
+            (Some(now), Some(w)) if w > now => {
+                t.unknown.insert(check, (was, Some(now)));
+            }
+            (Some(now), Some(w)) if w == now => {
+                t.same += usize::from(stored.trails.contains_key(key));
+                t.problems.extend(compare_one(
+                    rel,
+                    subject,
+                    check,
+                    stored.trails.get(key),
+                    current.get(key),
+                ));
+            }
+            (Some(now), was) => compare_by_verdict(&mut t, rel, key, was, now, stored, current),
+        }
+    }
+    finish(t, rel, stored)
+}
+
+/// A finding of a check this auditpack has changed since the pack: its verdict must agree.
+fn compare_by_verdict<'s>(
+    t: &mut Tally<'s>,
+    rel: &str,
+    key: &'s (String, String),
+    was: Option<u32>,
+    now: u32,
+    stored: &'s StoredFindings,
+    current: &'s FindingMap,
+) {
+    let (subject, check) = key;
+    match (stored.trails.get(key), current.get(key)) {
+        (Some(a), Some(b)) => {
+            t.by_verdict += 1;
+            t.changed.insert(check, (was, now));
+            if a.status != b.status {
+                t.differ.push(format!(
+                    "{subject} {check} is stored as {}, the evidence now gives {}",
+                    a.status, b.status
+                ));
+            }
+        }
+        (Some(_), None) => t.problems.push(format!(
+            "{rel}: {subject} {check} is stored, but the evidence gives no such finding"
+        )),
+        (None, Some(_)) if was.is_some() => t.problems.push(format!(
+            "{rel}: the evidence gives {subject} {check}, which the stored findings omit"
+        )),
+        (None, _) => {
+            t.added.insert(check);
+        }
+    }
+}
+
+/// One finding at the same check version: it must agree in full.
+fn compare_one(
+    rel: &str,
+    subject: &str,
+    check: &str,
+    stored: Option<&Reduced>,
+    current: Option<&Reduced>,
+) -> Option<String> {
+    match (stored, current) {
+        (Some(a), Some(b)) if a == b => None,
+        (Some(a), Some(b)) if a.status != b.status => Some(format!(
+            "{rel}: {subject} {check} is stored as {}, but the evidence gives {}",
+            a.status, b.status
+        )),
+        (Some(_), Some(_)) => Some(format!(
+            "{rel}: {subject} {check}: the stored reason or evidence differs from what the evidence gives"
+        )),
+        (Some(_), None) => Some(format!(
+            "{rel}: {subject} {check} is stored, but the evidence gives no such finding"
+        )),
+        (None, _) => Some(format!(
+            "{rel}: the evidence gives {subject} {check}, which the stored findings omit"
+        )),
+    }
+}
+
+/// The problems and the summary line from a tally.
+fn finish(mut t: Tally<'_>, rel: &str, stored: &StoredFindings) -> (Vec<String>, String) {
+    if !t.unknown.is_empty() {
+        let claims: Vec<String> = (t.unknown.iter())
             .map(|(check, (was, now))| match (was, now) {
-                (Some(w), Some(n)) => format!("{check} v{w} -> v{n}"),
-                (Some(w), None) => format!("{check} v{w}, which this auditpack no longer has"),
-                (None, Some(n)) => format!("{check} v{n}, which the pack's findings did not have"),
-                (None, None) => check.to_string(),
+                (Some(w), Some(n)) => format!("{check} v{w} (this auditpack has v{n})"),
+                (Some(w), None) => format!("{check} v{w}, which this auditpack does not know"),
+                (None, _) => format!("{check}, which this auditpack does not know"),
+            })
+            .collect();
+        // First: what it says matters more than the findings it leaves uncompared.
+        t.problems.insert(0, format!(
+            "{rel} claims check versions this auditpack cannot re-derive: {}; verify with an auditpack at least as new as the one that made the pack",
+            claims.join(", ")
+        ));
+    }
+    if t.same + t.by_verdict == 0 && !stored.trails.is_empty() {
+        t.problems.insert(
+            0,
+            format!(
+                "{rel}: none of its {} stored findings could be re-derived from the evidence",
+                stored.trails.len()
+            ),
+        );
+    }
+    let mut summary = format!(
+        "re-derived {} stored findings ({}) with the same check versions",
+        t.same, stored.format
+    );
+    if t.by_verdict > 0 {
+        let changed: Vec<String> = (t.changed.iter())
+            .map(|(check, (was, now))| match was {
+                Some(w) => format!("{check} v{w} -> v{now}"),
+                None => format!("{check} v{now}"),
             })
             .collect();
         summary.push_str(&format!(
-            "; not re-derived, as their checks changed since the pack was signed: {}",
+            " and {} by verdict with this auditpack's newer checks ({})",
+            t.by_verdict,
             changed.join(", ")
         ));
     }
-    CheckLine::from_problems("findings", problems, summary, "DIFFER")
+    if t.differ.is_empty() {
+        summary.push_str(": all agree");
+    } else {
+        let n = t.differ.len();
+        t.differ.truncate(MAX_LISTED);
+        summary.push_str(&format!(
+            "; the same versions agree, and {n} verdicts of the changed checks now differ \
+             (this auditpack keeps only its own version of each check; read them as what it \
+             decides today, not as tampering): {}",
+            t.differ.join("; ")
+        ));
+    }
+    if !t.retired.is_empty() {
+        let retired: Vec<&str> = t.retired.iter().copied().collect();
+        summary.push_str(&format!(
+            "; not re-derived, as this auditpack no longer has their checks: {}",
+            retired.join(", ")
+        ));
+    }
+    if !t.added.is_empty() {
+        let added: Vec<&str> = t.added.iter().copied().collect();
+        summary.push_str(&format!(
+            "; checks the pack's auditpack did not have: {}",
+            added.join(", ")
+        ));
+    }
+    (t.problems, summary)
 }
 
 /// A current finding reduced to what must agree.

@@ -22,6 +22,7 @@ const ID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
 const ID_SIGNING_CERTIFICATE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.12");
 const ID_SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 const ID_KP_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
+#[cfg(test)]
 const ID_SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
 const ID_SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
@@ -227,15 +228,21 @@ pub fn check(
     })
 }
 
-/// The hash named by `oid` over `data`.
+/// The hash named by `oid` over `data`: SHA-256, -384 or -512 only (docs/signing.md). SHA-1 is
+/// not accepted for a message imprint or a signature's digest: collisions in it can be made.
 fn digest(oid: &Oid, data: &[u8]) -> Option<(&'static str, Vec<u8>)> {
     Some(match *oid {
         ID_SHA256 => ("sha256", sha2::Sha256::digest(data).to_vec()),
         ID_SHA384 => ("sha384", sha2::Sha384::digest(data).to_vec()),
         ID_SHA512 => ("sha512", sha2::Sha512::digest(data).to_vec()),
-        ID_SHA1 => ("sha1", sha1::Sha1::digest(data).to_vec()),
         _ => return None,
     })
+}
+
+/// `ESSCertID`'s certificate hash, which RFC 2634 fixes as SHA-1: it names the signer's
+/// certificate among those in the token, and the certificate is then checked on its own.
+fn ess_cert_hash(cert_der: &[u8]) -> Vec<u8> {
+    sha1::Sha1::digest(cert_der).to_vec()
 }
 
 /// Whether `cert` is the one the signer identifier names.
@@ -346,7 +353,7 @@ fn check_signer_info(
             ))
         })?;
         v1.certs.first().is_some_and(|id| {
-            digest(&ID_SHA1, &cert_der).is_some_and(|(_, h)| h == id.cert_hash.as_bytes())
+            ess_cert_hash(&cert_der) == id.cert_hash.as_bytes()
         })
     } else {
         return Err(invalid(
@@ -529,4 +536,22 @@ fn is_ca(cert: &Certificate) -> bool {
         cert.tbs_certificate.get::<BasicConstraints>(),
         Ok(Some((_, BasicConstraints { ca: true, .. })))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_is_no_imprint_or_signature_digest() {
+        assert!(digest(&ID_SHA1, b"manifest").is_none());
+        for oid in [ID_SHA256, ID_SHA384, ID_SHA512] {
+            assert!(digest(&oid, b"manifest").is_some());
+        }
+        // ESSCertID keeps the SHA-1 RFC 2634 gives it.
+        assert_eq!(
+            hex::encode(ess_cert_hash(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
 }

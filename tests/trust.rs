@@ -962,3 +962,71 @@ fn a_pack_none_of_whose_findings_can_be_compared_never_verifies() {
         stdout(&output)
     );
 }
+
+#[test]
+fn a_timestamp_is_tied_to_the_seal_and_to_the_evidence() {
+    let tsa = LocalServer::tsa("rsa");
+    let dir = tempdir();
+    let key = keygen(dir.path(), "k");
+    let public = pub_of(&key);
+    let signed = |name: &str, finished_at: Option<&str>| {
+        let pack = pack_copy(dir.path(), name);
+        if let Some(when) = finished_at {
+            let mut header: Value =
+                serde_json::from_slice(&std::fs::read(pack.join("pack.json")).unwrap()).unwrap();
+            header["finished_at"] = Value::from(when);
+            std::fs::write(
+                pack.join("pack.json"),
+                serde_json::to_vec_pretty(&header).unwrap(),
+            )
+            .unwrap();
+        }
+        let output = run(auditpack().args([
+            "sign",
+            "--pack",
+            pack.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--tsa-url",
+            &tsa.endpoint,
+        ]));
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        pack
+    };
+    // The result line says whether the time is trusted.
+    let pack = signed("a", None);
+    let untrusted = verify(&pack, &["--public-key", &public]);
+    assert_eq!(untrusted.status.code(), Some(0));
+    assert!(
+        stdout(&untrusted).contains("Its time is NOT trusted"),
+        "{}",
+        stdout(&untrusted)
+    );
+    let trusted = verify(
+        &pack,
+        &["--public-key", &public, "--tsa-ca", tsa.fact("CA")],
+    );
+    assert_eq!(trusted.status.code(), Some(0));
+    assert!(stdout(&trusted).contains("Its time is proven by a timestamp authority you trust"));
+    // signing.json (sealed) records that a token was asked for: removing it fails.
+    std::fs::remove_file(pack.join("timestamp.tsr")).unwrap();
+    let removed = verify(&pack, &["--public-key", &public]);
+    assert_eq!(removed.status.code(), Some(1));
+    assert!(
+        stdout(&removed).contains(&format!(
+            "records that a timestamp was requested from {}",
+            tsa.endpoint
+        )) && stdout(&removed).contains("it was removed"),
+        "{}",
+        stdout(&removed)
+    );
+    // A token older than the evidence it is said to cover.
+    let pack = signed("b", Some("2035-01-01T00:00:00Z"));
+    let early = verify(&pack, &["--public-key", &public]);
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        stdout(&early).contains("is before the collection finished (2035-01-01T00:00:00Z)"),
+        "{}",
+        stdout(&early)
+    );
+}

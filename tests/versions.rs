@@ -33,6 +33,7 @@ fn signing() -> SigningInfo {
         tool: None,
         renderer: Some(RENDERER_VERSION),
         reports: None,
+        timestamp_authority: None,
     }
 }
 

@@ -333,7 +333,12 @@ fn seal(
     let formats = Format::ALL;
     let mut files: Vec<String> = formats.iter().map(|f| f.file_name().to_string()).collect();
     files.sort();
-    let info = SigningInfo::new(signer, &crate::evidence::now_rfc3339(), files);
+    let info = SigningInfo::new(
+        signer,
+        &crate::evidence::now_rfc3339(),
+        files,
+        tsa.map(|t| t.describe()),
+    );
     prepared.stage_signing_info(info.clone())?;
     report::write(
         &assessment,
@@ -398,8 +403,13 @@ pub(crate) fn run_verify(args: &VerifyArgs, global: &GlobalArgs) -> anyhow::Resu
         exit::NOT_VERIFIED
     } else if let (true, TrustAnchor::Key(named)) = (verification.origin_checked, &anchor) {
         say!(
-            "VERIFIED: the pack is intact and was signed by the key you named ({}).",
-            named.source
+            "VERIFIED: the pack is intact and was signed by the key you named ({}).{}",
+            named.source,
+            match verification.time_trusted {
+                Some(false) => " Its time is NOT trusted: the timestamp's authority was not checked (name it with --tsa-ca FILE).",
+                Some(true) => " Its time is proven by a timestamp authority you trust.",
+                None => "",
+            }
         );
         exit::OK
     } else {

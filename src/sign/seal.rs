@@ -95,11 +95,21 @@ pub struct SigningInfo {
     /// The sealed report files under `reports/` (format 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reports: Option<Vec<String>>,
+    /// The timestamp authority `sign` asked (its URL), when it asked one: `verify` then fails a
+    /// pack whose `timestamp.tsr` is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_authority: Option<String>,
 }
 
 impl SigningInfo {
-    /// The signing record a signer writes now, for reports rendered into `reports`.
-    pub fn new(signer: &dyn Signer, signed_at: &str, reports: Vec<String>) -> Self {
+    /// The signing record a signer writes now, for reports rendered into `reports`, timestamped by
+    /// `timestamp_authority` when one is asked.
+    pub fn new(
+        signer: &dyn Signer,
+        signed_at: &str,
+        reports: Vec<String>,
+        timestamp_authority: Option<String>,
+    ) -> Self {
         Self {
             format: SIGNING_FORMAT.into(),
             algorithm: signer.public_key().algorithm().into(),
@@ -112,6 +122,7 @@ impl SigningInfo {
             }),
             renderer: Some(RENDERER_VERSION),
             reports: Some(reports),
+            timestamp_authority,
         }
     }
 
@@ -158,6 +169,9 @@ impl SigningInfo {
             "Signed at (UTC, the signer's clock)".into(),
             self.signed_at.clone(),
         ));
+        if let Some(tsa) = &self.timestamp_authority {
+            rows.push(("Timestamp requested from".into(), tsa.clone()));
+        }
         rows.push((
             "How to verify".into(),
             "auditpack verify --pack <dir> --public-key <the signer's public key, obtained from the signer, not from the pack> \

@@ -352,9 +352,9 @@ fn check_signer_info(
                 "signing-certificate attribute cannot be read ({e})"
             ))
         })?;
-        v1.certs.first().is_some_and(|id| {
-            ess_cert_hash(&cert_der) == id.cert_hash.as_bytes()
-        })
+        v1.certs
+            .first()
+            .is_some_and(|id| ess_cert_hash(&cert_der) == id.cert_hash.as_bytes())
     } else {
         return Err(invalid(
             "has no signing-certificate attribute (RFC 3161 requires one)",

@@ -99,6 +99,9 @@ pub struct Verification {
     pub lines: Vec<CheckLine>,
     /// Whether the signature was checked against a key the verifier named, and matched it.
     pub origin_checked: bool,
+    /// Whether a timestamp's authority chained to a certificate the verifier trusts (`None`: no
+    /// usable timestamp).
+    pub time_trusted: Option<bool>,
 }
 
 impl Verification {
@@ -408,52 +411,116 @@ fn signer_words(claimed_arn: Option<&str>, key: &PublicKey, anchor: &TrustAnchor
     }
 }
 
-/// Checks `timestamp.tsr` against the manifest, when there is one.
-fn check_timestamp(root: &Path, options: &VerifyOptions) -> Option<CheckLine> {
+/// How long after the signer's stated signing time a timestamp token may be issued: a token much
+/// later than `signed_at` was not requested when the pack says it was signed.
+const MAX_TOKEN_AFTER_SIGNING: chrono::Duration = chrono::Duration::hours(24);
+
+/// What the pack says about time, for the timestamp check.
+pub(super) struct TimeClaims<'a> {
+    /// `signing.json`, when readable: whether a token was requested, and the signer's clock.
+    pub signing: Option<&'a SigningInfo>,
+    /// `pack.json`'s `finished_at`: the evidence cannot be timestamped before it existed.
+    pub finished_at: Option<&'a str>,
+}
+
+/// Checks `timestamp.tsr` against the manifest, when there is one or the pack says it asked for
+/// one; `Some(trusted)` says whether its authority's chain was checked.
+fn check_timestamp(
+    root: &Path,
+    options: &VerifyOptions,
+    claims: &TimeClaims<'_>,
+) -> (Option<CheckLine>, Option<bool>) {
     let path = root.join(TIMESTAMP_FILE);
+    let requested = claims
+        .signing
+        .and_then(|s| s.timestamp_authority.as_deref());
     if std::fs::symlink_metadata(&path).is_err() {
-        return options.tsa_trust.as_ref().map(|_| {
-            CheckLine::fail(
-                "timestamp",
-                "MISSING",
-                vec![format!(
-                    "{TIMESTAMP_FILE} is missing, but --tsa-ca asks for a timestamp: the pack was signed without --tsa-url"
-                )],
-            )
-        });
+        let missing = |why: String| CheckLine::fail("timestamp", "MISSING", vec![why]);
+        return match (requested, &options.tsa_trust) {
+            (Some(tsa), _) => (Some(missing(format!(
+                "{TIMESTAMP_FILE} is missing, but {SIGNING_FILE} records that a timestamp was requested from {tsa}: it was removed"
+            ))), None),
+            (None, Some(_)) => (Some(missing(format!(
+                "{TIMESTAMP_FILE} is missing, but --tsa-ca asks for a timestamp: the pack was signed without --tsa-url"
+            ))), None),
+            (None, None) => (None, None),
+        };
     }
     let manifest = read_small(&root.join(MANIFEST_FILE)).unwrap_or_default();
     let token = match read_small(&path) {
         Ok(token) => token,
         Err(e) => {
-            return Some(CheckLine::fail(
+            let line = CheckLine::fail(
                 "timestamp",
                 "UNREADABLE",
                 vec![format!("{TIMESTAMP_FILE}: {e}")],
-            ))
+            );
+            return (Some(line), None);
         }
     };
-    Some(
-        match timestamp::check(&token, &manifest, None, options.tsa_trust.as_deref()) {
-            Ok(info) => CheckLine {
-                name: "timestamp",
-                state: CheckState::Ok,
-                summary: format!(
-                    "{MANIFEST_FILE} existed at {} by the TSA {} (policy {}, serial {}); {}",
-                    info.gen_time,
-                    info.tsa,
-                    info.policy,
-                    info.serial,
-                    match &info.trusted_root {
-                        Some(root) => format!("its certificate chains to {root}, which you trust"),
-                        None => "its certificate chain was NOT checked: name the TSA's trusted certificates with --tsa-ca FILE".into(),
-                    }
-                ),
-                problems: Vec::new(),
-            },
-            Err(e) => CheckLine::fail("timestamp", "INVALID", vec![format!("{TIMESTAMP_FILE}: {e}")]),
-        },
+    let info = match timestamp::check(&token, &manifest, None, options.tsa_trust.as_deref()) {
+        Ok(info) => info,
+        Err(e) => {
+            let line = CheckLine::fail(
+                "timestamp",
+                "INVALID",
+                vec![format!("{TIMESTAMP_FILE}: {e}")],
+            );
+            return (Some(line), None);
+        }
+    };
+    let problems = token_time_problems(&info.gen_time, claims);
+    let trusted = info.trusted_root.is_some();
+    let summary = format!(
+        "{MANIFEST_FILE} existed at {} by the TSA {} (policy {}, serial {}); {}",
+        info.gen_time,
+        info.tsa,
+        info.policy,
+        info.serial,
+        match &info.trusted_root {
+            Some(root) => format!("its certificate chains to {root}, which you trust"),
+            None => "its certificate chain was NOT checked, so the time is the token's word: name the TSA's trusted certificates with --tsa-ca FILE".into(),
+        }
+    );
+    (
+        Some(CheckLine::from_problems(
+            "timestamp",
+            problems,
+            summary,
+            "INVALID",
+        )),
+        Some(trusted),
     )
+}
+
+/// A token's time that the pack's own times rule out: before the collection finished, or long
+/// after the pack says it was signed.
+fn token_time_problems(gen_time: &str, claims: &TimeClaims<'_>) -> Vec<String> {
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let Some(token) = parse(gen_time) else {
+        return vec![format!(
+            "{TIMESTAMP_FILE}: its time {gen_time} cannot be read"
+        )];
+    };
+    let mut problems = Vec::new();
+    if let Some(finished) = claims.finished_at.and_then(parse) {
+        if token < finished {
+            problems.push(format!(
+                "{TIMESTAMP_FILE}: its time {gen_time} is before the collection finished ({}): the token was not made for this pack's evidence",
+                claims.finished_at.unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(signed) = claims.signing.and_then(|s| parse(&s.signed_at)) {
+        if token > signed + MAX_TOKEN_AFTER_SIGNING {
+            problems.push(format!(
+                "{TIMESTAMP_FILE}: its time {gen_time} is more than {} hours after the pack says it was signed ({})",
+                MAX_TOKEN_AFTER_SIGNING.num_hours(),
+                claims.signing.map(|s| s.signed_at.as_str()).unwrap_or_default()
+            ));
+        }
+    }
+    problems
 }
 
 /// Checks every file against the manifest: every rule of docs/signing.md, none changed, missing or
@@ -561,7 +628,12 @@ pub fn verify_dir(
         .map(|f| if f == SIGNATURE_FORMAT { 2 } else { 1 });
     let pack = Pack::open(root);
     let mut lines = vec![signature];
-    lines.extend(check_timestamp(root, options));
+    let claims = TimeClaims {
+        signing: signing.as_ref(),
+        finished_at: pack.as_ref().ok().map(|p| p.header.finished_at.as_str()),
+    };
+    let (timestamp, time_trusted) = check_timestamp(root, options, &claims);
+    lines.extend(timestamp);
     lines.push(check_manifest(
         root,
         pack.as_ref().ok().map(|p| &p.header),
@@ -632,6 +704,7 @@ pub fn verify_dir(
     Ok(Verification {
         lines,
         origin_checked,
+        time_trusted,
     })
 }
 
@@ -655,5 +728,29 @@ mod tests {
         ] {
             assert!(!is_kms_key_arn(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_token_time_must_follow_the_evidence_and_the_signing() {
+        let signing: SigningInfo = serde_json::from_value(serde_json::json!({
+            "format": "auditpack-signing/2", "algorithm": "Ed25519", "key_fingerprint": "SHA256:x",
+            "kms_key_arn": null, "signed_at": "2026-12-01T10:00:00Z",
+            "tool": {"name": "auditpack", "version": "0.1.0"}, "renderer": 9, "reports": []
+        }))
+        .unwrap();
+        let claims = TimeClaims {
+            signing: Some(&signing),
+            finished_at: Some("2026-12-01T09:00:00Z"),
+        };
+        assert!(token_time_problems("2026-12-01T10:00:05Z", &claims).is_empty());
+        assert!(token_time_problems("2026-12-02T09:59:00Z", &claims).is_empty());
+        let early = token_time_problems("2026-12-01T08:59:59Z", &claims);
+        assert!(
+            early[0].contains("before the collection finished"),
+            "{early:?}"
+        );
+        let late = token_time_problems("2026-12-02T10:00:01Z", &claims);
+        assert!(late[0].contains("more than 24 hours after"), "{late:?}");
+        assert!(!token_time_problems("not a time", &claims).is_empty());
     }
 }

@@ -665,24 +665,44 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn findings_of_a_changed_check_are_listed_not_failed() {
-        let (dir, assessment) = stored_after(|stored| {
+    /// The sample's findings with kms-key-rotation claimed at `version` and reworded.
+    fn rotation_claimed_at(version: u32) -> (tempfile::TempDir, Assessment) {
+        stored_after(|stored| {
             for check in stored["checks"].as_array_mut().unwrap() {
                 if check["id"] == "kms-key-rotation" {
-                    check["version"] = serde_json::json!(99);
+                    check["version"] = serde_json::json!(version);
                 }
             }
             finding(stored, "kms-key-rotation")["reason"] = serde_json::json!("an older wording");
-        });
+        })
+    }
+
+    #[test]
+    fn findings_of_a_changed_check_are_compared_by_verdict() {
+        let now = crate::assess::check_version("kms-key-rotation").unwrap();
+        assert!(now > 1, "kms-key-rotation has changed since version 1");
+        let (dir, assessment) = rotation_claimed_at(1);
         let line = compare_across_versions(dir.path(), &assessment);
         assert_eq!(line.state, CheckState::Ok, "{line:?}");
-        let now = crate::assess::check_version("kms-key-rotation").unwrap();
         assert!(
             line.summary
-                .contains(&format!("kms-key-rotation v99 -> v{now}")),
+                .contains(&format!("kms-key-rotation v1 -> v{now}"))
+                && line.summary.contains("all agree"),
             "{}",
             line.summary
+        );
+    }
+
+    #[test]
+    fn a_check_version_newer_than_this_auditpacks_fails() {
+        let (dir, assessment) = rotation_claimed_at(99);
+        let line = compare_across_versions(dir.path(), &assessment);
+        assert_eq!(line.state, CheckState::Fail, "{line:?}");
+        assert!(
+            line.problems[0].contains("kms-key-rotation v99 (this auditpack has v")
+                && line.problems[0].contains("at least as new"),
+            "{:?}",
+            line.problems
         );
     }
 

@@ -639,3 +639,55 @@ fn a_key_outside_the_scope_is_unknown_naming_its_owner() {
     // The key named by alias is not the one outside the scope.
     assert_eq!(status(&a, "-by-alias", "kms-key-usable"), Status::Pass);
 }
+
+#[test]
+fn a_selector_that_cannot_be_read_is_unknown_when_the_trail_has_custom_selectors() {
+    let (_dir, pack) = variant(|e, body| {
+        if e.operation == "DescribeTrails" {
+            let mut v: Value = serde_json::from_slice(body).unwrap();
+            for t in v["trailList"].as_array_mut().unwrap() {
+                if t["Name"] == "acme-audit-main" {
+                    t["HasCustomEventSelectors"] = json!(true);
+                }
+            }
+            json_reply(&v)
+        } else if is(e, "GetEventSelectors", "trail/acme-audit-main") {
+            json_reply(
+                &json!({"TrailARN": "arn:aws:cloudtrail:us-east-1:210987654321:trail/acme-audit-main",
+                "EventSelectors": [{"ReadWriteType": "Everything"}]}),
+            )
+        } else {
+            Edit::Keep
+        }
+    });
+    let a = assess(&pack).unwrap();
+    expect(
+        &a,
+        "cloudtrail-management-events",
+        Status::Unknown,
+        "not All, ReadOnly or WriteOnly",
+    );
+    assert_eq!(coverage(&a).0, Status::Unknown, "{}", coverage(&a).1);
+}
+
+#[test]
+fn a_bucket_s3_says_is_gone_leaves_the_bucket_key_unknown() {
+    let gone = Edit::Replace {
+        status: 404,
+        body: b"<Error><Code>NoSuchBucket</Code></Error>".to_vec(),
+        error_code: Some("NoSuchBucket"),
+    };
+    let a = with_s3_condition(Some(gone));
+    expect(
+        &a,
+        "kms-key-policy-allows-cloudtrail",
+        Status::Unknown,
+        "S3 Bucket Key",
+    );
+    expect(
+        &a,
+        "cloudtrail-kms-encryption",
+        Status::Fail,
+        "does not exist",
+    );
+}

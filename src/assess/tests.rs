@@ -23,6 +23,12 @@ pub(super) enum Edit {
         body: Vec<u8>,
         error_code: Option<&'static str>,
     },
+    /// Keep it, and record the same question asked again in `region`, answered 200 with `body`
+    /// (a shadow trail's status, say).
+    AlsoIn {
+        region: String,
+        body: Vec<u8>,
+    },
 }
 
 /// Writes a copy of the sample pack with `edit` applied to every record, re-chained as collect would.
@@ -39,11 +45,16 @@ pub(super) fn variant_of(
     let out = dir.path().join("pack");
     let writer = PackWriter::create(&out, &source.header.pack_id).unwrap();
     let sink = writer.sink();
+    let mut also_in = Vec::new();
     for entry in source.entries() {
         let entry = &entry.unwrap();
         let body = source.body(entry).unwrap();
         let (status, body, error_code) = match edit(entry, body.as_deref().unwrap_or_default()) {
             Edit::Drop => continue,
+            Edit::AlsoIn { region, body: also } => {
+                also_in.push((entry.clone(), region, also));
+                (entry.http_status, body, entry.error_code.clone())
+            }
             Edit::Keep => (entry.http_status, body, entry.error_code.clone()),
             Edit::Replace {
                 status,
@@ -71,6 +82,30 @@ pub(super) fn variant_of(
             error_message: error_code.as_ref().map(|c| format!("{c} (test)")),
             error_code,
             sdk_error: entry.sdk_error.clone(),
+            redacted: entry.redacted.clone(),
+        });
+    }
+    for (n, (entry, region, body)) in also_in.into_iter().enumerate() {
+        sink.record(Capture {
+            call: 1_000_000 + n as u64,
+            attempt: 1,
+            spec: Arc::new(CallSpec {
+                account: entry.account.clone(),
+                service: entry.service.clone(),
+                operation: entry.operation.clone(),
+                region,
+                resource: entry.resource.clone(),
+                params: entry.params.clone(),
+            }),
+            http_status: Some(200),
+            request_id: entry.request_id.clone(),
+            server_date: entry.server_date.clone(),
+            received_at: entry.received_at.clone(),
+            content_type: entry.content_type.clone(),
+            body: Some(body),
+            error_message: None,
+            error_code: None,
+            sdk_error: None,
             redacted: entry.redacted.clone(),
         });
     }

@@ -691,3 +691,58 @@ fn a_bucket_s3_says_is_gone_leaves_the_bucket_key_unknown() {
         "does not exist",
     );
 }
+
+/// The sample with the main trail's status also answered in eu-west-1 (its shadow) with `shadow`.
+fn with_shadow_status(shadow: Value) -> Assessment {
+    let (_dir, pack) = variant(|e, _| {
+        if is(e, "GetTrailStatus", "trail/acme-audit-main") {
+            Edit::AlsoIn {
+                region: "eu-west-1".into(),
+                body: serde_json::to_vec(&shadow).unwrap(),
+            }
+        } else {
+            Edit::Keep
+        }
+    });
+    assess(&pack).unwrap()
+}
+
+#[test]
+fn a_shadow_regions_status_can_only_add_failures() {
+    // The shadow logs and delivers: nothing changes.
+    let fine = with_shadow_status(json!({"IsLogging": true, "LatestDeliveryError": ""}));
+    expect(
+        &fine,
+        "cloudtrail-logging",
+        Status::Pass,
+        "IsLogging is true: the trail",
+    );
+    expect(
+        &fine,
+        "cloudtrail-delivery",
+        Status::Pass,
+        "no delivery error",
+    );
+    // Not logging there, with a delivery error there: both fail, naming the region; the home
+    // region's answer is the one that decides the rest.
+    let a = with_shadow_status(json!({"IsLogging": false, "LatestDeliveryError": "AccessDenied"}));
+    expect(
+        &a,
+        "cloudtrail-logging",
+        Status::Fail,
+        "IsLogging is true in us-east-1, but false in eu-west-1",
+    );
+    expect(
+        &a,
+        "cloudtrail-delivery",
+        Status::Fail,
+        "in eu-west-1 (record #",
+    );
+    expect(
+        &a,
+        "cloudtrail-delivery",
+        Status::Fail,
+        "LatestDeliveryError is \"AccessDenied\": CloudTrail cannot deliver log files",
+    );
+    assert_eq!(coverage(&a).0, Status::Fail, "{}", coverage(&a).1);
+}

@@ -607,3 +607,39 @@ fn period_flags_are_checked_before_any_call() {
     assert_eq!(out.status.code(), Some(2));
     says(&String::from_utf8_lossy(&out.stderr), "cannot be used with");
 }
+
+#[test]
+fn a_read_only_trail_covers_its_account_neither_now_nor_over_the_period() {
+    // The same quiet history as the strengthening case, but the trail's selectors record only
+    // read-only management events (issue 24): no change to the account is recorded.
+    let server = LocalServer::replay(CASES);
+    let dir = tempfile::tempdir().unwrap();
+    let (pack, out) = collect(
+        &server,
+        "AKIAHISTCASE23000007",
+        dir.path(),
+        &["--regions", "us-east-1"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let f = findings(&pack);
+    let (status, reason) = period_of(&f, "t");
+    assert_eq!(status, "PASS", "the trail itself held the rule: {reason}");
+    let (status, reason) = account_period(&f, "230000000007");
+    assert_eq!(status, "FAIL", "{reason}");
+    let coverage = f["accounts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["check_id"] == "account-cloudtrail-kms-coverage")
+        .unwrap();
+    assert_eq!(coverage["status"], "FAIL");
+    says(
+        coverage["reason"].as_str().unwrap(),
+        "t records only read-only management events",
+    );
+}

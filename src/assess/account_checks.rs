@@ -106,7 +106,8 @@ pub const ACCOUNT_CHECKS: &[AccountCheck] = &[
     },
     AccountCheck {
         id: "account-cloudtrail-kms-coverage-period",
-        version: 1,
+        // 2: a trail recording no write management events covers none of the period (issue 24).
+        version: 2,
         run: super::period_checks::kms_coverage_period,
     },
     AccountCheck {

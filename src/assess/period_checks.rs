@@ -2,7 +2,7 @@
 //! the pack's Event history covers, with every stretch it did not named, from and to, with the
 //! change that began it and who made it.
 
-use super::account_checks::{AccountFacts, AccountVerdict, Listing, TrailCoverage};
+use super::account_checks::{AccountFacts, AccountVerdict, Listing, Management, TrailCoverage};
 use super::checks::{TrailEvidence, Verdict};
 use super::period::words::{span, time};
 use super::period::{
@@ -265,9 +265,13 @@ pub(super) fn kms_coverage_period(
     if let Some(why) = &account.not_collected {
         return unknown(format!("the account's trails are unknown: {why}"));
     }
+    // A trail that records no write management events at collection records none of the
+    // account's changes (issue 24); its selectors' history is not followed through the period, so
+    // it covers none of it.
     let coverers: Vec<Coverer<'_>> = (account.trails.iter())
         .filter_map(|arn| trails.get(arn))
         .chain(context.deleted.iter())
+        .filter(|t| !matches!(t.management, Management::ReadOnly | Management::None))
         .filter_map(|t| {
             Some(Coverer {
                 name: t.name.clone(),

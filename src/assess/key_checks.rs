@@ -184,16 +184,36 @@ struct KeyRecord<'a> {
     metadata: Value,
 }
 
+/// Why a per-key answer cannot be used, and the verdict to give for it.
+pub(super) struct Unusable<'a> {
+    pub verdict: Verdict<'a>,
+    /// The key itself could not be described (none, gone, outside the scope, refused): that is
+    /// kms-key-usable's to judge. Otherwise the key was described and the answer is what failed.
+    pub of_key: bool,
+}
+
 /// The answer to a per-key operation (recorded against the resolved key ARN, by the key's owner),
-/// after DescribeKey; `Err` holds the verdict to give when there is no usable answer.
+/// after DescribeKey; `Err` says why there is no usable answer.
 fn key_answer<'a>(
     t: &TrailEvidence<'a>,
     operation: Op,
-) -> Result<Result<KeyRecord<'a>, Verdict<'a>>, EvidenceError> {
+) -> Result<Result<KeyRecord<'a>, Unusable<'a>>, EvidenceError> {
+    let of_key = |verdict| {
+        Ok(Err(Unusable {
+            verdict,
+            of_key: true,
+        }))
+    };
+    let of_answer = |verdict| {
+        Ok(Err(Unusable {
+            verdict,
+            of_key: false,
+        }))
+    };
     let (described, metadata) = match describe_key(t)? {
-        Key::None => return Ok(Err(not_applicable(t))),
-        Key::Gone(entry) => return Ok(Err(gone(t, entry))),
-        Key::Unavailable(verdict) => return Ok(Err(verdict)),
+        Key::None => return of_key(not_applicable(t)),
+        Key::Gone(entry) => return of_key(gone(t, entry)),
+        Key::Unavailable(verdict) => return of_key(verdict),
         Key::Described { entry, metadata } => (entry, metadata),
     };
     let arn = metadata["Arn"].as_str().unwrap_or_default().to_string();
@@ -201,7 +221,7 @@ fn key_answer<'a>(
     if let Some(verdict) = rotation_not_applicable(&metadata, &evidence)
         .filter(|_| operation == Op::GetKeyRotationStatus)
     {
-        return Ok(Err(verdict));
+        return of_key(verdict);
     }
     let answer = t.answer(
         operation,
@@ -210,21 +230,21 @@ fn key_answer<'a>(
         Some(t.key_owner),
     )?;
     let Answer::Ok { entry, body } = answer else {
-        return Ok(Err(unknown_from(answer, evidence)));
+        return of_answer(unknown_from(answer, evidence));
     };
-    Ok(match json_body(entry, &body) {
-        Ok(value) => Ok(KeyRecord {
+    match json_body(entry, &body) {
+        Ok(value) => Ok(Ok(KeyRecord {
             evidence,
             entry,
             value,
             metadata,
-        }),
-        Err(reason) => Err(Verdict::new(
+        })),
+        Err(reason) => of_answer(Verdict::new(
             Status::Unknown,
             reason,
             vec![t.trail_entry, described, entry],
         )),
-    })
+    }
 }
 
 /// Keys AWS KMS cannot rotate automatically, decided from DescribeKey: asymmetric and HMAC keys,
@@ -254,7 +274,7 @@ pub(super) fn key_rotation<'a>(t: &TrailEvidence<'a>) -> Result<Verdict<'a>, Evi
         ..
     } = match key_answer(t, Op::GetKeyRotationStatus)? {
         Ok(found) => found,
-        Err(verdict) => return Ok(verdict),
+        Err(unusable) => return Ok(unusable.verdict),
     };
     evidence.push(entry);
     Ok(
@@ -285,10 +305,10 @@ pub(super) struct PolicyAnswers<'a> {
 }
 
 /// The key policy, evaluated for CloudTrail's two actions with IAM's rules (see `policy`); `Err`
-/// holds the verdict to give when the policy cannot be read.
+/// says why the policy cannot be used.
 pub(super) fn policy_answers<'a>(
     t: &TrailEvidence<'a>,
-) -> Result<Result<PolicyAnswers<'a>, Verdict<'a>>, EvidenceError> {
+) -> Result<Result<PolicyAnswers<'a>, Unusable<'a>>, EvidenceError> {
     let KeyRecord {
         mut evidence,
         entry,
@@ -296,21 +316,25 @@ pub(super) fn policy_answers<'a>(
         metadata,
     } = match key_answer(t, Op::GetKeyPolicy)? {
         Ok(found) => found,
-        Err(verdict) => return Ok(Err(verdict)),
+        Err(unusable) => return Ok(Err(unusable)),
     };
     evidence.push(entry);
     let policy = value["Policy"]
         .as_str()
         .and_then(|p| serde_json::from_str::<Value>(p).ok());
     let Some(policy) = policy else {
-        return Ok(Err(Verdict::new(
+        let verdict = Verdict::new(
             Status::Unknown,
             format!(
                 "the GetKeyPolicy response (record #{}) holds no readable policy document",
                 entry.seq
             ),
             evidence,
-        )));
+        );
+        return Ok(Err(Unusable {
+            verdict,
+            of_key: false,
+        }));
     };
     let bucket_key = match t.bucket {
         Some(bucket) => super::bucket_checks::bucket_key_enabled(t, bucket)?,
@@ -363,15 +387,14 @@ pub(super) fn policy_for_rule<'a>(
     t: &TrailEvidence<'a>,
     key: &str,
 ) -> Result<Option<Verdict<'a>>, EvidenceError> {
-    // A key that cannot be described (outside the scope, refused, gone) is kms-key-usable's to judge.
-    if !matches!(describe_key(t)?, Key::Described { .. }) {
-        return Ok(None);
-    }
-    // The key was described, so a policy that cannot be used is a refused or unreadable
-    // GetKeyPolicy answer: the rule cannot be told either.
     let answers = match policy_answers(t)? {
         Ok(answers) => answers,
-        Err(verdict) => {
+        // A key that cannot be described (outside the scope, refused, gone) is kms-key-usable's
+        // to judge.
+        Err(Unusable { of_key: true, .. }) => return Ok(None),
+        // The key was described, so the GetKeyPolicy answer was refused or unreadable: the rule
+        // cannot be told either.
+        Err(Unusable { verdict, .. }) => {
             return Ok(Some(Verdict::new(
                 Status::Unknown,
                 format!(
@@ -404,7 +427,7 @@ pub(super) fn key_policy_allows_cloudtrail<'a>(
 ) -> Result<Verdict<'a>, EvidenceError> {
     let answers = match policy_answers(t)? {
         Ok(answers) => answers,
-        Err(verdict) => return Ok(verdict),
+        Err(unusable) => return Ok(unusable.verdict),
     };
     let PolicyAnswers {
         evidence,
